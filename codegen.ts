@@ -1,0 +1,33 @@
+// GraphQL Code Generator: prints schema.graphql from the Pothos schema (the committed contract of
+// this server) and generates typed documents for the operations the CLI and the tests use.
+import type { CodegenConfig } from '@graphql-codegen/cli';
+import { lexicographicSortSchema, printSchema } from 'graphql';
+import { schema } from './src/schema/index.js';
+
+const sdl = printSchema(lexicographicSortSchema(schema));
+
+const config: CodegenConfig = {
+  schema: sdl,
+  documents: ['src/cli/operations/**/*.graphql'],
+  ignoreNoDocuments: false,
+  generates: {
+    'schema.graphql': {
+      plugins: ['schema-ast'],
+      config: { includeDirectives: false, sort: true },
+    },
+    'src/generated/graphql/': {
+      preset: 'client',
+      presetConfig: { fragmentMasking: false },
+      config: {
+        emitLegacyCommonJSImports: false,
+        useTypeImports: true,
+        enumsAsTypes: true,
+        scalars: { DateTime: 'string' },
+        strictScalars: true,
+        avoidOptionals: { field: true, inputValue: false },
+      },
+    },
+  },
+};
+
+export default config;

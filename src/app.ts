@@ -1,0 +1,123 @@
+// Builds the whole server from a Config: database, EC2 gateway (and the simulator behind it when
+// configured), services, progress tracker, GraphQL over HTTP/SSE/WebSocket. Returns { start, stop }.
+import { readFileSync } from 'node:fs';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import { openDatabase } from './db/client.js';
+import type { CreationRecord } from './db/creations.js';
+import { schema } from './schema/index.js';
+import { createGraphqlServer } from './server.js';
+import { systemClock, type Clock, type ServiceDeps } from './services/context.js';
+import { createEc2Gateway } from './services/ec2/gateway.js';
+import { startSimulator, type RunningSimulator } from './services/ec2/simulator/index.js';
+import { createEventHub } from './services/events.js';
+import { createServices } from './services/index.js';
+import { createProgressTracker } from './services/progress-tracker.js';
+import { createRegionDirectory } from './services/regions.js';
+
+export const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+export interface AppOverrides {
+  clock?: Clock;
+  /** Credentials for an explicit endpoint (tests against moto). */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+  trackerMaxDurationMs?: number;
+}
+
+export type App = Awaited<ReturnType<typeof buildApp>>;
+
+export async function buildApp(config: Config, logger: Logger, overrides: AppOverrides = {}) {
+  const database = openDatabase(config.databasePath);
+
+  let simulator: RunningSimulator | undefined;
+  let endpoint = config.ec2Endpoint;
+  let credentials = overrides.credentials;
+  if (config.ec2Backend === 'simulator') {
+    simulator = await startSimulator({
+      ...(config.simulator.speedGiBPerSecond ? { speedGiBPerSecond: config.simulator.speedGiBPerSecond } : {}),
+      throttleRate: config.simulator.throttleRate,
+      failRate: config.simulator.failRate,
+      blockPublicAccess: config.simulator.blockPublicAccess,
+      ...(config.simulator.statePath ? { statePath: config.simulator.statePath } : {}),
+      logger: logger.child({ component: 'simulator' }),
+    });
+    endpoint = simulator.url;
+    // The simulator does not check signatures; fixed credentials keep the SDK from searching for real ones.
+    credentials = { accessKeyId: 'prism-ami-simulator', secretAccessKey: 'prism-ami-simulator' };
+  }
+
+  const ec2Log = logger.child({ component: 'ec2' });
+  const ec2 = createEc2Gateway({
+    endpoint,
+    credentials,
+    defaultRegion: config.region,
+    onCall: (e) => ec2Log.debug(e, 'ec2 call'),
+  });
+  const clock = overrides.clock ?? systemClock;
+  const deps: ServiceDeps = {
+    db: database.db,
+    ec2,
+    events: createEventHub<CreationRecord>(),
+    regions: createRegionDirectory({ ec2, logger, now: () => clock.now() }),
+    clock,
+    logger,
+    sourceRegion: config.region,
+    inFlight: new Set(),
+  };
+  const services = createServices(deps, { version: VERSION, backend: config.ec2Backend });
+  const tracker = createProgressTracker(deps, {
+    intervalMs: config.pollIntervalMs,
+    ...(overrides.trackerMaxDurationMs ? { maxDurationMs: overrides.trackerMaxDurationMs } : {}),
+  });
+  const server = createGraphqlServer({
+    schema,
+    services,
+    logger,
+    health: () => ({ tracker: tracker.isRunning() ? 'running' : 'stopped' }),
+  });
+
+  let url: string | undefined;
+  let stopping: Promise<void> | undefined;
+
+  return {
+    services,
+    tracker,
+    yoga: server.yoga,
+    deps,
+    simulator,
+    async start(): Promise<string> {
+      url = await server.listen(config.port, config.host);
+      tracker.start();
+      logger.info(
+        {
+          url,
+          ec2Backend: config.ec2Backend,
+          ec2Endpoint: endpoint ?? 'AWS default endpoints',
+          region: config.region,
+          database: config.databasePath,
+          pollIntervalMs: config.pollIntervalMs,
+        },
+        `prism-ami listening on ${url}`,
+      );
+      if (simulator) {
+        logger.info(
+          `EC2 backend: built-in simulator at ${simulator.url} (${config.ec2BackendReason}); no AWS calls are made`,
+        );
+      } else {
+        logger.info(`EC2 backend: ${endpoint ?? 'AWS'} in ${config.region} (${config.ec2BackendReason})`);
+      }
+      return url;
+    },
+    stop(): Promise<void> {
+      stopping ??= (async () => {
+        await tracker.stop();
+        await server.close();
+        ec2.destroy();
+        await simulator?.stop();
+        database.close();
+        logger.info('prism-ami stopped');
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,136 @@
+// Responsible for reading the environment once, validating it, and handing a typed Config to the
+// rest of the app. This is the only module that reads process.env (main.ts passes it in).
+import { z } from 'zod';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const optionalString = z
+  .string()
+  .trim()
+  .transform((v) => (v === '' ? undefined : v))
+  .optional();
+
+const envSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  HOST: z.string().trim().min(1).default('127.0.0.1'),
+  DATABASE_PATH: z.string().trim().min(1).default('./data/prism-ami.db'),
+  EC2_BACKEND: z.enum(['aws', 'simulator', 'auto']).default('auto'),
+  AWS_REGION: z
+    .string()
+    .trim()
+    .regex(/^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/, 'must be a region name such as us-east-1')
+    .default('us-east-1'),
+  POLL_INTERVAL_MS: z.coerce.number().int().min(50).max(600_000).optional(),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  AWS_ENDPOINT_URL_EC2: optionalString.pipe(z.url().optional()),
+  AWS_ENDPOINT_URL: optionalString.pipe(z.url().optional()),
+  AWS_PROFILE: optionalString,
+  AWS_ACCESS_KEY_ID: optionalString,
+  AWS_WEB_IDENTITY_TOKEN_FILE: optionalString,
+  AWS_CONTAINER_CREDENTIALS_FULL_URI: optionalString,
+  AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: optionalString,
+  HOME: optionalString,
+  // Simulator knobs (used when the backend is the built-in simulator).
+  SIMULATOR_SPEED_GIB_PER_SECOND: z.coerce.number().positive().max(1_000_000).optional(),
+  SIMULATOR_THROTTLE_RATE: z.coerce.number().min(0).max(1).default(0),
+  SIMULATOR_FAIL_RATE: z.coerce.number().min(0).max(1).default(0),
+  SIMULATOR_BLOCK_PUBLIC_ACCESS: z
+    .enum(['true', 'false', '1', '0', ''])
+    .default('false')
+    .transform((v) => v === 'true' || v === '1'),
+});
+
+export type Ec2BackendKind = 'aws' | 'simulator';
+
+export interface Config {
+  port: number;
+  host: string;
+  databasePath: string;
+  /** The backend actually used, after resolving `auto`. */
+  ec2Backend: Ec2BackendKind;
+  /** Why `ec2Backend` was chosen, for the start-up log. */
+  ec2BackendReason: string;
+  /** An explicit EC2 endpoint (moto, LocalStack, …); the simulator's own URL is decided at start. */
+  ec2Endpoint: string | undefined;
+  region: string;
+  pollIntervalMs: number;
+  logLevel: (typeof LOG_LEVELS)[number];
+  simulator: {
+    speedGiBPerSecond: number | undefined;
+    throttleRate: number;
+    failRate: number;
+    blockPublicAccess: boolean;
+    /** JSON state file next to the database, so a restart keeps the demo's instances and AMIs. */
+    statePath: string | undefined;
+  };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface ConfigProbe {
+  /** Whether an AWS shared credentials/config file exists (checked by main.ts, not here). */
+  hasSharedCredentialsFile?: boolean;
+}
+
+/** Parse and validate the environment. Throws ConfigError naming every bad variable at once. */
+export function loadConfig(env: Record<string, string | undefined>, probe: ConfigProbe = {}): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const name = issue.path.join('.');
+      const value = env[name];
+      return `${name}=${JSON.stringify(value ?? '')}: ${issue.message}`;
+    });
+    throw new ConfigError(problems);
+  }
+  const e = parsed.data;
+  const endpoint = e.AWS_ENDPOINT_URL_EC2 ?? e.AWS_ENDPOINT_URL;
+
+  let backend: Ec2BackendKind;
+  let reason: string;
+  if (e.EC2_BACKEND !== 'auto') {
+    backend = e.EC2_BACKEND;
+    reason = `EC2_BACKEND=${e.EC2_BACKEND}`;
+  } else if (endpoint) {
+    backend = 'aws';
+    reason = 'an EC2 endpoint is configured (AWS_ENDPOINT_URL_EC2/AWS_ENDPOINT_URL)';
+  } else if (
+    e.AWS_ACCESS_KEY_ID ||
+    e.AWS_PROFILE ||
+    e.AWS_WEB_IDENTITY_TOKEN_FILE ||
+    e.AWS_CONTAINER_CREDENTIALS_FULL_URI ||
+    e.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI ||
+    probe.hasSharedCredentialsFile
+  ) {
+    backend = 'aws';
+    reason = 'AWS credentials were found';
+  } else {
+    backend = 'simulator';
+    reason = 'no AWS credentials or EC2 endpoint were found';
+  }
+
+  const inMemory = e.DATABASE_PATH === ':memory:';
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    databasePath: e.DATABASE_PATH,
+    ec2Backend: backend,
+    ec2BackendReason: reason,
+    ec2Endpoint: backend === 'aws' ? endpoint : undefined,
+    region: e.AWS_REGION,
+    pollIntervalMs: e.POLL_INTERVAL_MS ?? (backend === 'aws' ? 10_000 : 1_000),
+    logLevel: e.LOG_LEVEL,
+    simulator: {
+      speedGiBPerSecond: e.SIMULATOR_SPEED_GIB_PER_SECOND,
+      throttleRate: e.SIMULATOR_THROTTLE_RATE,
+      failRate: e.SIMULATOR_FAIL_RATE,
+      blockPublicAccess: e.SIMULATOR_BLOCK_PUBLIC_ACCESS,
+      statePath: inMemory ? undefined : e.DATABASE_PATH.replace(/(\.db|\.sqlite3?)?$/, '.simulator.json'),
+    },
+  };
+}

@@ -1,0 +1,159 @@
+// Data access for registered AMIs (one row per image per region), their tags and launch permissions.
+import { and, desc, eq, exists, inArray, lt, or, sql, type SQL } from 'drizzle-orm';
+import type { Db } from './client.js';
+import type { TagRow } from './creations.js';
+import { decodeCursor, encodeCursor, type Page } from './pagination.js';
+import { amiLaunchPermissions, amis, amiTags, type AmiRow, type AmiState, type AmiVisibility } from './schema.js';
+
+export interface AmiRecord extends AmiRow {
+  tags: TagRow[];
+}
+
+export type NewAmi = typeof amis.$inferInsert;
+export type AmiPatch = Partial<Omit<AmiRow, 'amiId' | 'owner' | 'createdAt'>>;
+
+export interface AmiListFilter {
+  region?: string | null;
+  templateName?: string | null;
+  nameContains?: string | null;
+  tags?: readonly TagRow[] | null;
+  visibility?: AmiVisibility | null;
+  state?: AmiState | null;
+}
+
+/** Insert an AMI (or refresh it when already known) with its full tag set. */
+export function upsertAmi(db: Db, row: NewAmi, tags: TagRow[]): void {
+  db.transaction((tx) => {
+    const { amiId: _id, owner: _owner, createdAt: _created, ...rest } = row;
+    tx.insert(amis).values(row).onConflictDoUpdate({ target: amis.amiId, set: rest }).run();
+    tx.delete(amiTags).where(eq(amiTags.amiId, row.amiId)).run();
+    if (tags.length) tx.insert(amiTags).values(tags.map((t) => ({ amiId: row.amiId, ...t }))).run();
+  });
+}
+
+export function updateAmi(db: Db, amiId: string, patch: AmiPatch): void {
+  if (Object.keys(patch).length) db.update(amis).set(patch).where(eq(amis.amiId, amiId)).run();
+}
+
+export function setAmiTag(db: Db, amiId: string, tag: TagRow): void {
+  db.insert(amiTags)
+    .values({ amiId, ...tag })
+    .onConflictDoUpdate({ target: [amiTags.amiId, amiTags.key], set: { value: tag.value } })
+    .run();
+}
+
+export function removeAmiTag(db: Db, amiId: string, key: string): void {
+  db.delete(amiTags)
+    .where(and(eq(amiTags.amiId, amiId), eq(amiTags.key, key)))
+    .run();
+}
+
+export function findAmi(db: Db, amiId: string): AmiRecord | undefined {
+  const row = db.select().from(amis).where(eq(amis.amiId, amiId)).get();
+  return row ? withTags(db, [row])[0] : undefined;
+}
+
+export function amisOfCreation(db: Db, creationId: string): AmiRecord[] {
+  return withTags(db, db.select().from(amis).where(eq(amis.creationId, creationId)).all());
+}
+
+export function launchPermissions(db: Db, amiId: string): string[] {
+  return db
+    .select({ accountId: amiLaunchPermissions.accountId })
+    .from(amiLaunchPermissions)
+    .where(eq(amiLaunchPermissions.amiId, amiId))
+    .all()
+    .map((r) => r.accountId);
+}
+
+export function setLaunchPermissions(db: Db, amiId: string, add: readonly string[], remove: readonly string[]): void {
+  db.transaction((tx) => {
+    if (add.length) {
+      tx.insert(amiLaunchPermissions)
+        .values(add.map((accountId) => ({ amiId, accountId })))
+        .onConflictDoNothing()
+        .run();
+    }
+    if (remove.length) {
+      tx.delete(amiLaunchPermissions)
+        .where(and(eq(amiLaunchPermissions.amiId, amiId), inArray(amiLaunchPermissions.accountId, [...remove])))
+        .run();
+    }
+  });
+}
+
+export function listAmis(
+  db: Db,
+  args: { owner?: string; visibility?: AmiVisibility; filter?: AmiListFilter | null; first: number; after?: string | null },
+): Page<AmiRecord> & { cursorOf(r: AmiRecord): string } {
+  const base: SQL[] = [];
+  if (args.owner !== undefined) base.push(eq(amis.owner, args.owner));
+  if (args.visibility !== undefined) base.push(eq(amis.visibility, args.visibility));
+  const f = args.filter ?? {};
+  if (f.region) base.push(eq(amis.region, f.region));
+  if (f.templateName) base.push(eq(amis.templateName, f.templateName));
+  if (f.nameContains) base.push(sql`${amis.name} LIKE ${`%${escapeLike(f.nameContains)}%`} ESCAPE '\\'`);
+  if (f.visibility) base.push(eq(amis.visibility, f.visibility));
+  if (f.state) base.push(eq(amis.state, f.state));
+  for (const tag of f.tags ?? []) {
+    base.push(
+      exists(
+        db
+          .select({ one: sql`1` })
+          .from(amiTags)
+          .where(and(eq(amiTags.amiId, amis.amiId), eq(amiTags.key, tag.key), eq(amiTags.value, tag.value))),
+      ),
+    );
+  }
+  const conds = [...base];
+  const cursor = args.after ? decodeCursor(args.after) : undefined;
+  if (cursor) {
+    conds.push(
+      or(lt(amis.createdAt, cursor.createdAt), and(eq(amis.createdAt, cursor.createdAt), lt(amis.amiId, cursor.id)))!,
+    );
+  }
+  const rows = db
+    .select()
+    .from(amis)
+    .where(and(...conds))
+    .orderBy(desc(amis.createdAt), desc(amis.amiId))
+    .limit(args.first + 1)
+    .all();
+  const total = db
+    .select({ n: sql<number>`count(*)` })
+    .from(amis)
+    .where(and(...base))
+    .get();
+  return {
+    items: withTags(db, rows.slice(0, args.first)),
+    hasNextPage: rows.length > args.first,
+    hasPreviousPage: cursor !== undefined,
+    totalCount: total?.n ?? 0,
+    cursorOf: (r) => encodeCursor({ createdAt: r.createdAt, id: r.amiId }),
+  };
+}
+
+/** `nameContains` is a plain substring: its % and _ must not act as wildcards. */
+function escapeLike(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+function withTags(db: Db, rows: AmiRow[]): AmiRecord[] {
+  if (rows.length === 0) return [];
+  const byId = new Map<string, TagRow[]>();
+  for (const t of db
+    .select()
+    .from(amiTags)
+    .where(
+      inArray(
+        amiTags.amiId,
+        rows.map((r) => r.amiId),
+      ),
+    )
+    .all()) {
+    const list = byId.get(t.amiId) ?? [];
+    list.push({ key: t.key, value: t.value });
+    byId.set(t.amiId, list);
+  }
+  return rows.map((r) => ({ ...r, tags: byId.get(r.amiId) ?? [] }));
+}

@@ -1,0 +1,211 @@
+// Data access for creations, their user tags and their regional copies.
+import { and, asc, desc, eq, inArray, lt, or, sql, type SQL } from 'drizzle-orm';
+import type { Db } from './client.js';
+import { decodeCursor, encodeCursor, type Page } from './pagination.js';
+import {
+  creations,
+  creationTags,
+  regionCopies,
+  type CreationRow,
+  type CreationStatus,
+  type NewCreationRow,
+  type RegionCopyRow,
+} from './schema.js';
+
+export interface TagRow {
+  key: string;
+  value: string;
+}
+
+export interface CreationRecord extends CreationRow {
+  tags: TagRow[];
+  copies: RegionCopyRow[];
+}
+
+export type CreationPatch = Partial<Omit<CreationRow, 'id' | 'owner' | 'createdAt'>>;
+export type CopyPatch = Partial<Omit<RegionCopyRow, 'creationId' | 'region' | 'position'>>;
+
+export const ACTIVE_STATUSES: CreationStatus[] = ['PENDING', 'IN_PROGRESS'];
+
+export function insertCreation(db: Db, row: NewCreationRow, tags: TagRow[], copyRegions: string[]): void {
+  db.transaction((tx) => {
+    tx.insert(creations).values(row).run();
+    if (tags.length) {
+      tx.insert(creationTags)
+        .values(tags.map((t, position) => ({ creationId: row.id, key: t.key, value: t.value, position })))
+        .run();
+    }
+    if (copyRegions.length) {
+      tx.insert(regionCopies)
+        .values(
+          copyRegions.map((region, position) => ({
+            creationId: row.id,
+            region,
+            status: 'PENDING' as const,
+            progress: 0,
+            message: 'Waiting for the source AMI',
+            snapshotIds: [],
+            position,
+          })),
+        )
+        .run();
+    }
+  });
+}
+
+export function deleteCreation(db: Db, id: string): void {
+  db.delete(creations).where(eq(creations.id, id)).run();
+}
+
+/** Apply a creation's change (and its copies' changes) in one short transaction. */
+export function updateCreation(
+  db: Db,
+  id: string,
+  patch: CreationPatch,
+  copies: { region: string; patch: CopyPatch }[] = [],
+  options: { onlyIfActive?: boolean } = {},
+): boolean {
+  return db.transaction((tx) => {
+    if (options.onlyIfActive) {
+      // The tracker must not overwrite a creation that was cancelled while it was polling.
+      const row = tx.select({ status: creations.status }).from(creations).where(eq(creations.id, id)).get();
+      if (!row || !ACTIVE_STATUSES.includes(row.status)) return false;
+    }
+    if (Object.keys(patch).length) tx.update(creations).set(patch).where(eq(creations.id, id)).run();
+    for (const c of copies) {
+      if (Object.keys(c.patch).length === 0) continue;
+      tx.update(regionCopies)
+        .set(c.patch)
+        .where(and(eq(regionCopies.creationId, id), eq(regionCopies.region, c.region)))
+        .run();
+    }
+    return true;
+  });
+}
+
+export function findCreation(db: Db, id: string): CreationRecord | undefined {
+  const row = db.select().from(creations).where(eq(creations.id, id)).get();
+  return row ? withChildren(db, [row])[0] : undefined;
+}
+
+export function findCreationByIdempotencyKey(db: Db, owner: string, key: string): CreationRecord | undefined {
+  const row = db
+    .select()
+    .from(creations)
+    .where(and(eq(creations.owner, owner), eq(creations.idempotencyKey, key)))
+    .get();
+  return row ? withChildren(db, [row])[0] : undefined;
+}
+
+/** The creation that produced an AMI, whether the source image or one of its copies. */
+export function findCreationByAmiId(db: Db, amiId: string): CreationRecord | undefined {
+  const row =
+    db.select().from(creations).where(eq(creations.amiId, amiId)).get() ??
+    db
+      .select({ c: creations })
+      .from(regionCopies)
+      .innerJoin(creations, eq(creations.id, regionCopies.creationId))
+      .where(eq(regionCopies.amiId, amiId))
+      .get()?.c;
+  return row ? withChildren(db, [row])[0] : undefined;
+}
+
+export function listActiveCreations(db: Db): CreationRecord[] {
+  const rows = db
+    .select()
+    .from(creations)
+    .where(inArray(creations.status, ACTIVE_STATUSES))
+    .orderBy(asc(creations.createdAt))
+    .all();
+  return withChildren(db, rows);
+}
+
+/** A name a creation of this region is still about to register (EC2 does not know it yet). */
+export function pendingCreationWithName(db: Db, region: string, name: string): CreationRow | undefined {
+  return db
+    .select()
+    .from(creations)
+    .where(
+      and(
+        eq(creations.sourceRegion, region),
+        eq(creations.name, name),
+        inArray(creations.status, ACTIVE_STATUSES),
+        sql`${creations.amiId} IS NULL`,
+      ),
+    )
+    .get();
+}
+
+export function listCreations(
+  db: Db,
+  args: { owner: string; status?: CreationStatus | null; first: number; after?: string | null },
+): Page<CreationRecord> & { cursorOf(r: CreationRecord): string } {
+  const base: SQL[] = [eq(creations.owner, args.owner)];
+  if (args.status) base.push(eq(creations.status, args.status));
+  const conds = [...base];
+  const cursor = args.after ? decodeCursor(args.after) : undefined;
+  if (cursor) {
+    conds.push(
+      or(
+        lt(creations.createdAt, cursor.createdAt),
+        and(eq(creations.createdAt, cursor.createdAt), lt(creations.id, cursor.id)),
+      )!,
+    );
+  }
+  const rows = db
+    .select()
+    .from(creations)
+    .where(and(...conds))
+    .orderBy(desc(creations.createdAt), desc(creations.id))
+    .limit(args.first + 1)
+    .all();
+  const total = db
+    .select({ n: sql<number>`count(*)` })
+    .from(creations)
+    .where(and(...base))
+    .get();
+  return {
+    items: withChildren(db, rows.slice(0, args.first)),
+    hasNextPage: rows.length > args.first,
+    hasPreviousPage: cursor !== undefined,
+    totalCount: total?.n ?? 0,
+    cursorOf: (r) => encodeCursor({ createdAt: r.createdAt, id: r.id }),
+  };
+}
+
+/** Load tags and copies for many creations with two queries, not two per creation. */
+function withChildren(db: Db, rows: CreationRow[]): CreationRecord[] {
+  if (rows.length === 0) return [];
+  const ids = rows.map((r) => r.id);
+  const tags = new Map<string, TagRow[]>();
+  const copies = new Map<string, RegionCopyRow[]>();
+  for (const part of chunks(ids, 500)) {
+    for (const t of db
+      .select()
+      .from(creationTags)
+      .where(inArray(creationTags.creationId, part))
+      .orderBy(asc(creationTags.position))
+      .all()) {
+      const list = tags.get(t.creationId) ?? [];
+      list.push({ key: t.key, value: t.value });
+      tags.set(t.creationId, list);
+    }
+    for (const c of db
+      .select()
+      .from(regionCopies)
+      .where(inArray(regionCopies.creationId, part))
+      .orderBy(asc(regionCopies.position))
+      .all()) {
+      const list = copies.get(c.creationId) ?? [];
+      list.push(c);
+      copies.set(c.creationId, list);
+    }
+  }
+  return rows.map((r) => ({ ...r, tags: tags.get(r.id) ?? [], copies: copies.get(r.id) ?? [] }));
+}
+
+function chunks<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}

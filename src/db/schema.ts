@@ -1,0 +1,183 @@
+// The SQLite schema. Every creation, regional copy and AMI the service knows about lives here, so
+// a restart loses nothing: the tracker resumes from these rows. Timestamps are epoch milliseconds.
+import { sql } from 'drizzle-orm';
+import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+
+export const CREATION_STATUSES = [
+  'PENDING',
+  'IN_PROGRESS',
+  'COMPLETED',
+  'PARTIALLY_COMPLETED',
+  'FAILED',
+  'CANCELLED',
+] as const;
+export type CreationStatus = (typeof CREATION_STATUSES)[number];
+
+export const CREATION_STAGES = ['VALIDATING', 'SNAPSHOTTING', 'COPYING', 'PUBLISHING', 'DONE'] as const;
+export type CreationStage = (typeof CREATION_STAGES)[number];
+
+export const AMI_STATES = ['PENDING', 'AVAILABLE', 'FAILED', 'DEREGISTERED'] as const;
+export type AmiState = (typeof AMI_STATES)[number];
+
+export const AMI_VISIBILITIES = ['PRIVATE', 'SHARED', 'PUBLIC'] as const;
+export type AmiVisibility = (typeof AMI_VISIBILITIES)[number];
+
+const createdAt = () =>
+  integer('created_at', { mode: 'number' })
+    .notNull()
+    .default(sql`(unixepoch('subsec') * 1000)`);
+
+export const users = sqliteTable('users', {
+  name: text('name').primaryKey(),
+  createdAt: createdAt(),
+});
+
+export const apiTokens = sqliteTable(
+  'api_tokens',
+  {
+    id: text('id').primaryKey(),
+    user: text('user')
+      .notNull()
+      .references(() => users.name),
+    /** sha256 of the token; the token itself is never stored. */
+    tokenHash: text('token_hash').notNull(),
+    createdAt: createdAt(),
+    revokedAt: integer('revoked_at', { mode: 'number' }),
+  },
+  (t) => [uniqueIndex('api_tokens_hash_idx').on(t.tokenHash)],
+);
+
+export const creations = sqliteTable(
+  'creations',
+  {
+    id: text('id').primaryKey(),
+    owner: text('owner').notNull(),
+    idempotencyKey: text('idempotency_key'),
+    name: text('name').notNull(),
+    description: text('description'),
+    templateName: text('template_name'),
+    instanceId: text('instance_id').notNull(),
+    sourceRegion: text('source_region').notNull(),
+    architecture: text('architecture'),
+    amiId: text('ami_id'),
+    status: text('status', { enum: CREATION_STATUSES }).notNull(),
+    stage: text('stage', { enum: CREATION_STAGES }).notNull(),
+    progress: integer('progress').notNull().default(0),
+    message: text('message').notNull(),
+    failureReason: text('failure_reason'),
+    noReboot: integer('no_reboot', { mode: 'boolean' }).notNull(),
+    public: integer('public', { mode: 'boolean' }).notNull(),
+    shareAccounts: text('share_accounts', { mode: 'json' }).$type<string[]>().notNull(),
+    sizeGiB: integer('size_gib').notNull().default(0),
+    /** Snapshot ids of the source image, once EC2 lists them. */
+    snapshotIds: text('snapshot_ids', { mode: 'json' }).$type<string[]>().notNull(),
+    snapshotsTagged: integer('snapshots_tagged', { mode: 'boolean' }).notNull().default(false),
+    /** When CreateImage was sent; a crash after this point must adopt, never re-create. */
+    imageRequestedAt: integer('image_requested_at', { mode: 'number' }),
+    /** First observation of measurable work, the base of the rate behind the ETA. */
+    rateBaseAt: integer('rate_base_at', { mode: 'number' }),
+    rateBaseWork: real('rate_base_work'),
+    estimatedSecondsRemaining: integer('estimated_seconds_remaining'),
+    createdAt: createdAt(),
+    updatedAt: integer('updated_at', { mode: 'number' }).notNull(),
+    completedAt: integer('completed_at', { mode: 'number' }),
+  },
+  (t) => [
+    uniqueIndex('creations_owner_idempotency_idx').on(t.owner, t.idempotencyKey),
+    index('creations_owner_created_idx').on(t.owner, t.createdAt, t.id),
+    index('creations_status_idx').on(t.status),
+    index('creations_ami_idx').on(t.amiId),
+  ],
+);
+
+/** User tags of a creation, in the order given (they become the image's tags). */
+export const creationTags = sqliteTable(
+  'creation_tags',
+  {
+    creationId: text('creation_id')
+      .notNull()
+      .references(() => creations.id, { onDelete: 'cascade' }),
+    key: text('key').notNull(),
+    value: text('value').notNull(),
+    position: integer('position').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.creationId, t.key] })],
+);
+
+export const regionCopies = sqliteTable(
+  'region_copies',
+  {
+    creationId: text('creation_id')
+      .notNull()
+      .references(() => creations.id, { onDelete: 'cascade' }),
+    region: text('region').notNull(),
+    amiId: text('ami_id'),
+    status: text('status', { enum: CREATION_STATUSES }).notNull(),
+    progress: integer('progress').notNull().default(0),
+    message: text('message'),
+    failureReason: text('failure_reason'),
+    snapshotIds: text('snapshot_ids', { mode: 'json' }).$type<string[]>().notNull(),
+    snapshotsTagged: integer('snapshots_tagged', { mode: 'boolean' }).notNull().default(false),
+    position: integer('position').notNull(),
+    startedAt: integer('started_at', { mode: 'number' }),
+    completedAt: integer('completed_at', { mode: 'number' }),
+  },
+  (t) => [primaryKey({ columns: [t.creationId, t.region] }), index('region_copies_ami_idx').on(t.amiId)],
+);
+
+/** One registered image in one region (a creation's source image and each of its copies). */
+export const amis = sqliteTable(
+  'amis',
+  {
+    amiId: text('ami_id').primaryKey(),
+    region: text('region').notNull(),
+    owner: text('owner').notNull(),
+    creationId: text('creation_id').references(() => creations.id, { onDelete: 'set null' }),
+    name: text('name').notNull(),
+    description: text('description'),
+    architecture: text('architecture'),
+    state: text('state', { enum: AMI_STATES }).notNull(),
+    visibility: text('visibility', { enum: AMI_VISIBILITIES }).notNull().default('PRIVATE'),
+    sizeGiB: integer('size_gib'),
+    templateName: text('template_name'),
+    encrypted: integer('encrypted', { mode: 'boolean' }).notNull().default(false),
+    snapshotIds: text('snapshot_ids', { mode: 'json' }).$type<string[]>().notNull(),
+    createdAt: createdAt(),
+    updatedAt: integer('updated_at', { mode: 'number' }).notNull(),
+    publishedAt: integer('published_at', { mode: 'number' }),
+  },
+  (t) => [
+    index('amis_owner_created_idx').on(t.owner, t.createdAt, t.amiId),
+    index('amis_visibility_created_idx').on(t.visibility, t.createdAt, t.amiId),
+    index('amis_creation_idx').on(t.creationId),
+  ],
+);
+
+export const amiTags = sqliteTable(
+  'ami_tags',
+  {
+    amiId: text('ami_id')
+      .notNull()
+      .references(() => amis.amiId, { onDelete: 'cascade' }),
+    key: text('key').notNull(),
+    value: text('value').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.amiId, t.key] }), index('ami_tags_key_value_idx').on(t.key, t.value, t.amiId)],
+);
+
+/** Accounts granted launch permission on an image (sharing). */
+export const amiLaunchPermissions = sqliteTable(
+  'ami_launch_permissions',
+  {
+    amiId: text('ami_id')
+      .notNull()
+      .references(() => amis.amiId, { onDelete: 'cascade' }),
+    accountId: text('account_id').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.amiId, t.accountId] })],
+);
+
+export type CreationRow = typeof creations.$inferSelect;
+export type NewCreationRow = typeof creations.$inferInsert;
+export type RegionCopyRow = typeof regionCopies.$inferSelect;
+export type AmiRow = typeof amis.$inferSelect;

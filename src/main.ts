@@ -1,0 +1,47 @@
+// Process entry: configuration from the environment, then the app; stops cleanly on signals.
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { buildApp } from './app.js';
+import { ConfigError, loadConfig } from './config.js';
+import { createLogger } from './logger.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    const home = homedir();
+    config = loadConfig(process.env, {
+      hasSharedCredentialsFile: existsSync(join(home, '.aws', 'credentials')) || existsSync(join(home, '.aws', 'config')),
+    });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`prism-ami: ${err.message}`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.logLevel);
+  const app = await buildApp(config, logger);
+  await app.start();
+
+  let signalled = false;
+  const shutdown = (signal: string) => {
+    if (signalled) process.exit(1); // a second Ctrl-C does not wait
+    signalled = true;
+    logger.info({ signal }, 'shutting down');
+    app.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+main().catch((err: unknown) => {
+  console.error('prism-ami failed to start:', err);
+  process.exit(1);
+});

@@ -1,0 +1,185 @@
+// AmiCreation: one creation job, with its queries, mutations and the amiProgress subscription.
+import type { CREATION_STAGES, CREATION_STATUSES} from '../../db/schema.js';
+import { type RegionCopyRow } from '../../db/schema.js';
+import type { CreationRecord } from '../../db/creations.js';
+import { isTerminal } from '../../services/ami-creations.js';
+import { estimateCost } from '../../services/costs.js';
+import { ConflictError, Ec2Error, ForbiddenError, InvalidStateError, NotFoundError, ValidationError } from '../../services/errors.js';
+import * as resolvers from '../../resolvers/creations.js';
+import { builder } from '../builder.js';
+import { connectionType, TagInput, TagType } from './common.js';
+
+export const AmiCreationStatusEnum = builder.enumType('AmiCreationStatus', {
+  description: 'Where a creation (or one regional copy) stands',
+  values: {
+    PENDING: { description: 'Recorded; EC2 has not confirmed the image yet' },
+    IN_PROGRESS: { description: 'EC2 is working on it' },
+    COMPLETED: { description: 'Done: every image is available' },
+    PARTIALLY_COMPLETED: { description: 'The source AMI is available but at least one regional copy failed' },
+    FAILED: { description: 'Ended without a usable AMI; see failureReason' },
+    CANCELLED: { description: 'Cancelled by the user; images made so far were removed' },
+  } satisfies Record<(typeof CREATION_STATUSES)[number], { description: string }>,
+});
+
+export const AmiCreationStageEnum = builder.enumType('AmiCreationStage', {
+  description: 'The step a creation is at',
+  values: {
+    VALIDATING: { description: 'Checking the request and asking EC2 for the image' },
+    SNAPSHOTTING: { description: 'EC2 is snapshotting the instance\'s volumes' },
+    COPYING: { description: 'Copying the AMI to other regions' },
+    PUBLISHING: { description: 'Applying launch permissions (public, shared accounts)' },
+    DONE: { description: 'Finished' },
+  } satisfies Record<(typeof CREATION_STAGES)[number], { description: string }>,
+});
+
+const CostEstimateType = builder.objectRef<ReturnType<typeof estimateCost>>('CostEstimate').implement({
+  description: 'What the AMI costs to keep, and what its copies cost to make (USD, estimates)',
+  fields: (t) => ({
+    storageMonthlyUsd: t.exposeFloat('storageMonthlyUsd', {
+      description: 'Snapshot storage in USD per month, all regions together (upper bound: full size)',
+    }),
+    creationUsd: t.exposeFloat('creationUsd', { description: 'One-time cost in USD: cross-region data transfer for the copies' }),
+    sizeGiB: t.exposeInt('sizeGiB', { description: "Total size of the image's EBS volumes in GiB" }),
+  }),
+});
+
+const RegionCopyType = builder.objectRef<RegionCopyRow>('RegionCopy').implement({
+  description: 'The copy of a creation\'s AMI in one other region',
+  fields: (t) => ({
+    region: t.exposeString('region', { description: 'Destination region' }),
+    amiId: t.exposeString('amiId', { nullable: true, description: 'The copy\'s AMI id, once CopyImage returned it' }),
+    status: t.field({ type: AmiCreationStatusEnum, resolve: (c) => c.status, description: 'Status of this copy' }),
+    progress: t.exposeInt('progress', { description: '0..100' }),
+    message: t.exposeString('message', { nullable: true, description: 'Human-readable state, or the failure reason' }),
+  }),
+});
+
+export const AmiCreationType = builder.objectRef<CreationRecord>('AmiCreation').implement({
+  description: 'One AMI creation job: CreateImage in the source region, then optional copies and publishing.',
+  fields: (t) => ({
+    id: t.exposeID('id', { description: 'Creation id' }),
+    name: t.exposeString('name', { description: 'AMI name' }),
+    description: t.exposeString('description', { nullable: true, description: 'AMI description' }),
+    templateName: t.exposeString('templateName', { nullable: true, description: 'Template the AMI is associated with' }),
+    instanceId: t.exposeString('instanceId', { description: 'Source instance id' }),
+    sourceRegion: t.exposeString('sourceRegion', { description: 'Region of the source instance and AMI' }),
+    amiId: t.exposeString('amiId', { nullable: true, description: 'The source-region AMI id, once EC2 has returned it' }),
+    status: t.field({ type: AmiCreationStatusEnum, resolve: (c) => c.status, description: 'Overall status' }),
+    stage: t.field({ type: AmiCreationStageEnum, resolve: (c) => c.stage, description: 'Current step' }),
+    progress: t.exposeInt('progress', { description: '0..100, never decreases' }),
+    message: t.exposeString('message', { description: "Human-readable, e.g. 'Creating snapshot - 75% complete'" }),
+    failureReason: t.exposeString('failureReason', { nullable: true, description: "EC2's reason, when something failed" }),
+    noReboot: t.exposeBoolean('noReboot', { description: 'The instance was not rebooted for the image' }),
+    public: t.exposeBoolean('public', { description: 'The AMI is to be public once available' }),
+    shareWithAccounts: t.exposeStringList('shareAccounts', { description: 'Accounts granted launch permission' }),
+    tags: t.field({ type: [TagType], resolve: (c) => c.tags, description: 'User tags (system tags are not listed)' }),
+    regions: t.field({
+      type: [RegionCopyType],
+      resolve: (c) => c.copies,
+      description: 'One entry per copy target region (the source region is not listed)',
+    }),
+    createdAt: t.field({ type: 'DateTime', resolve: (c) => c.createdAt, description: 'When the creation was requested' }),
+    updatedAt: t.field({ type: 'DateTime', resolve: (c) => c.updatedAt, description: 'Last change' }),
+    completedAt: t.field({ type: 'DateTime', nullable: true, resolve: (c) => c.completedAt, description: 'When it ended' }),
+    elapsedSeconds: t.int({
+      description: 'Seconds since the request (until it ended)',
+      resolve: (c, _args, ctx) => Math.max(0, Math.floor(((c.completedAt ?? ctx.services.clock.now()) - c.createdAt) / 1000)),
+    }),
+    estimatedSecondsRemaining: t.int({
+      nullable: true,
+      description: 'Null when unknown or finished',
+      resolve: (c) => (isTerminal(c.status) ? null : c.estimatedSecondsRemaining),
+    }),
+    cost: t.field({
+      type: CostEstimateType,
+      description: 'Storage and copy cost estimate',
+      resolve: (c) => estimateCost(c.sizeGiB, c.sourceRegion, c.copies.map((x) => x.region)),
+    }),
+  }),
+});
+
+const AmiCreationConnection = connectionType('AmiCreation', AmiCreationType, 'AMI creation');
+
+const CreateAmiInput = builder.inputType('CreateAmiInput', {
+  description: 'What to capture and what to do with the AMI',
+  fields: (t) => ({
+    instance: t.string({ required: true, description: "An instance id (i-...) or the value of the instance's Name tag" }),
+    name: t.string({ required: true, description: "AMI name: 3–128 letters, digits, spaces and ( ) [ ] . / - ' @ _" }),
+    description: t.string({ description: 'AMI description (up to 255 characters)' }),
+    templateName: t.string({ description: 'Template to associate the AMI with' }),
+    noReboot: t.boolean({ defaultValue: false, description: 'Do not reboot the instance (the file systems may be inconsistent)' }),
+    public: t.boolean({ defaultValue: false, description: 'Make the AMI (and its copies) public once available' }),
+    copyToRegions: t.stringList({ defaultValue: [], description: 'Regions to copy the AMI to once it is available' }),
+    shareWithAccounts: t.stringList({ defaultValue: [], description: '12-digit AWS account ids to grant launch permission to' }),
+    tags: t.field({ type: [TagInput], defaultValue: [], description: 'Tags for the AMI and its snapshots' }),
+    idempotencyKey: t.string({ description: 'A retry with the same key returns the first creation instead of a new one' }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  amiCreation: t.field({
+    type: AmiCreationType,
+    nullable: true,
+    description: 'One of the viewer\'s creations by id',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, args, ctx) => resolvers.amiCreation(ctx, String(args.id)),
+  }),
+  amiStatus: t.field({
+    type: AmiCreationType,
+    nullable: true,
+    description: 'A creation id, or an AMI id (source or copy) that a creation produced',
+    args: { ref: t.arg.string({ required: true }) },
+    resolve: (_root, args, ctx) => resolvers.amiStatus(ctx, args.ref),
+  }),
+  amiCreations: t.field({
+    type: AmiCreationConnection,
+    description: 'The viewer\'s creations, newest first',
+    args: {
+      first: t.arg.int({ description: 'Page size (default 20, at most 100)' }),
+      after: t.arg.string({ description: 'endCursor of the previous page' }),
+      status: t.arg({ type: AmiCreationStatusEnum, description: 'Only creations with this status' }),
+    },
+    resolve: (_root, args, ctx) => resolvers.amiCreations(ctx, args),
+  }),
+}));
+
+builder.mutationFields((t) => ({
+  createAmi: t.field({
+    type: AmiCreationType,
+    description: 'Capture an instance as an AMI; follow it with amiProgress',
+    args: { input: t.arg({ type: CreateAmiInput, required: true }) },
+    errors: {
+      types: [ValidationError, NotFoundError, ConflictError, InvalidStateError, ForbiddenError, Ec2Error],
+      union: { name: 'CreateAmiResult' },
+      result: { name: 'CreateAmiSuccess' },
+      dataField: { name: 'creation', description: 'The new (or, for a repeated idempotencyKey, the first) creation' },
+    },
+    resolve: (_root, args, ctx) =>
+      resolvers.createAmi(ctx, {
+        ...args.input,
+        tags: args.input.tags ?? [],
+      }),
+  }),
+  cancelAmiCreation: t.field({
+    type: AmiCreationType,
+    description: 'Stop a creation: deregister the images made so far and delete their snapshots',
+    args: { id: t.arg.id({ required: true }) },
+    errors: {
+      types: [NotFoundError, InvalidStateError, ForbiddenError, Ec2Error],
+      union: { name: 'CancelAmiCreationResult' },
+      result: { name: 'CancelAmiCreationSuccess' },
+      dataField: { name: 'creation', description: 'The cancelled creation' },
+    },
+    resolve: (_root, args, ctx) => resolvers.cancelAmiCreation(ctx, String(args.id)),
+  }),
+}));
+
+builder.subscriptionFields((t) => ({
+  amiProgress: t.field({
+    type: AmiCreationType,
+    description: "The creation's current state at once, then every change; completes after a terminal status",
+    args: { id: t.arg.id({ required: true }) },
+    subscribe: (_root, args, ctx) => resolvers.amiProgress(ctx, String(args.id)),
+    resolve: (creation) => creation,
+  }),
+}));

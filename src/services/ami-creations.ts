@@ -1,0 +1,342 @@
+// Responsible for starting AMI creations and answering questions about them: validates the
+// request as EC2 would, resolves the instance, records the creation *before* CreateImage (so a
+// crash loses nothing), then hands the rest to the progress tracker.
+import { randomUUID } from 'node:crypto';
+import {
+  deleteCreation,
+  findCreation,
+  findCreationByAmiId,
+  findCreationByIdempotencyKey,
+  insertCreation,
+  listCreations,
+  pendingCreationWithName,
+  updateCreation,
+  type CreationRecord,
+} from '../db/creations.js';
+import { updateAmi, upsertAmi } from '../db/amis.js';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../db/pagination.js';
+import type { CreationStatus } from '../db/schema.js';
+import { creationTopic, type ServiceDeps } from './context.js';
+import { isNotFound, isRejection, publicAccessBlockedMessage, toDomainError } from './ec2/errors.js';
+import type { Ec2Instance } from './ec2/types.js';
+import {
+  ConflictError,
+  ForbiddenError,
+  InvalidStateError,
+  NotFoundError,
+  ValidationError,
+} from './errors.js';
+import { imageTags } from './system-tags.js';
+import { INSTANCE_ID_PATTERN, validateCreateAmi, type CreateAmiRequest } from './validation.js';
+import type { Viewer } from './viewer.js';
+
+const IMAGEABLE_STATES = new Set(['running', 'stopped']);
+
+export type AmiCreationService = ReturnType<typeof createAmiCreationService>;
+
+export function createAmiCreationService(deps: ServiceDeps) {
+  const { db, ec2, events, clock, sourceRegion } = deps;
+  const log = deps.logger.child({ service: 'ami-creations' });
+
+  function publish(id: string): CreationRecord | undefined {
+    const record = findCreation(db, id);
+    if (record) events.publish(creationTopic(id), record);
+    return record;
+  }
+
+  async function resolveInstance(ref: string): Promise<Ec2Instance> {
+    if (INSTANCE_ID_PATTERN.test(ref)) {
+      try {
+        const [instance] = await ec2.describeInstances(sourceRegion, { ids: [ref] });
+        if (instance && instance.state !== 'terminated') return instance;
+      } catch (err) {
+        throw toDomainError(err);
+      }
+      throw new NotFoundError('INSTANCE_NOT_FOUND', `No instance ${ref} in ${sourceRegion}`);
+    }
+    let candidates: Ec2Instance[];
+    try {
+      candidates = (await ec2.describeInstances(sourceRegion, { nameTag: ref })).filter((i) => i.state !== 'terminated');
+    } catch (err) {
+      throw toDomainError(err);
+    }
+    if (candidates.length === 0) {
+      throw new NotFoundError(
+        'INSTANCE_NOT_FOUND',
+        `No instance with id or Name tag "${ref}" in ${sourceRegion} (terminated instances are not considered)`,
+      );
+    }
+    if (candidates.length > 1) {
+      const list = candidates.map((i) => `${i.id} (${i.state})`).join(', ');
+      throw new ConflictError(
+        'INSTANCE_AMBIGUOUS',
+        `${candidates.length} instances are named "${ref}": ${list}. Pass the instance id instead.`,
+      );
+    }
+    return candidates[0]!;
+  }
+
+  async function checkNameFree(name: string): Promise<void> {
+    const pending = pendingCreationWithName(db, sourceRegion, name);
+    if (pending) {
+      throw new ConflictError('AMI_NAME_TAKEN', `Creation ${pending.id} is already creating an AMI named "${name}" in ${sourceRegion}`);
+    }
+    let existing;
+    try {
+      existing = (await ec2.findImages(sourceRegion, { name })).filter((i) => i.state !== 'deregistered');
+    } catch (err) {
+      throw toDomainError(err);
+    }
+    if (existing.length > 0) {
+      throw new ConflictError(
+        'AMI_NAME_TAKEN',
+        `An AMI named "${name}" already exists in ${sourceRegion} (${existing[0]!.id}); choose another name or deregister it first`,
+      );
+    }
+  }
+
+  return {
+    async create(viewer: Viewer, input: CreateAmiRequest): Promise<CreationRecord> {
+      const fieldErrors = validateCreateAmi(input, { knownRegions: await deps.regions.knownRegions(), sourceRegion });
+      if (fieldErrors.length) throw new ValidationError(fieldErrors);
+
+      if (input.idempotencyKey) {
+        const existing = findCreationByIdempotencyKey(db, viewer.user, input.idempotencyKey);
+        if (existing) return existing;
+      }
+
+      const wantsPublic = input.public ?? false;
+      if (wantsPublic) {
+        const state = await ec2.getImageBlockPublicAccessState(sourceRegion).catch((err: unknown) => {
+          throw toDomainError(err);
+        });
+        if (state === 'block-new-sharing') {
+          throw new ForbiddenError('PUBLIC_ACCESS_BLOCKED', publicAccessBlockedMessage(sourceRegion));
+        }
+      }
+
+      const instanceRef = input.instance.trim();
+      const instance = await resolveInstance(instanceRef);
+      if (!IMAGEABLE_STATES.has(instance.state)) {
+        throw new InvalidStateError(
+          'INSTANCE_STATE_INVALID',
+          `Instance ${instance.id} is ${instance.state}; an AMI can be created only from a running or stopped instance. Wait until it is running or stopped and try again.`,
+        );
+      }
+      await checkNameFree(input.name);
+
+      const volumes = await ec2.describeVolumes(sourceRegion, instance.volumeIds).catch((err: unknown) => {
+        throw toDomainError(err);
+      });
+      const sizeGiB = volumes.reduce((sum, v) => sum + v.sizeGiB, 0);
+      if (wantsPublic && volumes.some((v) => v.encrypted)) {
+        throw new ValidationError([
+          {
+            path: 'input.public',
+            message: `instance ${instance.id} has encrypted volumes; EC2 cannot make an AMI with encrypted snapshots public. Share it with accounts instead.`,
+          },
+        ]);
+      }
+
+      const now = clock.now();
+      const id = randomUUID();
+      const tags = (input.tags ?? []).map((t) => ({ key: t.key, value: t.value }));
+      const label = instance.name && instance.name !== instance.id ? `${instance.id} (${instance.name})` : instance.id;
+      try {
+        insertCreation(
+          db,
+          {
+            id,
+            owner: viewer.user,
+            idempotencyKey: input.idempotencyKey ?? null,
+            name: input.name,
+            description: input.description ?? null,
+            templateName: input.templateName ?? null,
+            instanceId: instance.id,
+            sourceRegion,
+            architecture: instance.architecture ?? null,
+            status: 'PENDING',
+            stage: 'VALIDATING',
+            progress: 0,
+            message: `Requesting an image of ${label}`,
+            noReboot: input.noReboot ?? false,
+            public: wantsPublic,
+            shareAccounts: [...(input.shareWithAccounts ?? [])],
+            sizeGiB,
+            snapshotIds: [],
+            imageRequestedAt: now,
+            createdAt: now,
+            updatedAt: now,
+          },
+          tags,
+          [...(input.copyToRegions ?? [])],
+        );
+      } catch (err) {
+        // Two retries with the same key raced: the first insert won; answer with it.
+        if (input.idempotencyKey && /UNIQUE/.test(String(err))) {
+          const existing = findCreationByIdempotencyKey(db, viewer.user, input.idempotencyKey);
+          if (existing) return existing;
+        }
+        throw err;
+      }
+      publish(id);
+
+      deps.inFlight.add(id);
+      try {
+        const amiId = await ec2.createImage(sourceRegion, {
+          instanceId: instance.id,
+          name: input.name,
+          description: input.description ?? undefined,
+          noReboot: input.noReboot ?? false,
+          tags: imageTags({ id, owner: viewer.user, templateName: input.templateName ?? null, tags }),
+        });
+        const at = clock.now();
+        const stillWanted = updateCreation(
+          db,
+          id,
+          { amiId, status: 'IN_PROGRESS', stage: 'SNAPSHOTTING', message: 'Creating snapshot - 0% complete', updatedAt: at },
+          [],
+          { onlyIfActive: true },
+        );
+        if (!stillWanted) {
+          // Cancelled while CreateImage was under way: remove what EC2 just made.
+          await ec2.deregisterImage(sourceRegion, amiId).catch((err: unknown) => {
+            log.error({ err, amiId, creationId: id }, 'could not deregister the image of a cancelled creation');
+          });
+          return findCreation(db, id)!;
+        }
+        upsertAmi(
+          db,
+          {
+            amiId,
+            region: sourceRegion,
+            owner: viewer.user,
+            creationId: id,
+            name: input.name,
+            description: input.description ?? null,
+            architecture: instance.architecture ?? null,
+            state: 'PENDING',
+            visibility: 'PRIVATE',
+            sizeGiB,
+            templateName: input.templateName ?? null,
+            snapshotIds: [],
+            createdAt: at,
+            updatedAt: at,
+          },
+          imageTags({ id, owner: viewer.user, templateName: input.templateName ?? null, tags }),
+        );
+        log.info({ creationId: id, amiId, instanceId: instance.id }, 'CreateImage accepted');
+      } catch (err) {
+        if (isRejection(err)) {
+          // EC2 refused: no image exists, so nothing must remain of this request.
+          deleteCreation(db, id);
+          throw toDomainError(err);
+        }
+        // The outcome is unknown (network, 5xx, throttled past retries): keep the creation; the
+        // tracker adopts the image by its tag or name, or asks again, so no second AMI is made.
+        log.warn({ err, creationId: id }, 'CreateImage outcome unknown; the tracker will adopt or retry');
+        updateCreation(db, id, { message: 'Waiting for EC2 to confirm the image request', updatedAt: clock.now() });
+      } finally {
+        deps.inFlight.delete(id);
+      }
+      return publish(id)!;
+    },
+
+    get(viewer: Viewer, id: string): CreationRecord | null {
+      const record = findCreation(db, id);
+      return record && record.owner === viewer.user ? record : null;
+    },
+
+    /** A creation id, or an AMI id (source or copy) that a creation produced. */
+    status(viewer: Viewer, ref: string): CreationRecord | null {
+      const record = findCreation(db, ref) ?? findCreationByAmiId(db, ref);
+      return record && record.owner === viewer.user ? record : null;
+    },
+
+    list(viewer: Viewer, args: { first?: number | null; after?: string | null; status?: CreationStatus | null }) {
+      const first = pageSize(args.first);
+      return listCreations(db, { owner: viewer.user, status: args.status ?? null, first, after: args.after ?? null });
+    },
+
+    /** Deregister the images made so far, delete their snapshots, end CANCELLED. */
+    async cancel(viewer: Viewer, id: string): Promise<CreationRecord> {
+      const c = findCreation(db, id);
+      if (!c || c.owner !== viewer.user) throw new NotFoundError('CREATION_NOT_FOUND', `No creation ${id}`);
+      if (isTerminal(c.status)) {
+        throw new InvalidStateError('CREATION_FINISHED', `Creation ${id} has already ended (${c.status}); nothing to cancel`);
+      }
+      const images = [
+        ...(c.amiId ? [{ region: c.sourceRegion, amiId: c.amiId }] : []),
+        ...c.copies.flatMap((x) => (x.amiId ? [{ region: x.region, amiId: x.amiId }] : [])),
+      ];
+      for (const image of images) {
+        try {
+          const [found] = await ec2.findImages(image.region, { ids: [image.amiId] });
+          if (found) await ec2.deregisterImage(image.region, image.amiId);
+          for (const snapshotId of found?.snapshotIds ?? []) {
+            await ec2.deleteSnapshot(image.region, snapshotId).catch((err: unknown) => {
+              if (!isNotFound(err)) throw err;
+            });
+          }
+        } catch (err) {
+          if (!isNotFound(err)) throw toDomainError(err);
+        }
+        updateAmi(db, image.amiId, { state: 'DEREGISTERED', updatedAt: clock.now() });
+      }
+      const now = clock.now();
+      updateCreation(
+        db,
+        id,
+        {
+          status: 'CANCELLED',
+          message: images.length ? `Cancelled; ${images.map((i) => i.amiId).join(', ')} deregistered and snapshots deleted` : 'Cancelled',
+          estimatedSecondsRemaining: null,
+          completedAt: now,
+          updatedAt: now,
+        },
+        c.copies
+          .filter((x) => !isTerminal(x.status))
+          .map((x) => ({ region: x.region, patch: { status: 'CANCELLED' as const, message: 'Cancelled', completedAt: now } })),
+      );
+      log.info({ creationId: id, images: images.length }, 'cancelled');
+      return publish(id)!;
+    },
+
+    /** The creation's current state at once, then every change; ends after a terminal status. */
+    async *watch(viewer: Viewer, id: string, signal?: AbortSignal): AsyncGenerator<CreationRecord> {
+      // Subscribe before reading, so a change between the read and the subscription is not lost.
+      const updates = events.subscribe(creationTopic(id), { signal });
+      try {
+        const current = findCreation(db, id);
+        if (!current || current.owner !== viewer.user) {
+          throw new NotFoundError('CREATION_NOT_FOUND', `No creation ${id}`);
+        }
+        yield current;
+        if (isTerminal(current.status)) return;
+        let lastUpdatedAt = current.updatedAt;
+        let lastProgress = current.progress;
+        for await (const next of updates) {
+          if (next.updatedAt < lastUpdatedAt || next.progress < lastProgress) continue;
+          lastUpdatedAt = next.updatedAt;
+          lastProgress = next.progress;
+          yield next;
+          if (isTerminal(next.status)) return;
+        }
+      } finally {
+        await updates.return?.();
+      }
+    },
+  };
+}
+
+export function isTerminal(status: CreationStatus): boolean {
+  return status !== 'PENDING' && status !== 'IN_PROGRESS';
+}
+
+export function pageSize(first: number | null | undefined): number {
+  if (first == null) return DEFAULT_PAGE_SIZE;
+  if (!Number.isInteger(first) || first < 0 || first > MAX_PAGE_SIZE) {
+    throw new ValidationError([{ path: 'first', message: `must be between 0 and ${MAX_PAGE_SIZE}` }]);
+  }
+  return first;
+}

@@ -1,0 +1,29 @@
+// The narrow set of collaborators services share. Built once in app.ts; tests build their own.
+import type { Logger } from 'pino';
+import type { Db } from '../db/client.js';
+import type { CreationRecord } from '../db/creations.js';
+import type { Ec2Gateway } from './ec2/types.js';
+import type { EventHub } from './events.js';
+import type { RegionDirectory } from './regions.js';
+
+export interface Clock {
+  now: () => number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+export interface ServiceDeps {
+  db: Db;
+  ec2: Ec2Gateway;
+  events: EventHub<CreationRecord>;
+  regions: RegionDirectory;
+  clock: Clock;
+  logger: Logger;
+  sourceRegion: string;
+  /** Creations whose CreateImage call is under way in this process; the tracker leaves them alone. */
+  inFlight: Set<string>;
+}
+
+export function creationTopic(id: string): string {
+  return `creation:${id}`;
+}

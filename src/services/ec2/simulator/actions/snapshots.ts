@@ -1,0 +1,60 @@
+/** DescribeSnapshots and DeleteSnapshot. */
+import type { DeleteSnapshotRequest, DescribeSnapshotsRequest, DescribeSnapshotsResult } from '@aws-sdk/client-ec2';
+import type { ActionContext } from '../context.js';
+import { Ec2Error, errors } from '../errors.js';
+import { applyFilters, paginate, type FilterTable } from '../filters.js';
+import { assertIds } from '../ids.js';
+import { snapshotStatus, type SnapshotRecord, type SnapshotStatus } from '../state.js';
+import { snapshotView } from '../views.js';
+
+type Row = { snap: SnapshotRecord; status: SnapshotStatus };
+
+const SNAPSHOT_FILTERS: FilterTable<Row> = {
+  'snapshot-id': ({ snap }) => [snap.id],
+  'volume-id': ({ snap }) => [snap.volumeId],
+  status: ({ status }) => [status.state],
+  progress: ({ status }) => [`${Math.floor(status.fraction * 100)}%`],
+  'owner-id': ({ snap }) => [snap.ownerId],
+  'owner-alias': ({ snap }) => [snap.ownerAlias],
+  description: ({ snap }) => [snap.description],
+  'volume-size': ({ snap }) => [snap.sizeGiB],
+  encrypted: () => [false],
+  'start-time': ({ snap }) => [new Date(snap.startedAt).toISOString()],
+  'storage-tier': () => ['standard'],
+};
+
+export function describeSnapshots(ctx: ActionContext, input: DescribeSnapshotsRequest): DescribeSnapshotsResult {
+  const { rt, store, now } = ctx;
+  // Visible: own snapshots and public ones (EC2 lists every snapshot you may restore from).
+  let snaps = [...store.snapshots.values()].filter((s) => s.ownerId === rt.accountId || s.public);
+  if (input.SnapshotIds && input.SnapshotIds.length > 0) {
+    const ids = input.SnapshotIds;
+    assertIds('snap', ids);
+    // As with DescribeImages: explicit ids must all exist; the snapshot-id filter just matches.
+    const missing = ids.filter((id) => !snaps.some((s) => s.id === id));
+    if (missing.length > 0) throw errors.snapshotNotFound(missing);
+    snaps = snaps.filter((s) => ids.includes(s.id));
+  }
+  if (input.OwnerIds && input.OwnerIds.length > 0) {
+    const owners = input.OwnerIds;
+    snaps = snaps.filter((s) =>
+      owners.some((o) => (o === 'self' ? s.ownerId === rt.accountId : o === s.ownerId || o === s.ownerAlias)),
+    );
+  }
+  const rows = snaps.map((snap) => ({ snap, status: snapshotStatus(snap, now) }));
+  const filtered = applyFilters(rows, input.Filters, SNAPSHOT_FILTERS, ({ snap }) => snap.tags);
+  const page = paginate(filtered, ({ snap }) => snap.id, input, { min: 5, max: 1000 });
+  return { Snapshots: page.items.map(({ snap }) => snapshotView(snap, now)), NextToken: page.nextToken };
+}
+
+export function deleteSnapshot(ctx: ActionContext, input: DeleteSnapshotRequest): void {
+  const { rt, store } = ctx;
+  const id = input.SnapshotId ?? '';
+  assertIds('snap', [id]);
+  const snap = store.snapshots.get(id);
+  if (!snap || (snap.ownerId !== rt.accountId && !snap.public)) throw errors.snapshotNotFound([id]);
+  if (snap.ownerId !== rt.accountId) throw errors.unauthorized();
+  const user = [...store.images.values()].find((image) => image.devices.some((d) => d.snapshotId === id));
+  if (user) throw new Ec2Error('InvalidSnapshot.InUse', `The snapshot ${id} is currently in use by ${user.id}`);
+  store.snapshots.delete(id);
+}

@@ -1,0 +1,101 @@
+// Plain shapes the gateway returns, so services never see SDK types.
+
+export interface Tag {
+  key: string;
+  value: string;
+}
+
+export interface Ec2Instance {
+  id: string;
+  name: string | undefined;
+  /** pending | running | stopping | stopped | shutting-down | terminated */
+  state: string;
+  architecture: string | undefined;
+  volumeIds: string[];
+  tags: Tag[];
+}
+
+export interface Ec2Volume {
+  id: string;
+  sizeGiB: number;
+  encrypted: boolean;
+}
+
+export interface Ec2Image {
+  id: string;
+  name: string;
+  description: string | undefined;
+  /** pending | available | invalid | deregistered | transient | failed | error | disabled */
+  state: string;
+  stateReason: string | undefined;
+  architecture: string | undefined;
+  public: boolean;
+  ownerId: string | undefined;
+  snapshotIds: string[];
+  sizeGiB: number;
+  encrypted: boolean;
+  tags: Tag[];
+  createdAt: string | undefined;
+}
+
+export interface Ec2Snapshot {
+  id: string;
+  /** pending | completed | error | recoverable | recovering */
+  state: string;
+  /** 0..100 */
+  progress: number;
+  volumeSizeGiB: number;
+  stateMessage: string | undefined;
+}
+
+export interface LaunchPermissionChange {
+  group?: 'all';
+  userIds?: string[];
+}
+
+export type BlockPublicAccessState = 'unblocked' | 'block-new-sharing' | 'unsupported';
+
+/** The EC2 operations the service needs, one region per call. Implemented over the real SDK. */
+export interface Ec2Gateway {
+  describeInstances(region: string, query: { ids?: string[]; nameTag?: string }): Promise<Ec2Instance[]>;
+  describeVolumes(region: string, ids: string[]): Promise<Ec2Volume[]>;
+  /** Images owned by this account. Unknown ids are absent from the answer (filters, not ImageIds). */
+  findImages(
+    region: string,
+    query: { ids?: string[]; name?: string; tag?: { key: string; values: string[] } },
+  ): Promise<Ec2Image[]>;
+  /** Unknown ids are absent from the answer. */
+  describeSnapshots(region: string, ids: string[]): Promise<Ec2Snapshot[]>;
+  createImage(
+    region: string,
+    params: { instanceId: string; name: string; description?: string; noReboot: boolean; tags: Tag[] },
+  ): Promise<string>;
+  copyImage(
+    region: string,
+    params: {
+      sourceRegion: string;
+      sourceImageId: string;
+      name: string;
+      description?: string;
+      clientToken: string;
+      tags: Tag[];
+    },
+  ): Promise<string>;
+  createTags(region: string, resourceIds: string[], tags: Tag[]): Promise<void>;
+  deleteTags(region: string, resourceIds: string[], keys: string[]): Promise<void>;
+  deregisterImage(region: string, imageId: string): Promise<void>;
+  deleteSnapshot(region: string, snapshotId: string): Promise<void>;
+  modifyLaunchPermission(
+    region: string,
+    imageId: string,
+    change: { add?: LaunchPermissionChange; remove?: LaunchPermissionChange },
+  ): Promise<void>;
+  modifySnapshotCreateVolumePermission(
+    region: string,
+    snapshotId: string,
+    change: { add?: string[]; remove?: string[] },
+  ): Promise<void>;
+  describeLaunchPermissions(region: string, imageId: string): Promise<{ public: boolean; userIds: string[] }>;
+  getImageBlockPublicAccessState(region: string): Promise<BlockPublicAccessState>;
+  describeRegions(): Promise<string[]>;
+}

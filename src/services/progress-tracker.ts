@@ -1,0 +1,638 @@
+// Responsible for moving every unfinished creation forward: per region and tick it asks EC2 once
+// for all tracked images and once for all their snapshots (never once per creation), turns what
+// it sees into progress, stage, message and ETA, starts copies and publishing when their turn
+// comes, writes each change in a short transaction and publishes it to subscribers.
+import { createHash } from 'node:crypto';
+import { findAmi, updateAmi, upsertAmi } from '../db/amis.js';
+import {
+  findCreation,
+  listActiveCreations,
+  updateCreation,
+  type CopyPatch,
+  type CreationPatch,
+  type CreationRecord,
+} from '../db/creations.js';
+import type { CreationStatus, RegionCopyRow } from '../db/schema.js';
+import { creationTopic, type ServiceDeps } from './context.js';
+import { isRejection, isThrottling, isTransient, toDomainError } from './ec2/errors.js';
+import type { Ec2Image, Ec2Snapshot } from './ec2/types.js';
+import { applyLaunchPermissions } from './launch-permissions.js';
+import {
+  estimateSecondsRemaining,
+  percent,
+  snapshotFraction,
+  totalWork,
+  workDone,
+  type WorkDone,
+  type WorkPlan,
+} from './progress.js';
+import { imageTags, TAG_CREATION_ID } from './system-tags.js';
+
+export interface TrackerOptions {
+  intervalMs: number;
+  /** Creations not finished by then end FAILED (EC2 can take long; never less than 2 hours). */
+  maxDurationMs?: number;
+  /** How long "not found" right after CreateImage/CopyImage means "not visible yet". */
+  notVisibleGraceMs?: number;
+  /** Wait this long after an unconfirmed CreateImage before asking again. */
+  reRequestAfterMs?: number;
+}
+
+export interface TickReport {
+  creations: number;
+  regions: number;
+  ec2Calls: number;
+  changed: number;
+  skippedRegions: string[];
+}
+
+const FAILED_IMAGE_STATES = new Set(['failed', 'error', 'invalid', 'deregistered', 'disabled']);
+const TWO_HOURS = 2 * 60 * 60 * 1000;
+
+interface Observations {
+  images: Map<string, Ec2Image>;
+  snapshots: Map<string, Ec2Snapshot>;
+  /** Regions whose Describe calls failed this tick: their creations keep their state. */
+  unavailable: Set<string>;
+}
+
+export type ProgressTracker = ReturnType<typeof createProgressTracker>;
+
+export function createProgressTracker(deps: ServiceDeps, options: TrackerOptions) {
+  const { db, ec2, events, clock } = deps;
+  const log = deps.logger.child({ service: 'progress-tracker' });
+  const maxDurationMs = Math.max(TWO_HOURS, options.maxDurationMs ?? TWO_HOURS);
+  const notVisibleGraceMs = options.notVisibleGraceMs ?? 5 * 60 * 1000;
+  const reRequestAfterMs = options.reRequestAfterMs ?? 30 * 1000;
+
+  /** Per-region backoff after throttling or transient failures. */
+  const backoff = new Map<string, { until: number; failures: number }>();
+  let timer: NodeJS.Timeout | undefined;
+  let running = false;
+  let current: Promise<unknown> | undefined;
+  let lastTickAt: number | undefined;
+  let ec2Calls = 0;
+
+  function regionReady(region: string): boolean {
+    const b = backoff.get(region);
+    return !b || b.until <= clock.now();
+  }
+
+  function regionFailed(region: string, err: unknown): void {
+    const prev = backoff.get(region)?.failures ?? 0;
+    const failures = prev + 1;
+    const base = Math.min(options.intervalMs * 2 ** failures, 5 * 60 * 1000);
+    const delay = Math.round(base * (0.5 + Math.random()));
+    backoff.set(region, { until: clock.now() + delay, failures });
+    log.warn(
+      { region, err: err instanceof Error ? err.message : err, throttled: isThrottling(err), backoffMs: delay, failures },
+      'EC2 describe failed; backing off this region',
+    );
+  }
+
+  async function observe(creations: CreationRecord[]): Promise<Observations> {
+    const wanted = new Map<string, Set<string>>();
+    const want = (region: string, id: string | null) => {
+      if (!id) return;
+      let set = wanted.get(region);
+      if (!set) wanted.set(region, (set = new Set()));
+      set.add(id);
+    };
+    for (const c of creations) {
+      if (c.stage === 'SNAPSHOTTING') want(c.sourceRegion, c.amiId);
+      if (c.stage === 'COPYING') for (const copy of c.copies) if (copy.status === 'IN_PROGRESS') want(copy.region, copy.amiId);
+    }
+    const obs: Observations = { images: new Map(), snapshots: new Map(), unavailable: new Set() };
+    await Promise.all(
+      [...wanted].map(async ([region, ids]) => {
+        if (!regionReady(region)) {
+          obs.unavailable.add(region);
+          return;
+        }
+        try {
+          const images = await ec2.findImages(region, { ids: [...ids] });
+          ec2Calls += Math.ceil(ids.size / 1000);
+          const snapshotIds = images.flatMap((i) => i.snapshotIds);
+          const snapshots = snapshotIds.length ? await ec2.describeSnapshots(region, snapshotIds) : [];
+          if (snapshotIds.length) ec2Calls += Math.ceil(snapshotIds.length / 1000);
+          for (const i of images) obs.images.set(i.id, i);
+          for (const s of snapshots) obs.snapshots.set(s.id, s);
+          backoff.delete(region);
+        } catch (err) {
+          obs.unavailable.add(region);
+          regionFailed(region, err);
+        }
+      }),
+    );
+    return obs;
+  }
+
+  /** Creations recorded but without an AMI id: a crash or an unanswered CreateImage. */
+  async function resumeOrphans(orphans: CreationRecord[]): Promise<void> {
+    const byRegion = new Map<string, CreationRecord[]>();
+    for (const c of orphans) byRegion.set(c.sourceRegion, [...(byRegion.get(c.sourceRegion) ?? []), c]);
+    for (const [region, list] of byRegion) {
+      if (!regionReady(region)) continue;
+      let tagged: Ec2Image[];
+      try {
+        tagged = await ec2.findImages(region, { tag: { key: TAG_CREATION_ID, values: list.map((c) => c.id) } });
+        ec2Calls++;
+      } catch (err) {
+        regionFailed(region, err);
+        continue;
+      }
+      for (const c of list) {
+        try {
+          await resumeOrphan(c, tagged);
+        } catch (err) {
+          log.error({ err, creationId: c.id }, 'resuming a creation failed; will retry next tick');
+        }
+      }
+    }
+  }
+
+  async function resumeOrphan(c: CreationRecord, tagged: Ec2Image[]): Promise<void> {
+    const now = clock.now();
+    let image = tagged.find((i) => i.tags.some((t) => t.key === TAG_CREATION_ID && t.value === c.id));
+    if (!image) {
+      // The tag may lag behind the image (or the endpoint may not tag); the name is unique per region.
+      const byName = await ec2.findImages(c.sourceRegion, { name: c.name });
+      ec2Calls++;
+      const candidate = byName.find((i) => i.state !== 'deregistered');
+      if (candidate) {
+        const otherCreation = candidate.tags.find((t) => t.key === TAG_CREATION_ID)?.value;
+        if (otherCreation && otherCreation !== c.id) {
+          return finish(c, 'FAILED', {
+            failureReason: `Another AMI named "${c.name}" (${candidate.id}) was registered meanwhile`,
+          });
+        }
+        image = candidate;
+      }
+    }
+    if (image) {
+      log.info({ creationId: c.id, amiId: image.id }, 'adopted the image of an unconfirmed CreateImage');
+      adoptSourceImage(c, image.id, now);
+      return;
+    }
+    if (c.imageRequestedAt !== null && now - c.imageRequestedAt < reRequestAfterMs) return;
+    // No image carries this creation's tag or name: asking again cannot make a second AMI, and
+    // if the first request did land after all, EC2 answers InvalidAMIName.Duplicate.
+    updateCreation(db, c.id, { imageRequestedAt: now, updatedAt: now });
+    try {
+      const amiId = await ec2.createImage(c.sourceRegion, {
+        instanceId: c.instanceId,
+        name: c.name,
+        description: c.description ?? undefined,
+        noReboot: c.noReboot,
+        tags: imageTags(c),
+      });
+      adoptSourceImage(c, amiId, clock.now());
+    } catch (err) {
+      if (isTransient(err) || (err as { ec2Code?: string }).ec2Code === 'InvalidAMIName.Duplicate') return;
+      finish(c, 'FAILED', { failureReason: toDomainError(err).message });
+    }
+  }
+
+  function adoptSourceImage(c: CreationRecord, amiId: string, now: number): void {
+    updateCreation(db, c.id, {
+      amiId,
+      status: 'IN_PROGRESS',
+      stage: 'SNAPSHOTTING',
+      message: 'Creating snapshot - 0% complete',
+      updatedAt: now,
+    });
+    upsertAmi(
+      db,
+      {
+        amiId,
+        region: c.sourceRegion,
+        owner: c.owner,
+        creationId: c.id,
+        name: c.name,
+        description: c.description,
+        architecture: c.architecture,
+        state: 'PENDING',
+        sizeGiB: c.sizeGiB,
+        templateName: c.templateName,
+        snapshotIds: [],
+        createdAt: now,
+        updatedAt: now,
+      },
+      imageTags(c),
+    );
+    publish(c.id);
+  }
+
+  function publish(id: string): void {
+    const record = findCreation(db, id);
+    if (record) events.publish(creationTopic(id), record);
+  }
+
+  function plan(c: CreationRecord): WorkPlan {
+    return { sizeGiB: c.sizeGiB, copies: c.copies.length, publishes: c.public || c.shareAccounts.length > 0 };
+  }
+
+  function finish(
+    c: CreationRecord,
+    status: CreationStatus,
+    extra: { failureReason?: string; message?: string; copies?: { region: string; patch: CopyPatch }[] } = {},
+  ): void {
+    const now = clock.now();
+    const message =
+      extra.message ??
+      (status === 'FAILED'
+        ? `Failed: ${extra.failureReason ?? 'unknown reason'}`
+        : status === 'CANCELLED'
+          ? 'Cancelled'
+          : availableMessage(c));
+    const applied = updateCreation(
+      db,
+      c.id,
+      {
+        status,
+        stage: status === 'FAILED' || status === 'CANCELLED' ? c.stage : 'DONE',
+        progress: status === 'COMPLETED' || status === 'PARTIALLY_COMPLETED' ? 100 : c.progress,
+        message,
+        failureReason: extra.failureReason ?? c.failureReason,
+        estimatedSecondsRemaining: null,
+        completedAt: now,
+        updatedAt: now,
+      },
+      extra.copies ?? [],
+      { onlyIfActive: true },
+    );
+    if (applied) publish(c.id);
+  }
+
+  function availableMessage(c: CreationRecord): string {
+    const copies = c.copies.filter((x) => x.status === 'COMPLETED').map((x) => x.region);
+    const failed = c.copies.filter((x) => x.status === 'FAILED').map((x) => x.region);
+    let msg = `AMI ${c.amiId} is available in ${c.sourceRegion}`;
+    if (copies.length) msg += ` and ${copies.join(', ')}`;
+    if (failed.length) msg += `; copies to ${failed.join(', ')} failed`;
+    return msg;
+  }
+
+  /** Work done so far, for progress and ETA. */
+  function measure(c: CreationRecord, obs: Observations, sourceFraction?: number): WorkDone {
+    const source =
+      sourceFraction ??
+      (c.stage === 'SNAPSHOTTING' ? c.progress / 100 : 1); // before copies, progress is the source share
+    const copies = c.copies.map((copy) => {
+      if (copy.status === 'COMPLETED') return 1;
+      if (copy.status !== 'IN_PROGRESS' || !copy.amiId) return copy.progress / 100;
+      const img = obs.images.get(copy.amiId);
+      return img ? imageFraction(img, obs) : copy.progress / 100;
+    });
+    return { source, copies, publish: c.stage === 'DONE' ? 1 : 0 };
+  }
+
+  function imageFraction(img: Ec2Image, obs: Observations): number {
+    if (img.state === 'available') return 1;
+    const snaps = img.snapshotIds.flatMap((id) => {
+      const s = obs.snapshots.get(id);
+      return s ? [s] : [];
+    });
+    // A pending image stays below 100% until EC2 marks it available.
+    return Math.min(0.99, snapshotFraction(snaps));
+  }
+
+  async function advanceSnapshotting(c: CreationRecord, obs: Observations): Promise<CreationPatch | 'finished'> {
+    const now = clock.now();
+    const img = obs.images.get(c.amiId!);
+    if (!img) {
+      const since = c.imageRequestedAt ?? c.createdAt;
+      if (now - since > notVisibleGraceMs) {
+        updateAmi(db, c.amiId!, { state: 'FAILED', updatedAt: now });
+        finish(c, 'FAILED', {
+          failureReason: `EC2 no longer lists image ${c.amiId}; it was deregistered or never registered`,
+        });
+        return 'finished';
+      }
+      return { message: `Waiting for EC2 to list image ${c.amiId}` };
+    }
+    const patch: CreationPatch = {};
+    if (img.snapshotIds.join() !== c.snapshotIds.join()) {
+      patch.snapshotIds = img.snapshotIds;
+      updateAmi(db, img.id, { snapshotIds: img.snapshotIds, updatedAt: now });
+    }
+    if (!c.snapshotsTagged && img.snapshotIds.length) {
+      try {
+        await ec2.createTags(c.sourceRegion, img.snapshotIds, imageTags(c));
+        patch.snapshotsTagged = true;
+      } catch (err) {
+        log.warn({ err, creationId: c.id }, 'tagging snapshots failed; will retry');
+      }
+    }
+    if (FAILED_IMAGE_STATES.has(img.state)) {
+      const reason = img.stateReason ?? `image ${img.id} entered state ${img.state}`;
+      updateAmi(db, img.id, { state: 'FAILED', updatedAt: now });
+      finish(c, 'FAILED', {
+        failureReason: reason,
+        copies: c.copies.map((x) => ({
+          region: x.region,
+          patch: { status: 'FAILED' as const, message: 'Not started: the source image failed', completedAt: now },
+        })),
+      });
+      return 'finished';
+    }
+    if (img.state === 'available') {
+      updateAmi(db, img.id, {
+        state: 'AVAILABLE',
+        sizeGiB: img.sizeGiB || c.sizeGiB,
+        encrypted: img.encrypted,
+        architecture: img.architecture ?? c.architecture,
+        updatedAt: now,
+      });
+      if (c.copies.length) return { ...patch, stage: 'COPYING', message: `Copying to ${c.copies.map((x) => x.region).join(', ')}` };
+      if (plan(c).publishes) return { ...patch, stage: 'PUBLISHING', message: publishingMessage(c) };
+      updateCreation(db, c.id, patch);
+      finish(findCreation(db, c.id)!, 'COMPLETED');
+      return 'finished';
+    }
+    const fraction = imageFraction(img, obs);
+    const pct = Math.floor(fraction * 100);
+    return { ...patch, message: `Creating snapshot - ${pct}% complete`, ...progressFields(c, obs, fraction) };
+  }
+
+  function progressFields(c: CreationRecord, obs: Observations, sourceFraction?: number): CreationPatch {
+    const now = clock.now();
+    const p = plan(c);
+    const done = measure(c, obs, sourceFraction);
+    const work = workDone(p, done);
+    const patch: CreationPatch = { progress: percent(p, done, c.progress) };
+    let base = c.rateBaseAt !== null && c.rateBaseWork !== null ? { at: c.rateBaseAt, work: c.rateBaseWork } : null;
+    if (!base) {
+      // The first observation is the base of the rate: the ETA needs a second one.
+      patch.rateBaseAt = now;
+      patch.rateBaseWork = work;
+      base = { at: now, work };
+    }
+    patch.estimatedSecondsRemaining = estimateSecondsRemaining({
+      total: totalWork(p),
+      doneNow: work,
+      now,
+      base,
+      minObservationMs: Math.min(5000, options.intervalMs * 1.5),
+    });
+    return patch;
+  }
+
+  async function advanceCopying(c: CreationRecord, obs: Observations): Promise<CreationPatch | 'finished'> {
+    const now = clock.now();
+    const copyPatches: { region: string; patch: CopyPatch }[] = [];
+    const copies: RegionCopyRow[] = [];
+    for (const copy of c.copies) {
+      const patch = await advanceCopy(c, copy, obs, now);
+      copyPatches.push({ region: copy.region, patch });
+      copies.push({ ...copy, ...patch });
+    }
+    updateCreation(db, c.id, {}, copyPatches, { onlyIfActive: true });
+    const next: CreationRecord = { ...c, copies };
+    const parts = copies.map((x) =>
+      x.status === 'COMPLETED' ? `${x.region} done` : x.status === 'FAILED' ? `${x.region} failed` : `${x.region} - ${x.progress}%`,
+    );
+    if (copies.every((x) => x.status === 'COMPLETED' || x.status === 'FAILED')) {
+      if (plan(c).publishes) return { stage: 'PUBLISHING', message: publishingMessage(c), ...progressFields(next, obs, 1) };
+      finish(findCreation(db, c.id)!, copies.some((x) => x.status === 'FAILED') ? 'PARTIALLY_COMPLETED' : 'COMPLETED');
+      return 'finished';
+    }
+    return { message: `Copying to ${parts.join(', ')}`, ...progressFields(next, obs, 1) };
+  }
+
+  async function advanceCopy(c: CreationRecord, copy: RegionCopyRow, obs: Observations, now: number): Promise<CopyPatch> {
+    if (copy.status === 'COMPLETED' || copy.status === 'FAILED' || copy.status === 'CANCELLED') return {};
+    if (!copy.amiId) {
+      if (!regionReady(copy.region)) return {};
+      try {
+        const amiId = await ec2.copyImage(copy.region, {
+          sourceRegion: c.sourceRegion,
+          sourceImageId: c.amiId!,
+          name: c.name,
+          description: c.description ?? undefined,
+          clientToken: copyClientToken(c.id, copy.region),
+          tags: imageTags(c),
+        });
+        ec2Calls++;
+        upsertAmi(
+          db,
+          {
+            amiId,
+            region: copy.region,
+            owner: c.owner,
+            creationId: c.id,
+            name: c.name,
+            description: c.description,
+            architecture: c.architecture,
+            state: 'PENDING',
+            sizeGiB: c.sizeGiB,
+            templateName: c.templateName,
+            snapshotIds: [],
+            createdAt: now,
+            updatedAt: now,
+          },
+          imageTags(c),
+        );
+        // CopyImageTags is not honoured everywhere (moto): tag the copy explicitly too.
+        await ec2.createTags(copy.region, [amiId], imageTags(c)).catch((err: unknown) => {
+          log.warn({ err, creationId: c.id, region: copy.region }, 'tagging the copy failed');
+        });
+        return { amiId, status: 'IN_PROGRESS', startedAt: now, message: 'Copy started' };
+      } catch (err) {
+        if (isRejection(err)) {
+          return { status: 'FAILED', message: toDomainError(err).message, failureReason: toDomainError(err).message, completedAt: now };
+        }
+        regionFailed(copy.region, err);
+        return { message: 'Waiting to start the copy (EC2 is busy)' };
+      }
+    }
+    if (obs.unavailable.has(copy.region)) return {};
+    const img = obs.images.get(copy.amiId);
+    if (!img) {
+      if (now - (copy.startedAt ?? now) > notVisibleGraceMs) {
+        updateAmi(db, copy.amiId, { state: 'FAILED', updatedAt: now });
+        const reason = `EC2 no longer lists copy ${copy.amiId} in ${copy.region}`;
+        return { status: 'FAILED', message: reason, failureReason: reason, completedAt: now };
+      }
+      return { message: `Waiting for EC2 to list ${copy.amiId}` };
+    }
+    const patch: CopyPatch = {};
+    if (img.snapshotIds.join() !== copy.snapshotIds.join()) {
+      patch.snapshotIds = img.snapshotIds;
+      updateAmi(db, img.id, { snapshotIds: img.snapshotIds, updatedAt: now });
+    }
+    if (!copy.snapshotsTagged && img.snapshotIds.length) {
+      try {
+        await ec2.createTags(copy.region, img.snapshotIds, imageTags(c));
+        patch.snapshotsTagged = true;
+      } catch (err) {
+        log.warn({ err, creationId: c.id, region: copy.region }, 'tagging copy snapshots failed; will retry');
+      }
+    }
+    if (FAILED_IMAGE_STATES.has(img.state)) {
+      const reason = img.stateReason ?? `copy ${img.id} entered state ${img.state}`;
+      updateAmi(db, img.id, { state: 'FAILED', updatedAt: now });
+      return { ...patch, status: 'FAILED', message: `Copy failed: ${reason}`, failureReason: reason, completedAt: now };
+    }
+    if (img.state === 'available') {
+      updateAmi(db, img.id, { state: 'AVAILABLE', sizeGiB: img.sizeGiB || c.sizeGiB, encrypted: img.encrypted, updatedAt: now });
+      return { ...patch, status: 'COMPLETED', progress: 100, message: `Available as ${img.id}`, completedAt: now };
+    }
+    const pct = Math.max(copy.progress, Math.floor(imageFraction(img, obs) * 100));
+    return { ...patch, progress: pct, message: `Copying - ${pct}%` };
+  }
+
+  async function advancePublishing(c: CreationRecord): Promise<'finished'> {
+    const images = [
+      { region: c.sourceRegion, amiId: c.amiId! },
+      ...c.copies.filter((x) => x.status === 'COMPLETED' && x.amiId).map((x) => ({ region: x.region, amiId: x.amiId! })),
+    ];
+    const problems: string[] = [];
+    for (const image of images) {
+      const ami = findAmi(db, image.amiId);
+      try {
+        let makePublic = c.public;
+        if (makePublic && (await ec2.getImageBlockPublicAccessState(image.region)) === 'block-new-sharing') {
+          problems.push(`not made public in ${image.region}: block public access for AMIs is on`);
+          makePublic = false;
+        }
+        if (makePublic && ami?.encrypted) {
+          problems.push(`not made public in ${image.region}: the image is encrypted`);
+          makePublic = false;
+        }
+        await applyLaunchPermissions(
+          { db, ec2, now: clock.now },
+          {
+            region: image.region,
+            amiId: image.amiId,
+            snapshotIds: ami?.snapshotIds ?? [],
+            ...(makePublic ? { public: true } : {}),
+            addAccounts: c.shareAccounts,
+          },
+        );
+      } catch (err) {
+        if (isTransient(err)) throw err; // retried next tick
+        problems.push(`${image.region}: ${toDomainError(err).message}`);
+      }
+    }
+    const status: CreationStatus = c.copies.some((x) => x.status === 'FAILED') ? 'PARTIALLY_COMPLETED' : 'COMPLETED';
+    const message = problems.length ? `${availableMessage(c)}; ${problems.join('; ')}` : undefined;
+    finish(c, status, { ...(message ? { message, failureReason: problems.join('; ') } : {}) });
+    return 'finished';
+  }
+
+  function publishingMessage(c: CreationRecord): string {
+    const parts: string[] = [];
+    if (c.public) parts.push('Publishing to the community');
+    if (c.shareAccounts.length) parts.push(`Sharing with ${c.shareAccounts.length} account${c.shareAccounts.length > 1 ? 's' : ''}`);
+    return parts.join(' and ');
+  }
+
+  async function advance(c: CreationRecord, obs: Observations): Promise<boolean> {
+    const now = clock.now();
+    if (now - c.createdAt > maxDurationMs) {
+      finish(c, 'FAILED', {
+        failureReason:
+          `The creation did not finish within ${Math.round(maxDurationMs / 3_600_000)} hours. ` +
+          (c.amiId
+            ? `The AMI ${c.amiId} was left in place for you to inspect; deregister it with deregisterAmi if it is not needed.`
+            : 'No AMI was registered.'),
+      });
+      return true;
+    }
+    let result: CreationPatch | 'finished';
+    switch (c.stage) {
+      case 'SNAPSHOTTING':
+        if (obs.unavailable.has(c.sourceRegion)) return false;
+        result = await advanceSnapshotting(c, obs);
+        break;
+      case 'COPYING':
+        result = await advanceCopying(c, obs);
+        break;
+      case 'PUBLISHING':
+        result = await advancePublishing(c);
+        break;
+      default:
+        return false;
+    }
+    if (result === 'finished') return true;
+    const changed = Object.entries(result).some(([k, v]) => JSON.stringify(c[k as keyof CreationRecord]) !== JSON.stringify(v));
+    if (!changed) return false;
+    if (!updateCreation(db, c.id, { ...result, updatedAt: now }, [], { onlyIfActive: true })) return false;
+    publish(c.id);
+    // A stage change is acted on at once rather than one interval later.
+    if (result.stage && result.stage !== c.stage) {
+      const next = findCreation(db, c.id);
+      if (next && (next.stage === 'COPYING' || next.stage === 'PUBLISHING')) await advance(next, obs);
+    }
+    return true;
+  }
+
+  async function runOnce(): Promise<TickReport> {
+    const callsBefore = ec2Calls;
+    const active = listActiveCreations(db).filter((c) => !deps.inFlight.has(c.id));
+    const orphans = active.filter((c) => !c.amiId);
+    if (orphans.length) await resumeOrphans(orphans);
+    const tracked = listActiveCreations(db).filter((c) => !deps.inFlight.has(c.id) && c.amiId);
+    const obs = await observe(tracked);
+    let changed = 0;
+    for (const c of tracked) {
+      try {
+        if (await advance(c, obs)) changed++;
+      } catch (err) {
+        // One creation's failure never blocks the others, nor kills the loop.
+        log.error({ err, creationId: c.id, stage: c.stage }, 'advancing a creation failed; will retry next tick');
+      }
+    }
+    lastTickAt = clock.now();
+    const regions = new Set(tracked.flatMap((c) => [c.sourceRegion, ...c.copies.map((x) => x.region)]));
+    return {
+      creations: tracked.length,
+      regions: regions.size,
+      ec2Calls: ec2Calls - callsBefore,
+      changed,
+      skippedRegions: [...obs.unavailable],
+    };
+  }
+
+  function schedule(): void {
+    if (!running) return;
+    timer = setTimeout(() => {
+      current = runOnce()
+        .catch((err: unknown) => log.error({ err }, 'tracker tick failed'))
+        .finally(() => {
+          current = undefined;
+          schedule();
+        });
+    }, options.intervalMs);
+    timer.unref?.();
+  }
+
+  return {
+    /** Idempotent. The first tick runs at once so restarts resume without waiting. */
+    start(): void {
+      if (running) return;
+      running = true;
+      current = runOnce()
+        .catch((err: unknown) => log.error({ err }, 'tracker tick failed'))
+        .finally(() => {
+          current = undefined;
+          schedule();
+        });
+    },
+    async stop(): Promise<void> {
+      running = false;
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      await current;
+    },
+    runOnce,
+    isRunning: () => running,
+    lastTickAt: () => lastTickAt,
+  };
+}
+
+/** Deterministic per creation and region, so a retried CopyImage never makes a second copy. */
+export function copyClientToken(creationId: string, region: string): string {
+  return `prism-${createHash('sha256').update(`${creationId}:${region}`).digest('hex').slice(0, 48)}`;
+}

@@ -1,0 +1,77 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  CreateImageCommand,
+  DescribeImagesCommand,
+  DescribeInstancesCommand,
+  DescribeSnapshotsCommand,
+  RunInstancesCommand,
+} from '@aws-sdk/client-ec2';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BASE_IMAGES, SEEDED_INSTANCES, startSimulator } from '../../src/services/ec2/simulator/index.js';
+import { startHarness, START } from './helpers.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'prism-sim-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('persistence', () => {
+  it('keeps instances, images and in-flight snapshots across stop and start, progress continuing from the clock', async () => {
+    const statePath = join(dir, 'nested', 'state.json');
+    let clock = START;
+    const first = await startHarness({ statePath, speedGiBPerSecond: 1, now: () => clock });
+    const ec2 = first.ec2();
+    const run = await ec2.send(
+      new RunInstancesCommand({
+        ImageId: BASE_IMAGES.x86_64,
+        MinCount: 1,
+        MaxCount: 1,
+        TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'Name', Value: 'added' }] }],
+      }),
+    );
+    const added = run.Instances?.[0]?.InstanceId ?? '';
+    const { ImageId } = await ec2.send(
+      new CreateImageCommand({ InstanceId: SEEDED_INSTANCES['demo-workstation'], Name: 'survives' }),
+    );
+    clock += 6_000; // 6 of 30 GiB: 20%
+    await first.stop();
+    expect(JSON.parse(await readFile(statePath, 'utf8'))).toMatchObject({ version: 1 });
+
+    clock += 9_000; // 15 s since the start: 50%
+    const second = await startHarness({ statePath, speedGiBPerSecond: 1, now: () => clock });
+    const ec2b = second.ec2();
+    const image = (await ec2b.send(new DescribeImagesCommand({ ImageIds: [ImageId ?? ''] }))).Images?.[0];
+    expect(image).toMatchObject({ Name: 'survives', State: 'pending' });
+    const snapshotId = image?.BlockDeviceMappings?.[0]?.Ebs?.SnapshotId ?? '';
+    const snap = (await ec2b.send(new DescribeSnapshotsCommand({ SnapshotIds: [snapshotId] }))).Snapshots?.[0];
+    expect(snap?.Progress).toBe('50%');
+    const inst = await ec2b.send(new DescribeInstancesCommand({ InstanceIds: [added] }));
+    expect(inst.Reservations?.[0]?.Instances?.[0]?.Tags).toEqual([{ Key: 'Name', Value: 'added' }]);
+
+    clock += 15_000;
+    const done = (await ec2b.send(new DescribeImagesCommand({ ImageIds: [ImageId ?? ''] }))).Images?.[0];
+    expect(done?.State).toBe('available');
+    await second.stop();
+  });
+
+  it('keeps state only in memory without a statePath', async () => {
+    const first = await startHarness();
+    await first.ec2().send(new CreateImageCommand({ InstanceId: SEEDED_INSTANCES['demo-workstation'], Name: 'gone' }));
+    await first.stop();
+    const second = await startHarness();
+    expect((await second.ec2().send(new DescribeImagesCommand({ Owners: ['self'] }))).Images).toEqual([]);
+    await second.stop();
+  });
+
+  it('refuses to start from a corrupt state file instead of overwriting it', async () => {
+    const statePath = join(dir, 'state.json');
+    await writeFile(statePath, '{not json');
+    await expect(startSimulator({ statePath })).rejects.toThrow(/not valid JSON/);
+    expect(await readFile(statePath, 'utf8')).toBe('{not json');
+  });
+});

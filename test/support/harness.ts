@@ -1,0 +1,163 @@
+// Builds a real prism-ami app for a test: real SQLite (in memory), the real SDK over HTTP to moto
+// or the simulator, and typed GraphQL helpers over yoga.fetch, SSE and WebSocket.
+import { print, type ExecutionResult } from 'graphql';
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { createClient } from 'graphql-ws';
+import { pino } from 'pino';
+import WebSocket from 'ws';
+import { buildApp, type App, type AppOverrides } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+
+export const TEST_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
+
+export interface TestApp {
+  app: App;
+  url: string;
+  gql<R, V>(doc: TypedDocumentNode<R, V>, variables?: V): Promise<R>;
+  gqlRaw<R, V>(doc: TypedDocumentNode<R, V>, variables?: V): Promise<ExecutionResult<R>>;
+  stop(): Promise<void>;
+}
+
+export async function startTestApp(
+  env: Record<string, string>,
+  overrides: AppOverrides = {},
+  options: { listen?: boolean } = {},
+): Promise<TestApp> {
+  const config = loadConfig({ DATABASE_PATH: ':memory:', PORT: '0', POLL_INTERVAL_MS: '100', LOG_LEVEL: 'silent', ...env });
+  const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const app = await buildApp(config, logger, { credentials: TEST_CREDENTIALS, ...overrides });
+  let url = 'http://localhost/graphql';
+  if (options.listen ?? true) url = await app.start();
+
+  async function gqlRaw<R, V>(doc: TypedDocumentNode<R, V>, variables?: V): Promise<ExecutionResult<R>> {
+    const res = await app.yoga.fetch('http://localhost/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({ query: print(doc), variables }),
+    });
+    return (await res.json()) as ExecutionResult<R>;
+  }
+
+  return {
+    app,
+    url,
+    gqlRaw,
+    async gql(doc, variables) {
+      const result = await gqlRaw(doc, variables);
+      if (result.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(result.errors)}`);
+      return result.data!;
+    },
+    stop: () => app.stop(),
+  };
+}
+
+/** Every value a subscription yields until it completes, over graphql-ws on a real socket. */
+export async function collectOverWebSocket<R, V>(
+  url: string,
+  doc: TypedDocumentNode<R, V>,
+  variables: V,
+  options: { timeoutMs?: number; connectionParams?: Record<string, unknown> } = {},
+): Promise<R[]> {
+  const client = createClient({
+    url: url.replace(/^http/, 'ws'),
+    webSocketImpl: WebSocket,
+    retryAttempts: 0,
+    lazy: true,
+    ...(options.connectionParams ? { connectionParams: options.connectionParams } : {}),
+  });
+  const values: R[] = [];
+  try {
+    await withTimeout(
+      (async () => {
+        for await (const result of client.iterate({ query: print(doc), variables: variables as Record<string, unknown> })) {
+          if (result.errors?.length) throw new Error(`subscription errors: ${JSON.stringify(result.errors)}`);
+          values.push(result.data as R);
+        }
+      })(),
+      options.timeoutMs ?? 20_000,
+      `WebSocket subscription (${values.length} values so far)`,
+    );
+  } finally {
+    await client.dispose();
+  }
+  return values;
+}
+
+/** Every value a subscription yields until it completes, over Server-Sent Events. */
+export async function collectOverSse<R, V>(
+  url: string,
+  doc: TypedDocumentNode<R, V>,
+  variables: V,
+  options: { timeoutMs?: number; headers?: Record<string, string> } = {},
+): Promise<R[]> {
+  const controller = new AbortController();
+  const values: R[] = [];
+  const run = async () => {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...options.headers },
+      body: JSON.stringify({ query: print(doc), variables }),
+      signal: controller.signal,
+    });
+    if (!res.ok || !res.body) throw new Error(`SSE request failed: HTTP ${res.status} ${await res.text()}`);
+    const decoder = new TextDecoder();
+    let buffer = '';
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      buffer += decoder.decode(chunk, { stream: true });
+      let idx;
+      while ((idx = buffer.indexOf('\n\n')) >= 0) {
+        const block = buffer.slice(0, idx);
+        buffer = buffer.slice(idx + 2);
+        const event = /^event: (.*)$/m.exec(block)?.[1] ?? 'message';
+        const data = block
+          .split('\n')
+          .filter((l) => l.startsWith('data:'))
+          .map((l) => l.slice(5).trimStart())
+          .join('\n');
+        if (event === 'complete') return;
+        if (!data) continue;
+        const result = JSON.parse(data) as ExecutionResult<R>;
+        if (result.errors?.length) throw new Error(`subscription errors: ${JSON.stringify(result.errors)}`);
+        values.push(result.data!);
+      }
+    }
+  };
+  try {
+    await withTimeout(run(), options.timeoutMs ?? 20_000, `SSE subscription (${values.length} values so far)`);
+  } finally {
+    controller.abort();
+  }
+  return values;
+}
+
+export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Poll until `check` returns a value (not undefined), or fail after `ms`. */
+export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, ms = 15_000, every = 100): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, every));
+  }
+}
+
+/** EC2 tags as a plain record, for assertions. */
+export function tagMap(tags: readonly { Key?: string | undefined; Value?: string | undefined }[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const t of tags ?? []) if (t.Key !== undefined) out[t.Key] = t.Value ?? '';
+  return out;
+}
