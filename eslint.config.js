@@ -1,6 +1,7 @@
 // Type-aware lint: the rules that catch real bugs in async server code (floating and misused
 // promises above all), on top of typescript-eslint's recommended set.
 import js from '@eslint/js';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
@@ -22,5 +23,6 @@ export default tseslint.config(
   {
     files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
+    languageOptions: { globals: { ...globals.node }, parserOptions: { projectService: false, project: null } },
   },
 );
