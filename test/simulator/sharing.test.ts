@@ -2,8 +2,10 @@ import {
   CreateImageCommand,
   DescribeImageAttributeCommand,
   DescribeImagesCommand,
+  DescribeSnapshotAttributeCommand,
   GetImageBlockPublicAccessStateCommand,
   ModifyImageAttributeCommand,
+  ModifySnapshotAttributeCommand,
   type EC2Client,
 } from '@aws-sdk/client-ec2';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -129,5 +131,47 @@ describe('image block public access', () => {
     expect(await isPublic(ec2, imageId)).toBe(false);
     await ec2.send(new ModifyImageAttributeCommand({ ImageId: imageId, LaunchPermission: { Add: [{ UserId: '210987654321' }] } }));
     expect(await permissions(ec2, imageId)).toEqual([{ UserId: '210987654321' }]);
+  });
+});
+
+describe('snapshot create-volume permission', () => {
+  it('grants and revokes create-volume permission to accounts, visible through DescribeSnapshotAttribute', async () => {
+    const { ec2, imageId } = await setup();
+    const image = (await ec2.send(new DescribeImagesCommand({ ImageIds: [imageId] }))).Images?.[0];
+    const snapshotId = image?.BlockDeviceMappings?.[0]?.Ebs?.SnapshotId ?? '';
+    const read = async () =>
+      (await ec2.send(new DescribeSnapshotAttributeCommand({ SnapshotId: snapshotId, Attribute: 'createVolumePermission' })))
+        .CreateVolumePermissions;
+    expect(await read()).toEqual([]);
+    await ec2.send(
+      new ModifySnapshotAttributeCommand({
+        SnapshotId: snapshotId,
+        Attribute: 'createVolumePermission',
+        CreateVolumePermission: { Add: [{ UserId: '111122223333' }, { UserId: '444455556666' }] },
+      }),
+    );
+    expect(await read()).toEqual([{ UserId: '111122223333' }, { UserId: '444455556666' }]);
+    await ec2.send(
+      new ModifySnapshotAttributeCommand({
+        SnapshotId: snapshotId,
+        Attribute: 'createVolumePermission',
+        CreateVolumePermission: { Remove: [{ UserId: '111122223333' }] },
+      }),
+    );
+    expect(await read()).toEqual([{ UserId: '444455556666' }]);
+    await expectEc2Error(
+      ec2.send(
+        new ModifySnapshotAttributeCommand({
+          SnapshotId: snapshotId,
+          Attribute: 'createVolumePermission',
+          CreateVolumePermission: { Add: [{ UserId: '12' }] },
+        }),
+      ),
+      'InvalidParameterValue',
+    );
+    await expectEc2Error(
+      ec2.send(new DescribeSnapshotAttributeCommand({ SnapshotId: 'snap-0123456789abcdef0', Attribute: 'createVolumePermission' })),
+      'InvalidSnapshot.NotFound',
+    );
   });
 });

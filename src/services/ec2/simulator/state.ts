@@ -60,6 +60,8 @@ export interface SnapshotRecord {
   /** Set when the fault injector decided this snapshot fails: it errors on reaching this fraction. */
   failAtFraction?: number;
   public?: boolean;
+  /** Accounts granted create-volume permission (so they can copy images built on it). */
+  createVolumeUserIds?: string[];
   tags: Tag[];
 }
 

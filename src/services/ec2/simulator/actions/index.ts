@@ -22,7 +22,7 @@ import {
   terminateInstances,
 } from './instances.js';
 import { describeRegions } from './regions.js';
-import { deleteSnapshot, describeSnapshots } from './snapshots.js';
+import { deleteSnapshot, describeSnapshotAttribute, describeSnapshots, modifySnapshotAttribute } from './snapshots.js';
 import { createTags, deleteTags } from './tags.js';
 
 export interface ActionDef {
@@ -50,6 +50,8 @@ export const ACTION_TABLE: Record<Action, ActionDef> = {
   CopyImage: def(true, copyImage),
   DeregisterImage: def(true, deregisterImage),
   DeleteSnapshot: def(true, deleteSnapshot),
+  ModifySnapshotAttribute: def(true, modifySnapshotAttribute),
+  DescribeSnapshotAttribute: def(false, describeSnapshotAttribute),
   CreateTags: def(true, createTags),
   DeleteTags: def(true, deleteTags),
   ModifyImageAttribute: def(true, modifyImageAttribute),

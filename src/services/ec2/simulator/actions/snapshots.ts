@@ -1,5 +1,13 @@
-/** DescribeSnapshots and DeleteSnapshot. */
-import type { DeleteSnapshotRequest, DescribeSnapshotsRequest, DescribeSnapshotsResult } from '@aws-sdk/client-ec2';
+/** DescribeSnapshots, DeleteSnapshot and the snapshot's create-volume permission attribute. */
+import type {
+  CreateVolumePermission,
+  DeleteSnapshotRequest,
+  DescribeSnapshotAttributeRequest,
+  DescribeSnapshotAttributeResult,
+  DescribeSnapshotsRequest,
+  DescribeSnapshotsResult,
+  ModifySnapshotAttributeRequest,
+} from '@aws-sdk/client-ec2';
 import type { ActionContext } from '../context.js';
 import { Ec2Error, errors } from '../errors.js';
 import { applyFilters, paginate, type FilterTable } from '../filters.js';
@@ -57,4 +65,63 @@ export function deleteSnapshot(ctx: ActionContext, input: DeleteSnapshotRequest)
   const user = [...store.images.values()].find((image) => image.devices.some((d) => d.snapshotId === id));
   if (user) throw new Ec2Error('InvalidSnapshot.InUse', `The snapshot ${id} is currently in use by ${user.id}`);
   store.snapshots.delete(id);
+}
+
+/** A snapshot this account owns: only the owner may read or change its attributes. */
+function ownSnapshot(ctx: ActionContext, id: string): SnapshotRecord {
+  assertIds('snap', [id]);
+  const snap = ctx.store.snapshots.get(id);
+  if (!snap || (snap.ownerId !== ctx.rt.accountId && !snap.public)) throw errors.snapshotNotFound([id]);
+  if (snap.ownerId !== ctx.rt.accountId) throw errors.unauthorized();
+  return snap;
+}
+
+const ACCOUNT_ID = /^\d{12}$/;
+
+export function modifySnapshotAttribute(ctx: ActionContext, input: ModifySnapshotAttributeRequest): void {
+  const snap = ownSnapshot(ctx, input.SnapshotId ?? '');
+  const attribute = input.Attribute ?? (input.CreateVolumePermission ? 'createVolumePermission' : undefined);
+  if (attribute !== 'createVolumePermission') {
+    throw errors.invalidParameterValue(`Value (${attribute ?? ''}) for parameter attribute is invalid. Only createVolumePermission is supported`);
+  }
+  const add = [...(input.CreateVolumePermission?.Add ?? [])];
+  const remove = [...(input.CreateVolumePermission?.Remove ?? [])];
+  // The older form: OperationType + UserId.N / UserGroup.N.
+  const legacy: CreateVolumePermission[] = [
+    ...(input.UserIds ?? []).map((UserId) => ({ UserId })),
+    // Any group name is carried through so that the check below can reject it as EC2 does.
+    ...(input.GroupNames ?? []).map((Group) => ({ Group: Group as CreateVolumePermission['Group'] })),
+  ];
+  if (input.OperationType === 'add') add.push(...legacy);
+  if (input.OperationType === 'remove') remove.push(...legacy);
+  for (const p of [...add, ...remove]) {
+    if (p.Group !== undefined && p.Group !== 'all') throw errors.invalidParameterValue(`Invalid group ${String(p.Group)}`);
+    if (p.UserId !== undefined && !ACCOUNT_ID.test(p.UserId)) {
+      throw errors.invalidParameterValue(`Invalid user id ${p.UserId}: account ids are 12 digits`);
+    }
+  }
+  const users = new Set(snap.createVolumeUserIds ?? []);
+  for (const p of add) {
+    if (p.Group === 'all') snap.public = true;
+    if (p.UserId) users.add(p.UserId);
+  }
+  for (const p of remove) {
+    if (p.Group === 'all') snap.public = false;
+    if (p.UserId) users.delete(p.UserId);
+  }
+  snap.createVolumeUserIds = [...users].sort();
+}
+
+export function describeSnapshotAttribute(ctx: ActionContext, input: DescribeSnapshotAttributeRequest): DescribeSnapshotAttributeResult {
+  const snap = ownSnapshot(ctx, input.SnapshotId ?? '');
+  if (input.Attribute !== 'createVolumePermission') {
+    throw errors.invalidParameterValue(`Value (${input.Attribute ?? ''}) for parameter attribute is invalid`);
+  }
+  return {
+    SnapshotId: snap.id,
+    CreateVolumePermissions: [
+      ...(snap.public ? [{ Group: 'all' as const }] : []),
+      ...(snap.createVolumeUserIds ?? []).map((UserId) => ({ UserId })),
+    ],
+  };
 }

@@ -12,6 +12,8 @@ export const ACTIONS = [
   'CopyImage',
   'DeregisterImage',
   'DeleteSnapshot',
+  'ModifySnapshotAttribute',
+  'DescribeSnapshotAttribute',
   'CreateTags',
   'DeleteTags',
   'ModifyImageAttribute',
