@@ -1,13 +1,15 @@
 // Data access for creations, their user tags and their regional copies.
-import { and, asc, desc, eq, inArray, lt, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, isNull, lt, ne, notInArray, or, sql, type SQL } from 'drizzle-orm';
 import type { Db } from './client.js';
 import { decodeCursor, encodeCursor, type Page } from './pagination.js';
 import {
+  amis,
   creations,
   creationTags,
   regionCopies,
   type CreationRow,
   type CreationStatus,
+  type AmiRow,
   type NewCreationRow,
   type RegionCopyRow,
 } from './schema.js';
@@ -57,19 +59,36 @@ export function deleteCreation(db: Db, id: string): void {
   db.delete(creations).where(eq(creations.id, id)).run();
 }
 
+export interface UpdateOptions {
+  /** Apply only while the creation is PENDING or IN_PROGRESS (the tracker never overwrites a cancel). */
+  onlyIfActive?: boolean;
+  /** Apply only while a cancel is still removing what the creation made (CANCELLED, completedAt unset). */
+  onlyIfCancelling?: boolean;
+  /** Apply only while the creation is CANCELLED (finished cleaning up or not). */
+  onlyIfCancelled?: boolean;
+  /** More writes that must happen in the same transaction, and only if the guard passed. */
+  also?: () => void;
+}
+
 /** Apply a creation's change (and its copies' changes) in one short transaction. */
 export function updateCreation(
   db: Db,
   id: string,
   patch: CreationPatch,
   copies: { region: string; patch: CopyPatch }[] = [],
-  options: { onlyIfActive?: boolean } = {},
+  options: UpdateOptions = {},
 ): boolean {
   return db.transaction((tx) => {
-    if (options.onlyIfActive) {
-      // The tracker must not overwrite a creation that was cancelled while it was polling.
-      const row = tx.select({ status: creations.status }).from(creations).where(eq(creations.id, id)).get();
-      if (!row || !ACTIVE_STATUSES.includes(row.status)) return false;
+    if (options.onlyIfActive || options.onlyIfCancelling || options.onlyIfCancelled) {
+      const row = tx
+        .select({ status: creations.status, completedAt: creations.completedAt })
+        .from(creations)
+        .where(eq(creations.id, id))
+        .get();
+      if (!row) return false;
+      if (options.onlyIfActive && !ACTIVE_STATUSES.includes(row.status)) return false;
+      if (options.onlyIfCancelled && row.status !== 'CANCELLED') return false;
+      if (options.onlyIfCancelling && (row.status !== 'CANCELLED' || row.completedAt !== null)) return false;
     }
     if (Object.keys(patch).length) tx.update(creations).set(patch).where(eq(creations.id, id)).run();
     for (const c of copies) {
@@ -79,8 +98,37 @@ export function updateCreation(
         .where(and(eq(regionCopies.creationId, id), eq(regionCopies.region, c.region)))
         .run();
     }
+    // better-sqlite3 runs everything on one connection, so these writes join this transaction.
+    options.also?.();
     return true;
   });
+}
+
+/** Cancelled creations whose images and snapshots are still being removed (a cancel interrupted by a crash or an EC2 error). */
+export function listCancellingCreations(db: Db): CreationRecord[] {
+  const rows = db
+    .select()
+    .from(creations)
+    .where(and(eq(creations.status, 'CANCELLED'), isNull(creations.completedAt)))
+    .orderBy(asc(creations.createdAt))
+    .all();
+  return withChildren(db, rows);
+}
+
+/**
+ * AMIs the service believes exist (not DEREGISTERED) that the tracker is not watching: those of
+ * finished creations, or without a creation. Reconciliation checks them against EC2.
+ */
+export function amisToReconcile(db: Db): AmiRow[] {
+  const tracked = db
+    .select({ id: creations.id })
+    .from(creations)
+    .where(or(inArray(creations.status, ACTIVE_STATUSES), and(eq(creations.status, 'CANCELLED'), isNull(creations.completedAt))));
+  return db
+    .select()
+    .from(amis)
+    .where(and(ne(amis.state, 'DEREGISTERED'), or(isNull(amis.creationId), notInArray(amis.creationId, tracked))))
+    .all();
 }
 
 export function findCreation(db: Db, id: string): CreationRecord | undefined {

@@ -2,17 +2,23 @@
 // for all tracked images and once for all their snapshots (never once per creation), turns what
 // it sees into progress, stage, message and ETA, starts copies and publishing when their turn
 // comes, writes each change in a short transaction and publishes it to subscribers.
+//
+// Restarts: every write is guarded by the creation's status (a cancel always wins), a creation
+// without an AMI id is resolved by the creation-id tag (or name) before CreateImage is ever sent
+// again, and copies are requested with a per-creation ClientToken after a look for an earlier copy.
 import { createHash } from 'node:crypto';
-import { findAmi, updateAmi, upsertAmi } from '../db/amis.js';
+import { findAmi, updateAmi, upsertAmi, type AmiPatch } from '../db/amis.js';
 import {
   findCreation,
   listActiveCreations,
+  listCancellingCreations,
   updateCreation,
   type CopyPatch,
   type CreationPatch,
   type CreationRecord,
 } from '../db/creations.js';
 import type { CreationStatus, RegionCopyRow } from '../db/schema.js';
+import { finishCancel, removeLateImage } from './cancellation.js';
 import { creationTopic, type ServiceDeps } from './context.js';
 import { isRejection, isThrottling, isTransient, toDomainError } from './ec2/errors.js';
 import type { Ec2Image, Ec2Snapshot } from './ec2/types.js';
@@ -48,6 +54,8 @@ export interface TickReport {
 
 const FAILED_IMAGE_STATES = new Set(['failed', 'error', 'invalid', 'deregistered', 'disabled']);
 const TWO_HOURS = 2 * 60 * 60 * 1000;
+/** Creations advanced at once within a tick (their EC2 calls are their own: tags, copies, sharing). */
+const ADVANCE_CONCURRENCY = 8;
 
 interface Observations {
   images: Map<string, Ec2Image>;
@@ -135,6 +143,7 @@ export function createProgressTracker(deps: ServiceDeps, options: TrackerOptions
       if (!regionReady(region)) continue;
       let tagged: Ec2Image[];
       try {
+        // One call for every orphan of the region: their images carry the creation-id tag.
         tagged = await ec2.findImages(region, { tag: { key: TAG_CREATION_ID, values: list.map((c) => c.id) } });
         ec2Calls++;
       } catch (err) {
@@ -145,7 +154,8 @@ export function createProgressTracker(deps: ServiceDeps, options: TrackerOptions
         try {
           await resumeOrphan(c, tagged);
         } catch (err) {
-          log.error({ err, creationId: c.id }, 'resuming a creation failed; will retry next tick');
+          if (isTransient(err)) regionFailed(region, err);
+          else log.error({ err, creationId: c.id }, 'resuming a creation failed; will retry next tick');
         }
       }
     }
@@ -155,15 +165,18 @@ export function createProgressTracker(deps: ServiceDeps, options: TrackerOptions
     const now = clock.now();
     let image = tagged.find((i) => i.tags.some((t) => t.key === TAG_CREATION_ID && t.value === c.id));
     if (!image) {
-      // The tag may lag behind the image (or the endpoint may not tag); the name is unique per region.
+      // The tag may lag behind the image (or the endpoint may not tag); names are unique per region.
       const byName = await ec2.findImages(c.sourceRegion, { name: c.name });
       ec2Calls++;
       const candidate = byName.find((i) => i.state !== 'deregistered');
       if (candidate) {
         const otherCreation = candidate.tags.find((t) => t.key === TAG_CREATION_ID)?.value;
-        if (otherCreation && otherCreation !== c.id) {
+        const registeredAt = candidate.createdAt ? Date.parse(candidate.createdAt) : Number.NaN;
+        // An untagged image is ours only if it was registered after our request (clocks may differ a little).
+        const before = Number.isFinite(registeredAt) && registeredAt < (c.imageRequestedAt ?? c.createdAt) - 60_000;
+        if ((otherCreation && otherCreation !== c.id) || (!otherCreation && before)) {
           return finish(c, 'FAILED', {
-            failureReason: `Another AMI named "${c.name}" (${candidate.id}) was registered meanwhile`,
+            failureReason: `Another AMI named "${c.name}" (${candidate.id}) exists in ${c.sourceRegion}; no image was made for this creation`,
           });
         }
         image = candidate;
@@ -174,53 +187,72 @@ export function createProgressTracker(deps: ServiceDeps, options: TrackerOptions
       adoptSourceImage(c, image.id, now);
       return;
     }
+    if (now - c.createdAt > maxDurationMs) {
+      return finish(c, 'FAILED', {
+        failureReason: `EC2 did not register an image within ${hours(maxDurationMs)}; no AMI was made`,
+      });
+    }
     if (c.imageRequestedAt !== null && now - c.imageRequestedAt < reRequestAfterMs) return;
     // No image carries this creation's tag or name: asking again cannot make a second AMI, and
     // if the first request did land after all, EC2 answers InvalidAMIName.Duplicate.
-    updateCreation(db, c.id, { imageRequestedAt: now, updatedAt: now });
+    if (!updateCreation(db, c.id, { imageRequestedAt: now, updatedAt: now }, [], { onlyIfActive: true })) return;
+    let amiId: string;
     try {
-      const amiId = await ec2.createImage(c.sourceRegion, {
+      amiId = await ec2.createImage(c.sourceRegion, {
         instanceId: c.instanceId,
         name: c.name,
         description: c.description ?? undefined,
         noReboot: c.noReboot,
         tags: imageTags(c),
       });
-      adoptSourceImage(c, amiId, clock.now());
+      ec2Calls++;
     } catch (err) {
       if (isTransient(err) || (err as { ec2Code?: string }).ec2Code === 'InvalidAMIName.Duplicate') return;
-      finish(c, 'FAILED', { failureReason: toDomainError(err).message });
+      return finish(c, 'FAILED', { failureReason: toDomainError(err).message });
+    }
+    if (!adoptSourceImage(c, amiId, clock.now())) {
+      // Cancelled while CreateImage was under way.
+      await removeLateImage(deps, c, { region: c.sourceRegion, amiId });
     }
   }
 
-  function adoptSourceImage(c: CreationRecord, amiId: string, now: number): void {
-    updateCreation(db, c.id, {
-      amiId,
-      status: 'IN_PROGRESS',
-      stage: 'SNAPSHOTTING',
-      message: 'Creating snapshot - 0% complete',
-      updatedAt: now,
-    });
-    upsertAmi(
+  function adoptSourceImage(c: CreationRecord, amiId: string, now: number): boolean {
+    const applied = updateCreation(
       db,
+      c.id,
+      { amiId, status: 'IN_PROGRESS', stage: 'SNAPSHOTTING', message: 'Creating snapshot - 0% complete', updatedAt: now },
+      [],
       {
-        amiId,
-        region: c.sourceRegion,
-        owner: c.owner,
-        creationId: c.id,
-        name: c.name,
-        description: c.description,
-        architecture: c.architecture,
-        state: 'PENDING',
-        sizeGiB: c.sizeGiB,
-        templateName: c.templateName,
-        snapshotIds: [],
-        createdAt: now,
-        updatedAt: now,
+        onlyIfActive: true,
+        also: () =>
+          upsertAmi(
+            db,
+            {
+              amiId,
+              region: c.sourceRegion,
+              owner: c.owner,
+              creationId: c.id,
+              name: c.name,
+              description: c.description,
+              architecture: c.architecture,
+              state: 'PENDING',
+              sizeGiB: c.sizeGiB,
+              templateName: c.templateName,
+              snapshotIds: [],
+              createdAt: now,
+              updatedAt: now,
+            },
+            imageTags(c),
+          ),
       },
-      imageTags(c),
     );
-    publish(c.id);
+    if (applied) publish(c.id);
+    return applied;
+  }
+
+  /** AMI rows follow EC2 only while their creation is tracked: a cancel's DEREGISTERED stays. */
+  function updateAmiIfActive(creationId: string, amiId: string, patch: AmiPatch): void {
+    updateCreation(db, creationId, {}, [], { onlyIfActive: true, also: () => updateAmi(db, amiId, patch) });
   }
 
   function publish(id: string): void {
@@ -303,7 +335,7 @@ export function createProgressTracker(deps: ServiceDeps, options: TrackerOptions
     if (!img) {
       const since = c.imageRequestedAt ?? c.createdAt;
       if (now - since > notVisibleGraceMs) {
-        updateAmi(db, c.amiId!, { state: 'FAILED', updatedAt: now });
+        updateAmiIfActive(c.id, c.amiId!, { state: 'FAILED', updatedAt: now });
         finish(c, 'FAILED', {
           failureReason: `EC2 no longer lists image ${c.amiId}; it was deregistered or never registered`,
         });
@@ -314,7 +346,7 @@ export function createProgressTracker(deps: ServiceDeps, options: TrackerOptions
     const patch: CreationPatch = {};
     if (img.snapshotIds.join() !== c.snapshotIds.join()) {
       patch.snapshotIds = img.snapshotIds;
-      updateAmi(db, img.id, { snapshotIds: img.snapshotIds, updatedAt: now });
+      updateAmiIfActive(c.id, img.id, { snapshotIds: img.snapshotIds, updatedAt: now });
     }
     if (!c.snapshotsTagged && img.snapshotIds.length) {
       try {
@@ -326,7 +358,7 @@ export function createProgressTracker(deps: ServiceDeps, options: TrackerOptions
     }
     if (FAILED_IMAGE_STATES.has(img.state)) {
       const reason = img.stateReason ?? `image ${img.id} entered state ${img.state}`;
-      updateAmi(db, img.id, { state: 'FAILED', updatedAt: now });
+      updateAmiIfActive(c.id, img.id, { state: 'FAILED', updatedAt: now });
       finish(c, 'FAILED', {
         failureReason: reason,
         copies: c.copies.map((x) => ({
@@ -337,7 +369,7 @@ export function createProgressTracker(deps: ServiceDeps, options: TrackerOptions
       return 'finished';
     }
     if (img.state === 'available') {
-      updateAmi(db, img.id, {
+      updateAmiIfActive(c.id, img.id, {
         state: 'AVAILABLE',
         sizeGiB: img.sizeGiB || c.sizeGiB,
         encrypted: img.encrypted,
@@ -346,7 +378,7 @@ export function createProgressTracker(deps: ServiceDeps, options: TrackerOptions
       });
       if (c.copies.length) return { ...patch, stage: 'COPYING', message: `Copying to ${c.copies.map((x) => x.region).join(', ')}` };
       if (plan(c).publishes) return { ...patch, stage: 'PUBLISHING', message: publishingMessage(c) };
-      updateCreation(db, c.id, patch);
+      if (!updateCreation(db, c.id, patch, [], { onlyIfActive: true })) return 'finished';
       finish(findCreation(db, c.id)!, 'COMPLETED');
       return 'finished';
     }
@@ -404,53 +436,13 @@ export function createProgressTracker(deps: ServiceDeps, options: TrackerOptions
     if (copy.status === 'COMPLETED' || copy.status === 'FAILED' || copy.status === 'CANCELLED') return {};
     if (!copy.amiId) {
       if (!regionReady(copy.region)) return {};
-      try {
-        const amiId = await ec2.copyImage(copy.region, {
-          sourceRegion: c.sourceRegion,
-          sourceImageId: c.amiId!,
-          name: c.name,
-          description: c.description ?? undefined,
-          clientToken: copyClientToken(c.id, copy.region),
-          tags: imageTags(c),
-        });
-        ec2Calls++;
-        upsertAmi(
-          db,
-          {
-            amiId,
-            region: copy.region,
-            owner: c.owner,
-            creationId: c.id,
-            name: c.name,
-            description: c.description,
-            architecture: c.architecture,
-            state: 'PENDING',
-            sizeGiB: c.sizeGiB,
-            templateName: c.templateName,
-            snapshotIds: [],
-            createdAt: now,
-            updatedAt: now,
-          },
-          imageTags(c),
-        );
-        // CopyImageTags is not honoured everywhere (moto): tag the copy explicitly too.
-        await ec2.createTags(copy.region, [amiId], imageTags(c)).catch((err: unknown) => {
-          log.warn({ err, creationId: c.id, region: copy.region }, 'tagging the copy failed');
-        });
-        return { amiId, status: 'IN_PROGRESS', startedAt: now, message: 'Copy started' };
-      } catch (err) {
-        if (isRejection(err)) {
-          return { status: 'FAILED', message: toDomainError(err).message, failureReason: toDomainError(err).message, completedAt: now };
-        }
-        regionFailed(copy.region, err);
-        return { message: 'Waiting to start the copy (EC2 is busy)' };
-      }
+      return startCopy(c, copy, now);
     }
     if (obs.unavailable.has(copy.region)) return {};
     const img = obs.images.get(copy.amiId);
     if (!img) {
       if (now - (copy.startedAt ?? now) > notVisibleGraceMs) {
-        updateAmi(db, copy.amiId, { state: 'FAILED', updatedAt: now });
+        updateAmiIfActive(c.id, copy.amiId, { state: 'FAILED', updatedAt: now });
         const reason = `EC2 no longer lists copy ${copy.amiId} in ${copy.region}`;
         return { status: 'FAILED', message: reason, failureReason: reason, completedAt: now };
       }
@@ -459,7 +451,7 @@ export function createProgressTracker(deps: ServiceDeps, options: TrackerOptions
     const patch: CopyPatch = {};
     if (img.snapshotIds.join() !== copy.snapshotIds.join()) {
       patch.snapshotIds = img.snapshotIds;
-      updateAmi(db, img.id, { snapshotIds: img.snapshotIds, updatedAt: now });
+      updateAmiIfActive(c.id, img.id, { snapshotIds: img.snapshotIds, updatedAt: now });
     }
     if (!copy.snapshotsTagged && img.snapshotIds.length) {
       try {
@@ -471,15 +463,90 @@ export function createProgressTracker(deps: ServiceDeps, options: TrackerOptions
     }
     if (FAILED_IMAGE_STATES.has(img.state)) {
       const reason = img.stateReason ?? `copy ${img.id} entered state ${img.state}`;
-      updateAmi(db, img.id, { state: 'FAILED', updatedAt: now });
+      updateAmiIfActive(c.id, img.id, { state: 'FAILED', updatedAt: now });
       return { ...patch, status: 'FAILED', message: `Copy failed: ${reason}`, failureReason: reason, completedAt: now };
     }
     if (img.state === 'available') {
-      updateAmi(db, img.id, { state: 'AVAILABLE', sizeGiB: img.sizeGiB || c.sizeGiB, encrypted: img.encrypted, updatedAt: now });
+      updateAmiIfActive(c.id, img.id, { state: 'AVAILABLE', sizeGiB: img.sizeGiB || c.sizeGiB, encrypted: img.encrypted, updatedAt: now });
       return { ...patch, status: 'COMPLETED', progress: 100, message: `Available as ${img.id}`, completedAt: now };
     }
     const pct = Math.max(copy.progress, Math.floor(imageFraction(img, obs) * 100));
     return { ...patch, progress: pct, message: `Copying - ${pct}%` };
+  }
+
+  /**
+   * Request (or find) the copy in one region. Recorded as requested first, so that after a crash a
+   * copy whose id was never stored is looked for by its tag before CopyImage is sent again; the
+   * ClientToken makes a repeated CopyImage answer the same image on EC2 as well.
+   */
+  async function startCopy(c: CreationRecord, copy: RegionCopyRow, now: number): Promise<CopyPatch> {
+    const requestedBefore = copy.startedAt !== null;
+    try {
+      let amiId: string | undefined;
+      if (requestedBefore) {
+        const known = new Set([c.amiId, ...c.copies.map((x) => x.amiId)]);
+        const found = await ec2.findImages(copy.region, { tag: { key: TAG_CREATION_ID, values: [c.id] } });
+        ec2Calls++;
+        amiId = found.find((i) => !known.has(i.id) && i.state !== 'deregistered')?.id;
+        if (amiId) log.info({ creationId: c.id, region: copy.region, amiId }, 'adopted the copy of an unconfirmed CopyImage');
+      }
+      if (!amiId) {
+        const marked = updateCreation(db, c.id, {}, [{ region: copy.region, patch: { startedAt: now, message: 'Requesting the copy' } }], {
+          onlyIfActive: true,
+        });
+        if (!marked) return {};
+        amiId = await ec2.copyImage(copy.region, {
+          sourceRegion: c.sourceRegion,
+          sourceImageId: c.amiId!,
+          name: c.name,
+          description: c.description ?? undefined,
+          clientToken: copyClientToken(c.id, copy.region),
+          tags: imageTags(c),
+        });
+        ec2Calls++;
+      }
+      const at = clock.now();
+      const patch: CopyPatch = { amiId, status: 'IN_PROGRESS', startedAt: at, message: 'Copy started' };
+      const recorded = updateCreation(db, c.id, {}, [{ region: copy.region, patch }], {
+        onlyIfActive: true,
+        also: () =>
+          upsertAmi(
+            db,
+            {
+              amiId,
+              region: copy.region,
+              owner: c.owner,
+              creationId: c.id,
+              name: c.name,
+              description: c.description,
+              architecture: c.architecture,
+              state: 'PENDING',
+              sizeGiB: c.sizeGiB,
+              templateName: c.templateName,
+              snapshotIds: [],
+              createdAt: at,
+              updatedAt: at,
+            },
+            imageTags(c),
+          ),
+      });
+      if (!recorded) {
+        await removeLateImage(deps, c, { region: copy.region, amiId });
+        return {};
+      }
+      // CopyImageTags is not honoured everywhere (moto): tag the copy explicitly too.
+      await ec2.createTags(copy.region, [amiId], imageTags(c)).catch((err: unknown) => {
+        log.warn({ err, creationId: c.id, region: copy.region }, 'tagging the copy failed');
+      });
+      return patch;
+    } catch (err) {
+      if (isRejection(err)) {
+        const reason = toDomainError(err).message;
+        return { status: 'FAILED', message: `Copy failed: ${reason}`, failureReason: reason, completedAt: now };
+      }
+      regionFailed(copy.region, err);
+      return { message: 'Waiting to start the copy (EC2 is busy)' };
+    }
   }
 
   async function advancePublishing(c: CreationRecord): Promise<'finished'> {
@@ -528,18 +595,45 @@ export function createProgressTracker(deps: ServiceDeps, options: TrackerOptions
     return parts.join(' and ');
   }
 
+  /** Whether this tick saw every region the creation is waiting on (needed before timing it out). */
+  function observed(c: CreationRecord, obs: Observations): boolean {
+    if (c.stage === 'SNAPSHOTTING') return !obs.unavailable.has(c.sourceRegion);
+    if (c.stage === 'COPYING') return c.copies.every((x) => x.status !== 'IN_PROGRESS' || !obs.unavailable.has(x.region));
+    return true;
+  }
+
+  /**
+   * Give up after the limit (at least 2 hours): judged only after this tick's observation, so a
+   * creation that finished while the server was down completes instead of timing out.
+   */
+  function timeOut(c: CreationRecord): void {
+    const now = clock.now();
+    const left = [
+      ...(c.amiId ? [`${c.amiId} in ${c.sourceRegion}`] : []),
+      ...c.copies.filter((x) => x.amiId && x.status === 'IN_PROGRESS').map((x) => `${x.amiId} in ${x.region}`),
+    ];
+    finish(c, 'FAILED', {
+      failureReason:
+        `The creation did not finish within ${hours(maxDurationMs)}. ` +
+        (left.length
+          ? `The AMI ${left.join(' and ')} was left in place for you to inspect; deregister it with deregisterAmi if it is not needed.`
+          : 'No AMI was registered.'),
+      copies: c.copies
+        .filter((x) => x.status === 'PENDING' || x.status === 'IN_PROGRESS')
+        .map((x) => ({
+          region: x.region,
+          patch: {
+            status: 'FAILED' as const,
+            message: x.amiId ? `Still copying after ${hours(maxDurationMs)}; ${x.amiId} was left in place` : 'Not started before the time limit',
+            failureReason: `did not finish within ${hours(maxDurationMs)}`,
+            completedAt: now,
+          },
+        })),
+    });
+  }
+
   async function advance(c: CreationRecord, obs: Observations): Promise<boolean> {
     const now = clock.now();
-    if (now - c.createdAt > maxDurationMs) {
-      finish(c, 'FAILED', {
-        failureReason:
-          `The creation did not finish within ${Math.round(maxDurationMs / 3_600_000)} hours. ` +
-          (c.amiId
-            ? `The AMI ${c.amiId} was left in place for you to inspect; deregister it with deregisterAmi if it is not needed.`
-            : 'No AMI was registered.'),
-      });
-      return true;
-    }
     let result: CreationPatch | 'finished';
     switch (c.stage) {
       case 'SNAPSHOTTING':
@@ -556,6 +650,10 @@ export function createProgressTracker(deps: ServiceDeps, options: TrackerOptions
         return false;
     }
     if (result === 'finished') return true;
+    if (now - c.createdAt > maxDurationMs && observed(c, obs)) {
+      timeOut(findCreation(db, c.id) ?? c);
+      return true;
+    }
     const changed = Object.entries(result).some(([k, v]) => JSON.stringify(c[k as keyof CreationRecord]) !== JSON.stringify(v));
     if (!changed) return false;
     if (!updateCreation(db, c.id, { ...result, updatedAt: now }, [], { onlyIfActive: true })) return false;
@@ -568,22 +666,51 @@ export function createProgressTracker(deps: ServiceDeps, options: TrackerOptions
     return true;
   }
 
-  async function runOnce(): Promise<TickReport> {
+  /** Cancels interrupted by a crash or an EC2 error: remove what is left, then end them. */
+  const cancelRetry = new Map<string, { at: number; failures: number }>();
+  async function sweepCancelled(): Promise<void> {
+    for (const c of listCancellingCreations(db)) {
+      const retry = cancelRetry.get(c.id);
+      if (!regionReady(c.sourceRegion) || (retry && retry.at > clock.now())) continue;
+      let done = false;
+      try {
+        done = await finishCancel(deps, c.id);
+      } catch (err) {
+        log.error({ err, creationId: c.id }, 'finishing a cancel failed; will retry');
+      }
+      if (done) {
+        cancelRetry.delete(c.id);
+      } else {
+        // EC2 keeps refusing (permissions, a snapshot still in use): ask less and less often.
+        const failures = (retry?.failures ?? 0) + 1;
+        cancelRetry.set(c.id, { at: clock.now() + Math.min(options.intervalMs * 2 ** failures, 5 * 60 * 1000), failures });
+      }
+    }
+  }
+
+  async function tick(): Promise<TickReport> {
     const callsBefore = ec2Calls;
+    await sweepCancelled();
     const active = listActiveCreations(db).filter((c) => !deps.inFlight.has(c.id));
     const orphans = active.filter((c) => !c.amiId);
     if (orphans.length) await resumeOrphans(orphans);
     const tracked = listActiveCreations(db).filter((c) => !deps.inFlight.has(c.id) && c.amiId);
     const obs = await observe(tracked);
     let changed = 0;
-    for (const c of tracked) {
-      try {
-        if (await advance(c, obs)) changed++;
-      } catch (err) {
-        // One creation's failure never blocks the others, nor kills the loop.
-        log.error({ err, creationId: c.id, stage: c.stage }, 'advancing a creation failed; will retry next tick');
+    // A few creations at a time: one slow call (a CopyImage being retried) does not hold up the rest.
+    const queue = [...tracked];
+    const worker = async () => {
+      for (let c = queue.shift(); c; c = queue.shift()) {
+        try {
+          if (await advance(c, obs)) changed++;
+        } catch (err) {
+          // One creation's failure never blocks the others, nor kills the loop.
+          const level = isTransient(err) ? 'warn' : 'error';
+          log[level]({ err, creationId: c.id, stage: c.stage }, 'advancing a creation failed; will retry next tick');
+        }
       }
-    }
+    };
+    await Promise.all(Array.from({ length: Math.min(ADVANCE_CONCURRENCY, queue.length) }, worker));
     lastTickAt = clock.now();
     const regions = new Set(tracked.flatMap((c) => [c.sourceRegion, ...c.copies.map((x) => x.region)]));
     return {
@@ -593,6 +720,14 @@ export function createProgressTracker(deps: ServiceDeps, options: TrackerOptions
       changed,
       skippedRegions: [...obs.unavailable],
     };
+  }
+
+  /** Ticks never overlap, whether the loop or a test (or both) ask for one. */
+  let chain: Promise<unknown> = Promise.resolve();
+  function runOnce(): Promise<TickReport> {
+    const next = chain.then(tick);
+    chain = next.catch(() => undefined);
+    return next;
   }
 
   function schedule(): void {
@@ -625,11 +760,17 @@ export function createProgressTracker(deps: ServiceDeps, options: TrackerOptions
       if (timer) clearTimeout(timer);
       timer = undefined;
       await current;
+      await chain; // a runOnce() asked for from outside the loop
     },
     runOnce,
     isRunning: () => running,
     lastTickAt: () => lastTickAt,
   };
+}
+
+function hours(ms: number): string {
+  const h = ms / 3_600_000;
+  return `${Number.isInteger(h) ? h : h.toFixed(1)} hours`;
 }
 
 /** Deterministic per creation and region, so a retried CopyImage never makes a second copy. */

@@ -21,6 +21,7 @@ export interface GatewayOptions {
   credentials?: { accessKeyId: string; secretAccessKey: string } | undefined;
   /** The region used for account-wide calls (DescribeRegions). */
   defaultRegion: string;
+  /** SDK standard-mode attempts (jittered exponential backoff, throttling-aware); default 5. */
   maxAttempts?: number;
   /** Called once per EC2 call, for logs and metrics. */
   onCall?: (event: { action: string; region: string; durationMs: number; errorCode?: string }) => void;
@@ -44,7 +45,9 @@ export function createEc2Gateway(options: GatewayOptions): Ec2Gateway & { destro
       c = new sdk.EC2Client({
         region,
         retryMode: 'standard',
-        maxAttempts: options.maxAttempts ?? 3,
+        // Five attempts make a request fail only if it is throttled 5 times in a row (0.2% at a 30%
+        // throttling rate); the tracker adds its own per-region backoff on top.
+        maxAttempts: options.maxAttempts ?? 5,
         ...(options.endpoint ? { endpoint: options.endpoint } : {}),
         ...(options.credentials ? { credentials: options.credentials } : {}),
       });

@@ -1,0 +1,112 @@
+// Responsible for keeping the AMI list true to EC2 for the AMIs the tracker no longer watches: per
+// region one DescribeImages (image-id filter, chunks of 1000) for every AMI the database thinks
+// exists, marking those deregistered outside the service as DEREGISTERED and picking up state
+// changes (pending → available after a restart, failed). It changes `amis` rows only; creations
+// are the tracker's, so nothing is published.
+import { updateAmi } from '../db/amis.js';
+import { amisToReconcile } from '../db/creations.js';
+import type { AmiState } from '../db/schema.js';
+import type { ServiceDeps } from './context.js';
+import type { Ec2Image } from './ec2/types.js';
+
+export interface ReconcilerOptions {
+  intervalMs: number;
+  /** A PENDING AMI recorded less than this long ago may not be listed yet (eventual consistency). */
+  notVisibleGraceMs?: number;
+}
+
+export interface ReconcileReport {
+  checked: number;
+  regions: number;
+  ec2Calls: number;
+  changed: { amiId: string; from: AmiState; to: AmiState }[];
+  failedRegions: string[];
+}
+
+export type Reconciler = ReturnType<typeof createReconciler>;
+
+const MAX_IDS_PER_CALL = 1000;
+
+function stateOf(image: Ec2Image): AmiState {
+  if (image.state === 'available') return 'AVAILABLE';
+  if (image.state === 'deregistered') return 'DEREGISTERED';
+  if (['failed', 'error', 'invalid'].includes(image.state)) return 'FAILED';
+  return 'PENDING';
+}
+
+export function createReconciler(deps: ServiceDeps, options: ReconcilerOptions) {
+  const { db, ec2, clock } = deps;
+  const log = deps.logger.child({ service: 'reconciler' });
+  const graceMs = options.notVisibleGraceMs ?? 5 * 60 * 1000;
+  let timer: NodeJS.Timeout | undefined;
+  let running = false;
+  let chain: Promise<unknown> = Promise.resolve();
+
+  async function reconcile(): Promise<ReconcileReport> {
+    const rows = amisToReconcile(db);
+    const byRegion = new Map<string, typeof rows>();
+    for (const row of rows) byRegion.set(row.region, [...(byRegion.get(row.region) ?? []), row]);
+    const report: ReconcileReport = { checked: rows.length, regions: byRegion.size, ec2Calls: 0, changed: [], failedRegions: [] };
+    for (const [region, list] of byRegion) {
+      let images: Map<string, Ec2Image>;
+      try {
+        // The gateway sends one DescribeImages per 1000 ids.
+        const found = await ec2.findImages(region, { ids: list.map((r) => r.amiId) });
+        report.ec2Calls += Math.ceil(list.length / MAX_IDS_PER_CALL);
+        images = new Map(found.map((i) => [i.id, i]));
+      } catch (err) {
+        report.failedRegions.push(region);
+        log.warn({ err, region, amis: list.length }, 'reconciliation skipped a region; will retry next run');
+        continue;
+      }
+      const now = clock.now();
+      for (const row of list) {
+        const image = images.get(row.amiId);
+        let to: AmiState;
+        if (image) to = stateOf(image);
+        // A PENDING row may not be listed yet right after CreateImage/CopyImage; one seen before is gone.
+        else if (row.state !== 'PENDING' || now - row.createdAt > graceMs) to = 'DEREGISTERED';
+        else continue;
+        if (to === row.state) continue;
+        updateAmi(db, row.amiId, { state: to, ...(to === 'DEREGISTERED' ? { visibility: 'PRIVATE' as const } : {}), updatedAt: now });
+        report.changed.push({ amiId: row.amiId, from: row.state, to });
+      }
+    }
+    if (report.changed.length) log.info({ changed: report.changed }, 'AMI states reconciled with EC2');
+    return report;
+  }
+
+  /** Runs never overlap, whether the loop or a test asks for one. */
+  function runOnce(): Promise<ReconcileReport> {
+    const next = chain.then(reconcile);
+    chain = next.catch(() => undefined);
+    return next;
+  }
+
+  function loop(): void {
+    if (!running) return;
+    runOnce()
+      .catch((err: unknown) => log.error({ err }, 'reconciliation failed'))
+      .finally(() => {
+        if (!running) return;
+        timer = setTimeout(loop, options.intervalMs);
+        timer.unref?.();
+      });
+  }
+
+  return {
+    /** Idempotent. The first run is at once, so state changes while the server was down show up. */
+    start(): void {
+      if (running) return;
+      running = true;
+      loop();
+    },
+    async stop(): Promise<void> {
+      running = false;
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      await chain;
+    },
+    runOnce,
+  };
+}
