@@ -1,0 +1,73 @@
+// `prism-ami token create|list|revoke`: server-side administration of API tokens. These commands
+// open the server's database directly (DATABASE_PATH), so they run where the server runs.
+import type { Command } from 'commander';
+import { loadConfig } from '../config.js';
+import { openDatabase } from '../db/client.js';
+import { createAuthService } from '../services/auth.js';
+import { ValidationError } from '../services/errors.js';
+import { CliError } from './errors.js';
+
+function withAuth<T>(env: Record<string, string | undefined>, run: (auth: ReturnType<typeof createAuthService>, dbPath: string) => T): T {
+  const config = loadConfig(env);
+  const handle = openDatabase(config.databasePath);
+  try {
+    return run(createAuthService({ db: handle.db, now: Date.now }), config.databasePath);
+  } finally {
+    handle.close();
+  }
+}
+
+/** Expected failures (a bad user name, an unknown id) become the CLI's typed error. */
+function rethrow(err: unknown): never {
+  if (err instanceof ValidationError) {
+    throw new CliError('invalid arguments', { code: err.code, details: err.fieldErrors.map((f) => `${f.path}: ${f.message}`) });
+  }
+  throw err;
+}
+
+export function registerTokenCommands(program: Command, env: Record<string, string | undefined>): void {
+  const token = program.command('token').description('Manage API tokens (on the server machine; uses DATABASE_PATH)');
+
+  token
+    .command('create')
+    .description('Create a token for a user; prints it once (last line of stdout)')
+    .requiredOption('--user <name>', 'user the token authenticates as')
+    .action((opts: { user: string }) => {
+      try {
+        const created = withAuth(env, (auth) => auth.createToken(opts.user));
+        process.stderr.write(`Token ${created.id} for user "${created.user}" (shown once; only its hash is stored):\n`);
+        process.stdout.write(`${created.token}\n`);
+      } catch (err) {
+        rethrow(err);
+      }
+    });
+
+  token
+    .command('list')
+    .description('List tokens (ids, users, dates; never the tokens themselves)')
+    .option('--json', 'print JSON')
+    .action((opts: { json?: boolean }) => {
+      const rows = withAuth(env, (auth) => auth.list());
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+        return;
+      }
+      if (rows.length === 0) process.stdout.write('No tokens.\n');
+      for (const r of rows) {
+        const state = r.revokedAt ? `revoked ${new Date(r.revokedAt).toISOString()}` : 'active';
+        process.stdout.write(`${r.id}  ${r.user.padEnd(16)}  created ${new Date(r.createdAt).toISOString()}  ${state}\n`);
+      }
+    });
+
+  token
+    .command('revoke <id>')
+    .description('Revoke a token by its id (or a unique prefix of it)')
+    .action((id: string) => {
+      try {
+        const row = withAuth(env, (auth) => auth.revoke(id));
+        process.stdout.write(`Revoked token ${row.id} of user "${row.user}".\n`);
+      } catch (err) {
+        rethrow(err);
+      }
+    });
+}

@@ -1,0 +1,130 @@
+// The CLI's pure parts: text formats, the exit-code policy, argument parsing, and the live bar on a
+// (fake) terminal, which the child-process tests cannot give the CLI.
+import { Writable } from 'node:stream';
+import { InvalidArgumentError } from 'commander';
+import { describe, expect, it } from 'vitest';
+import type { CreationFieldsFragment } from '../../src/generated/graphql/graphql.js';
+import { CliError, EXIT } from '../../src/cli/errors.js';
+import { formatDuration, formatUsd, progressLine } from '../../src/cli/format.js';
+import { collectTag } from '../../src/cli/options.js';
+import { exitCodeForStatus, plainProgressLine, plainView, ttyView } from '../../src/cli/progress.js';
+import type { Output } from '../../src/cli/output.js';
+
+const creation = (over: Partial<CreationFieldsFragment> = {}): CreationFieldsFragment => ({
+  id: 'c-1',
+  name: 'env',
+  description: null,
+  templateName: null,
+  instanceId: 'i-1',
+  sourceRegion: 'us-east-1',
+  amiId: 'ami-1',
+  status: 'IN_PROGRESS',
+  stage: 'SNAPSHOTTING',
+  progress: 40,
+  message: 'Creating snapshot - 40% complete',
+  failureReason: null,
+  noReboot: false,
+  public: false,
+  tags: [],
+  regions: [],
+  createdAt: '2026-01-01T00:00:00.000Z',
+  updatedAt: '2026-01-01T00:00:00.000Z',
+  completedAt: null,
+  elapsedSeconds: 540,
+  estimatedSecondsRemaining: 180,
+  cost: { storageMonthlyUsd: 8.5, creationUsd: 0.025, sizeGiB: 30 },
+  ...over,
+});
+
+function captureOutput(): Output & { lines: string[] } {
+  const lines: string[] = [];
+  return {
+    lines,
+    isTTY: false,
+    stdout: process.stdout,
+    line: (text) => void lines.push(text),
+    json: (value) => void lines.push(JSON.stringify(value)),
+    warn: (text) => void lines.push(text),
+    error: (text) => void lines.push(text),
+  };
+}
+
+describe('formats', () => {
+  it('durations read as seconds, minutes with seconds, hours with minutes', () => {
+    expect([formatDuration(0), formatDuration(45), formatDuration(185), formatDuration(3720)]).toEqual(['0s', '45s', '3m 05s', '1h 02m']);
+  });
+
+  it('dollar amounts show cents, and a tenth of a cent only where cents would hide it', () => {
+    expect([formatUsd(8.5), formatUsd(0.6), formatUsd(0.025), formatUsd(0), formatUsd(1234.5)]).toEqual(['$8.50', '$0.60', '$0.025', '$0.00', '$1234.50']);
+  });
+
+  it('the progress line gives the message, elapsed time and the remaining time when known', () => {
+    expect(progressLine(creation())).toBe('Creating snapshot - 40% complete - 9m 00s elapsed, ~3m 00s remaining');
+    expect(progressLine(creation({ estimatedSecondsRemaining: null }))).toBe('Creating snapshot - 40% complete - 9m 00s elapsed');
+  });
+
+  it('a typed server error reads "error CODE: message" with one indented line per field', () => {
+    const err = new CliError('Invalid input', { code: 'VALIDATION_FAILED', details: ['input.name: too short', 'input.tags.0.key: empty'] });
+    expect(err.format()).toBe('error VALIDATION_FAILED: Invalid input\n  input.name: too short\n  input.tags.0.key: empty');
+    expect(new CliError('boom').format()).toBe('error: boom');
+  });
+});
+
+describe('exit codes', () => {
+  it('COMPLETED exits 0, PARTIALLY_COMPLETED 4, FAILED and CANCELLED 1', () => {
+    expect(exitCodeForStatus('COMPLETED')).toBe(EXIT.OK);
+    expect(exitCodeForStatus('PARTIALLY_COMPLETED')).toBe(4);
+    expect(exitCodeForStatus('FAILED')).toBe(1);
+    expect(exitCodeForStatus('CANCELLED')).toBe(1);
+  });
+});
+
+describe('--tag parsing', () => {
+  it('splits at the first "=", keeps empty values, and accumulates repeated tags', () => {
+    expect(collectTag('b=x=y', collectTag('a='))).toEqual([
+      { key: 'a', value: '' },
+      { key: 'b', value: 'x=y' },
+    ]);
+  });
+
+  it('refuses a tag without a key or without "="', () => {
+    expect(() => collectTag('novalue')).toThrow(InvalidArgumentError);
+    expect(() => collectTag('=v')).toThrow(InvalidArgumentError);
+  });
+});
+
+describe('progress views', () => {
+  it('the plain view prints a line only when something a person sees changed', () => {
+    const out = captureOutput();
+    const view = plainView(out);
+    view.update(creation());
+    view.update(creation({ elapsedSeconds: 541, estimatedSecondsRemaining: 179 })); // only the clock moved
+    view.update(creation({ progress: 55, regions: [{ region: 'us-west-2', amiId: null, status: 'PENDING', progress: 0, message: null }] }));
+    expect(out.lines).toEqual([
+      '[ 40%] SNAPSHOTTING Creating snapshot - 40% complete  (9m 00s elapsed, ~3m 00s remaining)',
+      '[ 55%] SNAPSHOTTING Creating snapshot - 40% complete  (9m 00s elapsed, ~3m 00s remaining)  copies: us-west-2 PENDING 0%',
+    ]);
+    expect(plainProgressLine(creation({ progress: 100, stage: 'DONE', status: 'COMPLETED', estimatedSecondsRemaining: null }))).toMatch(/^\[100%\] DONE/);
+  });
+
+  it('on a terminal the bars are redrawn in place: cursor movement, the stage, and one bar per regional copy', async () => {
+    let written = '';
+    const stream = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        written += chunk.toString();
+        done();
+      },
+    }) as unknown as NodeJS.WriteStream;
+    Object.assign(stream, { isTTY: true, columns: 200 });
+    const view = ttyView(stream);
+    view.update(creation());
+    view.update(
+      creation({ stage: 'COPYING', progress: 70, message: 'Copying to us-west-2 - 40%', regions: [{ region: 'us-west-2', amiId: 'ami-2', status: 'IN_PROGRESS', progress: 40, message: 'Copying - 40%' }] }),
+    );
+    await new Promise((r) => setTimeout(r, 250)); // cli-progress redraws on its own timer
+    view.stop();
+    expect(written).toContain('\u001b['); // cursor control: redrawn in place, not appended
+    expect(written).toContain(' 70% | COPYING | Copying to us-west-2 - 40% | 9m 0');
+    expect(written).toContain('us-west-2  IN_PROGRESS 40%  ami-2  Copying - 40%');
+  });
+});
