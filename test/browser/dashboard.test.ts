@@ -1,0 +1,241 @@
+// The web dashboard end to end in a real headless Chromium (Debian's, driven by playwright-core)
+// against a real server on the in-process EC2 simulator: sign-in from the start-up link, the
+// server's validation errors beside their fields, a creation followed live to COMPLETED, the
+// AMI list and its actions, the community list, the SSE fallback, and a phone-sized layout.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { dashboardIsStale } from '../../web/build.js';
+import { startTestApp, type TestApp } from '../support/harness.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const ARTIFACTS = join(ROOT, 'test-results');
+
+let t: TestApp;
+let origin: string;
+let userDataDir: string;
+let browser: BrowserContext;
+let page: Page;
+const pageErrors: string[] = [];
+
+// At load time, not in beforeAll: a failing hook only marks the tests skipped, and a missing
+// browser must fail the run (the file then counts as one failure).
+if (!existsSync(CHROMIUM)) {
+  throw new Error(
+    `The dashboard tests need Chromium at ${CHROMIUM} and it is missing. Install it with: apt-get update && apt-get install -y chromium`,
+  );
+}
+
+beforeAll(async () => {
+  // Build (or rebuild) web/dist when a source is newer than the build; a build error fails here.
+  if (dashboardIsStale()) execFileSync('npx', ['tsx', 'web/build.ts'], { cwd: ROOT, stdio: 'pipe' });
+
+  t = await startTestApp({ EC2_BACKEND: 'simulator', SIMULATOR_SPEED_GIB_PER_SECOND: '3', POLL_INTERVAL_MS: '300' });
+  origin = new URL(t.url).origin;
+  userDataDir = mkdtempSync(join(tmpdir(), 'prism-ami-chromium-'));
+  browser = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+    viewport: { width: 1280, height: 900 },
+  });
+  page = await newPage();
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await t?.stop();
+  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+});
+
+afterEach(() => {
+  expect(pageErrors, 'uncaught errors in the page').toEqual([]);
+});
+
+async function newPage(): Promise<Page> {
+  const p = await browser.newPage();
+  // Fail a step in seconds, with Playwright's explanation, rather than at the test's timeout.
+  p.setDefaultTimeout(10_000);
+  p.on('pageerror', (err) => pageErrors.push(err.message));
+  return p;
+}
+
+function creationCard(p: Page, name: string): Locator {
+  return p.getByTestId('creation').filter({ has: p.getByRole('heading', { name, exact: true }) });
+}
+
+function amiCard(p: Page, listTestId: 'user-amis' | 'community-amis', name: string): Locator {
+  return p.getByTestId(listTestId).getByTestId('ami').filter({ has: p.getByRole('heading', { name, exact: true }) });
+}
+
+function createForm(p: Page): Locator {
+  return p.getByRole('region', { name: 'Create an AMI' });
+}
+
+async function createAmi(p: Page, instance: string, name: string): Promise<void> {
+  const form = createForm(p);
+  await form.getByRole('textbox', { name: 'Instance', exact: true }).fill(instance);
+  await form.getByRole('textbox', { name: 'AMI name', exact: true }).fill(name);
+  await form.getByRole('button', { name: 'Create AMI' }).click();
+}
+
+/** Follows a creation's progress bar until its status is terminal; returns every value seen. */
+async function followProgress(p: Page, card: Locator, onValue?: (value: number) => Promise<void>): Promise<{ values: number[]; status: string }> {
+  const bar = card.getByRole('progressbar').first();
+  const values: number[] = [];
+  const deadline = Date.now() + 40_000;
+  for (;;) {
+    // Status first: the value read after a terminal status is the final one.
+    const status = (await card.getByTestId('status').textContent()) ?? '';
+    const value = Number(await bar.getAttribute('aria-valuenow'));
+    if (values.at(-1) !== value) {
+      values.push(value);
+      await onValue?.(value);
+    }
+    if (['completed', 'partially completed', 'failed', 'cancelled'].includes(status)) return { values, status };
+    if (Date.now() > deadline) throw new Error(`no terminal status within 40 s; progress seen: ${values.join(', ')}`);
+    await p.waitForTimeout(100);
+  }
+}
+
+describe('web dashboard', () => {
+  it('signs in from the start-up link, then drops the token from the address bar and keeps it for the tab', async () => {
+    const response = await page.goto(`${origin}/?token=${t.token}`);
+    expect(response?.headers()['content-type']).toContain('text/html');
+    expect(response?.headers()['referrer-policy']).toBe('no-referrer');
+
+    await expect.poll(() => page.getByTestId('viewer').textContent()).toBe('tester');
+    expect(page.url()).toBe(`${origin}/`);
+    expect(await page.evaluate(() => sessionStorage.getItem('prism-ami.token'))).toBe(t.token);
+
+    await page.reload();
+    await expect.poll(() => page.getByTestId('viewer').textContent()).toBe('tester');
+  });
+
+  it('asks for a token when the link carries none, and refuses an unknown one', async () => {
+    const p = await newPage();
+    await p.goto(`${origin}/`);
+    await p.getByLabel('API token').fill('pam_not-a-real-token');
+    await p.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => p.getByRole('alert').textContent()).toContain('did not accept the token');
+    await p.getByLabel('API token').fill(t.token);
+    await p.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => p.getByTestId('viewer').textContent()).toBe('tester');
+    await p.close();
+  });
+
+  it("shows the server's validation error for a bad name beside the name field (keyboard only)", async () => {
+    await createForm(page).getByRole('textbox', { name: 'Instance', exact: true }).focus();
+    await page.keyboard.type('demo-workstation');
+    await page.keyboard.press('Tab');
+    await page.keyboard.type('x');
+    await page.keyboard.press('Enter');
+
+    const name = createForm(page).getByRole('textbox', { name: 'AMI name', exact: true });
+    await expect.poll(() => name.getAttribute('aria-invalid')).toBe('true');
+    const describedBy = (await name.getAttribute('aria-describedby')) ?? '';
+    expect(describedBy.split(' ')).toContain('name-error');
+    expect(await page.locator('#name-error').textContent()).toMatch(/3 to 128 characters/);
+    // The message sits in the name field's own block, and the focus is back on the field.
+    expect(await page.locator('.field', { has: page.locator('#name') }).locator('.field-error').count()).toBe(1);
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('name');
+    expect(await createForm(page).getByRole('textbox', { name: 'Instance', exact: true }).getAttribute('aria-invalid')).toBeNull();
+  });
+
+  it('creates an AMI and follows its progress bar live to COMPLETED without reloading, then lists it', async () => {
+    const name = `browser-ami-${Date.now()}`;
+    await page.evaluate(() => {
+      (window as unknown as { notReloaded: boolean }).notReloaded = true;
+    });
+    await createAmi(page, 'demo-workstation', name);
+    const card = creationCard(page, name);
+    await card.waitFor();
+    expect(await page.getByTestId('transport').textContent()).toContain('WebSocket');
+
+    let screenshot = false;
+    const { values, status } = await followProgress(page, card, async (value) => {
+      if (!screenshot && value >= 20 && value <= 80) {
+        screenshot = true;
+        mkdirSync(ARTIFACTS, { recursive: true });
+        await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true });
+      }
+    });
+    expect(status).toBe('completed');
+    expect(values.at(-1)).toBe(100);
+    // It advanced through intermediate values, never backwards.
+    expect(values.filter((v) => v > 0 && v < 100).length).toBeGreaterThanOrEqual(2);
+    expect([...values].sort((a, b) => a - b)).toEqual(values);
+    expect(screenshot).toBe(true);
+    expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
+    expect(await card.getByTestId('remaining').textContent()).toBe('—');
+
+    const ami = amiCard(page, 'user-amis', name);
+    await expect.poll(() => ami.textContent(), { timeout: 10_000 }).toContain('available');
+  }, 60_000);
+
+  it('publishes the AMI and sees it in the community list, then unpublishes it', async () => {
+    const name = (await page.getByTestId('creation').first().getByRole('heading').textContent())!;
+    const ami = amiCard(page, 'user-amis', name);
+    await ami.getByRole('button', { name: 'Publish' }).click();
+    await expect.poll(() => ami.getByTestId('visibility').textContent()).toBe('public');
+    const published = amiCard(page, 'community-amis', name);
+    await expect.poll(() => published.count()).toBe(1);
+    expect(await published.textContent()).toContain('by tester');
+
+    await ami.getByRole('button', { name: 'Unpublish' }).click();
+    await expect.poll(() => ami.getByTestId('visibility').textContent()).toBe('private');
+    await expect.poll(() => published.count()).toBe(0);
+  });
+
+  it('deregisters an AMI only after the confirmation', async () => {
+    const name = (await page.getByTestId('creation').first().getByRole('heading').textContent())!;
+    const ami = amiCard(page, 'user-amis', name);
+    await ami.getByRole('button', { name: 'Deregister…' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.waitFor();
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await expect.poll(() => dialog.count()).toBe(0);
+    expect(await ami.textContent()).toContain('available');
+
+    await ami.getByRole('button', { name: 'Deregister…' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Deregister' }).click();
+    await expect.poll(() => ami.textContent()).toContain('deregistered');
+  });
+
+  it('falls back to Server-Sent Events when the WebSocket is refused', async () => {
+    const p = await newPage();
+    await p.routeWebSocket(/\/graphql$/, (ws) => ws.close({ code: 1011, reason: 'blocked by test proxy' }));
+    await p.goto(`${origin}/?token=${t.token}`);
+    const name = `sse-ami-${Date.now()}`;
+    // teaching-env: stopped, 16 GiB (about 5 s at the test speed).
+    await createAmi(p, 'teaching-env', name);
+    const { values, status } = await followProgress(p, creationCard(p, name));
+    expect(await p.getByTestId('transport').textContent()).toContain('Server-Sent Events');
+    expect(status).toBe('completed');
+    expect(values.some((v) => v > 0 && v < 100)).toBe(true);
+    await p.close();
+  }, 60_000);
+
+  it('fits a phone screen without sideways scrolling', async () => {
+    await page.setViewportSize({ width: 375, height: 740 });
+    await page.reload();
+    await page.getByTestId('viewer').waitFor();
+    await page.getByTestId('user-amis').waitFor();
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+  });
+});

@@ -1,0 +1,37 @@
+// One AMI (one region), as both lists show it.
+import type { ComponentChildren } from 'preact';
+import type { WebAmiFragment } from '../generated/graphql.js';
+import { label, when } from '../format.js';
+
+export function AmiCard({ ami, children, showPublisher }: { ami: WebAmiFragment; children?: ComponentChildren; showPublisher?: boolean }) {
+  const titleId = `ami-${ami.region}-${ami.amiId}`;
+  return (
+    <li class="ami" data-testid="ami" data-ami-id={ami.amiId} aria-labelledby={titleId}>
+      <div class="ami-head">
+        <h3 id={titleId}>{ami.name}</h3>
+        <span class={`badge state-${ami.state.toLowerCase()}`}>{label(ami.state)}</span>
+        <span class={`badge visibility-${ami.visibility.toLowerCase()}`} data-testid="visibility">
+          {label(ami.visibility)}
+        </span>
+      </div>
+      <p class="sub">
+        <code>{ami.amiId}</code> · {ami.region}
+        {ami.architecture && <> · {ami.architecture}</>}
+        {ami.sizeGiB != null && <> · {ami.sizeGiB} GiB</>}
+        {ami.templateName && <> · template {ami.templateName}</>}
+        {showPublisher && <> · by {ami.publisher}</>} · {when(ami.createdAt)}
+      </p>
+      {ami.description && <p class="description">{ami.description}</p>}
+      {ami.tags.length > 0 && (
+        <ul class="chips" aria-label="Tags">
+          {ami.tags.map((t) => (
+            <li key={t.key}>
+              {t.key}={t.value}
+            </li>
+          ))}
+        </ul>
+      )}
+      {children}
+    </li>
+  );
+}

@@ -1,0 +1,273 @@
+// The create-AMI form. The server validates (as EC2 would) and answers with every bad field's
+// path (input.name, input.tags.0.key, input.copyToRegions.1, …); each message is shown beside its
+// field, the field is marked aria-invalid and the first one gets the focus.
+import { useRef, useState } from 'preact/hooks';
+import type { ApiError } from '../api.js';
+import { useDashboard } from '../context.js';
+import { WebCreateAmiDocument, type CreateAmiInput, type WebCreationFragment } from '../generated/graphql.js';
+import { randomKey, words } from '../format.js';
+
+type Field = 'instance' | 'name' | 'description' | 'templateName' | 'tags' | 'noReboot' | 'copyToRegions' | 'shareWithAccounts' | 'public';
+
+interface TagRow {
+  key: string;
+  value: string;
+}
+
+/** Field id → messages; tag rows use `tags.N.key` / `tags.N.value` with N the row shown. */
+type Errors = Record<string, string[]>;
+
+const EMPTY = {
+  instance: '',
+  name: '',
+  description: '',
+  templateName: '',
+  copyToRegions: '',
+  shareWithAccounts: '',
+  noReboot: false,
+  public: false,
+};
+
+/** Which field an error that is not a ValidationError belongs to, by its code. */
+const FIELD_OF_CODE: Record<string, Field> = {
+  INSTANCE_NOT_FOUND: 'instance',
+  INSTANCE_AMBIGUOUS: 'instance',
+  INSTANCE_STATE_INVALID: 'instance',
+  AMI_NAME_TAKEN: 'name',
+  PUBLIC_ACCESS_BLOCKED: 'public',
+};
+
+export function CreateForm({ onCreated }: { onCreated: (creation: WebCreationFragment) => void }) {
+  const { api, announce, amisChanged } = useDashboard();
+  const [values, setValues] = useState(EMPTY);
+  const [tags, setTags] = useState<TagRow[]>([]);
+  const [errors, setErrors] = useState<Errors>({});
+  const [formError, setFormError] = useState<string>();
+  const [busy, setBusy] = useState(false);
+  // One key per draft: a retry after a lost response returns the first creation, not a second AMI.
+  const idempotencyKey = useRef(randomKey());
+  const formRef = useRef<HTMLFormElement>(null);
+
+  const set = <K extends keyof typeof EMPTY>(key: K, value: (typeof EMPTY)[K]) => setValues((v) => ({ ...v, [key]: value }));
+
+  async function submit(e: Event) {
+    e.preventDefault();
+    // Rows left empty are not sent; remember which row each sent tag came from.
+    const sentRows = tags.flatMap((t, i) => (t.key.trim() || t.value.trim() ? [i] : []));
+    const regions = words(values.copyToRegions);
+    const accounts = words(values.shareWithAccounts);
+    const input: CreateAmiInput = {
+      instance: values.instance.trim(),
+      name: values.name.trim(),
+      noReboot: values.noReboot,
+      public: values.public,
+      copyToRegions: regions,
+      shareWithAccounts: accounts,
+      tags: sentRows.map((i) => ({ key: tags[i]!.key.trim(), value: tags[i]!.value.trim() })),
+      idempotencyKey: idempotencyKey.current,
+      ...(values.description.trim() ? { description: values.description.trim() } : {}),
+      ...(values.templateName.trim() ? { templateName: values.templateName.trim() } : {}),
+    };
+    setBusy(true);
+    setFormError(undefined);
+    try {
+      const { createAmi: result } = await api.request(WebCreateAmiDocument, { input });
+      idempotencyKey.current = randomKey();
+      if (result.__typename === 'CreateAmiSuccess') {
+        setErrors({});
+        setValues((v) => ({ ...v, name: '', description: '' }));
+        onCreated(result.creation);
+        amisChanged();
+        announce(`Creating AMI ${result.creation.name}`);
+        return;
+      }
+      const next: Errors = {};
+      const unplaced: string[] = [];
+      const add = (id: string, message: string) => (next[id] ??= []).push(message);
+      if (result.__typename === 'ValidationError') {
+        for (const { path, message } of result.fieldErrors) {
+          const id = fieldId(path, { sentRows, regions, accounts });
+          if (id) add(id.field, id.prefix && !message.includes(id.prefix) ? `${id.prefix}: ${message}` : message);
+          else unplaced.push(`${path}: ${message}`);
+        }
+      } else {
+        const field = FIELD_OF_CODE[result.code];
+        if (field) add(field, result.message);
+        else unplaced.push(result.message);
+      }
+      setErrors(next);
+      setFormError(unplaced.length ? unplaced.join(' ') : Object.keys(next).length ? undefined : result.message);
+      announce(`The AMI was not created: ${result.message}`);
+      focusFirstInvalid(formRef.current);
+    } catch (err) {
+      setFormError((err as ApiError).message);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const errorOf = (id: string) => errors[id];
+
+  return (
+    <section class="card create" aria-labelledby="create-title">
+      <h2 id="create-title">Create an AMI</h2>
+      <form ref={formRef} onSubmit={(e) => void submit(e)} noValidate>
+        {formError && (
+          <p role="alert" class="error" id="create-error" tabIndex={-1}>
+            {formError}
+          </p>
+        )}
+        <TextField id="instance" label="Instance" hint="Instance id (i-…) or its Name tag" required value={values.instance} errors={errorOf('instance')} onInput={(v) => set('instance', v)} placeholder="demo-workstation" />
+        <TextField id="name" label="AMI name" hint="3–128 letters, digits, spaces and ( ) [ ] . / - ' @ _" required value={values.name} errors={errorOf('name')} onInput={(v) => set('name', v)} />
+        <TextField id="description" label="Description" multiline value={values.description} errors={errorOf('description')} onInput={(v) => set('description', v)} />
+        <TextField id="templateName" label="Template" value={values.templateName} errors={errorOf('templateName')} onInput={(v) => set('templateName', v)} />
+
+        <fieldset class="tags">
+          <legend>Tags</legend>
+          {tags.length === 0 && <p class="hint">No tags.</p>}
+          {tags.map((tag, i) => (
+            <div class="tag-row" key={i}>
+              <TextField id={`tags.${i}.key`} label={`Tag ${i + 1} key`} value={tag.key} errors={errorOf(`tags.${i}.key`)} onInput={(v) => setTags((ts) => ts.map((t, j) => (j === i ? { ...t, key: v } : t)))} />
+              <TextField id={`tags.${i}.value`} label={`Tag ${i + 1} value`} value={tag.value} errors={errorOf(`tags.${i}.value`)} onInput={(v) => setTags((ts) => ts.map((t, j) => (j === i ? { ...t, value: v } : t)))} />
+              <button type="button" class="secondary small" aria-label={`Remove tag ${i + 1}`} onClick={() => setTags((ts) => ts.filter((_, j) => j !== i))}>
+                Remove
+              </button>
+            </div>
+          ))}
+          <FieldErrors id="tags" errors={errorOf('tags')} />
+          <button type="button" class="secondary small" onClick={() => setTags((ts) => [...ts, { key: '', value: '' }])}>
+            Add tag
+          </button>
+        </fieldset>
+
+        <TextField id="copyToRegions" label="Copy to regions" hint="Separated by spaces or commas, e.g. us-west-2 eu-west-1" value={values.copyToRegions} errors={errorOf('copyToRegions')} onInput={(v) => set('copyToRegions', v)} />
+        <TextField id="shareWithAccounts" label="Share with accounts" hint="12-digit AWS account ids" value={values.shareWithAccounts} errors={errorOf('shareWithAccounts')} onInput={(v) => set('shareWithAccounts', v)} inputMode="numeric" />
+        <CheckField id="noReboot" label="Don't reboot the instance" hint="Faster, but open files may be inconsistent" checked={values.noReboot} errors={errorOf('noReboot')} onChange={(v) => set('noReboot', v)} />
+        <CheckField id="public" label="Publish to the community when available" checked={values.public} errors={errorOf('public')} onChange={(v) => set('public', v)} />
+        <button type="submit" disabled={busy}>
+          {busy ? 'Creating…' : 'Create AMI'}
+        </button>
+      </form>
+    </section>
+  );
+}
+
+/**
+ * `input.tags.2.key` → the tag row's key field; `input.copyToRegions.1` → the regions field,
+ * prefixed with the value it is about. Undefined when the path names no field of the form.
+ */
+function fieldId(
+  path: string,
+  sent: { sentRows: number[]; regions: string[]; accounts: string[] },
+): { field: string; prefix?: string } | undefined {
+  const parts = path.replace(/^input\./, '').split('.');
+  const [head, index, sub] = parts;
+  switch (head) {
+    case 'instance':
+    case 'name':
+    case 'description':
+    case 'templateName':
+    case 'noReboot':
+    case 'public':
+      return { field: head };
+    case 'tags': {
+      const row = index === undefined ? undefined : sent.sentRows[Number(index)];
+      if (row === undefined) return { field: 'tags' };
+      return { field: sub === 'value' ? `tags.${row}.value` : `tags.${row}.key` };
+    }
+    case 'copyToRegions':
+    case 'shareWithAccounts': {
+      const list = head === 'copyToRegions' ? sent.regions : sent.accounts;
+      const value = index === undefined ? undefined : list[Number(index)];
+      return value === undefined ? { field: head } : { field: head, prefix: value };
+    }
+    default:
+      return undefined;
+  }
+}
+
+function focusFirstInvalid(form: HTMLFormElement | null): void {
+  // After the re-render that marks the fields.
+  requestAnimationFrame(() => form?.querySelector<HTMLElement>('[aria-invalid="true"], #create-error')?.focus());
+}
+
+function FieldErrors({ id, errors }: { id: string; errors: string[] | undefined }) {
+  if (!errors?.length) return null;
+  return (
+    <p class="field-error" id={`${id}-error`}>
+      {errors.join(' ')}
+    </p>
+  );
+}
+
+function describedBy(id: string, hint: string | undefined, errors: string[] | undefined): string | undefined {
+  const ids = [errors?.length ? `${id}-error` : '', hint ? `${id}-hint` : ''].filter(Boolean);
+  return ids.length ? ids.join(' ') : undefined;
+}
+
+function TextField(props: {
+  id: string;
+  label: string;
+  value: string;
+  errors: string[] | undefined;
+  onInput: (value: string) => void;
+  hint?: string;
+  required?: boolean;
+  multiline?: boolean;
+  placeholder?: string;
+  inputMode?: 'numeric';
+}) {
+  const { id, errors } = props;
+  const common = {
+    id,
+    name: id,
+    value: props.value,
+    required: props.required,
+    placeholder: props.placeholder,
+    'aria-invalid': errors?.length ? ('true' as const) : undefined,
+    'aria-describedby': describedBy(id, props.hint, errors),
+  };
+  return (
+    <div class={`field${errors?.length ? ' invalid' : ''}`}>
+      <label for={id}>
+        {props.label}
+        {props.required && <span aria-hidden="true"> *</span>}
+      </label>
+      {props.multiline ? (
+        <textarea {...common} rows={2} onInput={(e) => props.onInput(e.currentTarget.value)} />
+      ) : (
+        <input {...common} type="text" autocomplete="off" inputMode={props.inputMode} onInput={(e) => props.onInput(e.currentTarget.value)} />
+      )}
+      <FieldErrors id={id} errors={errors} />
+      {props.hint && (
+        <p class="hint" id={`${id}-hint`}>
+          {props.hint}
+        </p>
+      )}
+    </div>
+  );
+}
+
+function CheckField(props: { id: string; label: string; checked: boolean; errors: string[] | undefined; onChange: (checked: boolean) => void; hint?: string }) {
+  const { id, errors } = props;
+  return (
+    <div class={`field check${errors?.length ? ' invalid' : ''}`}>
+      <input
+        id={id}
+        name={id}
+        type="checkbox"
+        checked={props.checked}
+        aria-invalid={errors?.length ? 'true' : undefined}
+        aria-describedby={describedBy(id, props.hint, errors)}
+        onChange={(e) => props.onChange(e.currentTarget.checked)}
+      />
+      <label for={id}>{props.label}</label>
+      <FieldErrors id={id} errors={errors} />
+      {props.hint && (
+        <p class="hint" id={`${id}-hint`}>
+          {props.hint}
+        </p>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,743 @@
+/* eslint-disable */
+/** Internal type. DO NOT USE DIRECTLY. */
+type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
+/** Internal type. DO NOT USE DIRECTLY. */
+export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
+import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
+/** The step a creation is at */
+export type AmiCreationStage =
+  /** Copying the AMI to other regions */
+  | 'COPYING'
+  /** Finished */
+  | 'DONE'
+  /** Applying launch permissions (public, shared accounts) */
+  | 'PUBLISHING'
+  /** EC2 is snapshotting the instance's volumes */
+  | 'SNAPSHOTTING'
+  /** Checking the request and asking EC2 for the image */
+  | 'VALIDATING';
+
+/** Where a creation (or one regional copy) stands */
+export type AmiCreationStatus =
+  /** Cancelled by the user; images made so far were removed */
+  | 'CANCELLED'
+  /** Done: every image is available */
+  | 'COMPLETED'
+  /** Ended without a usable AMI; see failureReason */
+  | 'FAILED'
+  /** EC2 is working on it */
+  | 'IN_PROGRESS'
+  /** The source AMI is available but at least one regional copy failed */
+  | 'PARTIALLY_COMPLETED'
+  /** Recorded; EC2 has not confirmed the image yet */
+  | 'PENDING';
+
+/** Narrow a list of AMIs; every given criterion must match */
+export type AmiFilter = {
+  /** Substring of the name (case-insensitive) */
+  nameContains?: string | null | undefined;
+  /** Only this region */
+  region?: string | null | undefined;
+  /** Only this state */
+  state?: AmiState | null | undefined;
+  /** All of these tags must match */
+  tags?: Array<TagInput> | null | undefined;
+  /** Only AMIs of this template */
+  templateName?: string | null | undefined;
+  /** Only this visibility */
+  visibility?: AmiVisibility | null | undefined;
+};
+
+/** State of a registered image */
+export type AmiState =
+  | 'AVAILABLE'
+  | 'DEREGISTERED'
+  | 'FAILED'
+  | 'PENDING';
+
+/** Who may launch the image */
+export type AmiVisibility =
+  /** Only the owning account */
+  | 'PRIVATE'
+  /** Everyone; listed in communityAmis */
+  | 'PUBLIC'
+  /** The owning account and named accounts */
+  | 'SHARED';
+
+/** What to capture and what to do with the AMI */
+export type CreateAmiInput = {
+  /** Regions to copy the AMI to once it is available */
+  copyToRegions?: Array<string> | null | undefined;
+  /** AMI description (up to 255 characters) */
+  description?: string | null | undefined;
+  /** A retry with the same key returns the first creation instead of a new one */
+  idempotencyKey?: string | null | undefined;
+  /** An instance id (i-...) or the value of the instance's Name tag */
+  instance: string;
+  /** AMI name: 3–128 letters, digits, spaces and ( ) [ ] . / - ' @ _ */
+  name: string;
+  /** Do not reboot the instance (the file systems may be inconsistent) */
+  noReboot?: boolean | null | undefined;
+  /** Make the AMI (and its copies) public once available */
+  public?: boolean | null | undefined;
+  /** 12-digit AWS account ids to grant launch permission to */
+  shareWithAccounts?: Array<string> | null | undefined;
+  /** Tags for the AMI and its snapshots */
+  tags?: Array<TagInput> | null | undefined;
+  /** Template to associate the AMI with */
+  templateName?: string | null | undefined;
+};
+
+/** Remove one region's AMI */
+export type DeregisterAmiInput = {
+  /** The AMI id */
+  amiId: string;
+  /** Also delete its EBS snapshots (stops their storage cost) */
+  deleteSnapshots?: boolean | null | undefined;
+};
+
+/** What the server talks to */
+export type Ec2Backend =
+  /** AWS or an EC2-compatible endpoint (moto, LocalStack) */
+  | 'AWS'
+  /** The built-in EC2 simulator: no AWS calls are made */
+  | 'SIMULATOR';
+
+/** Machine-readable reason of an expected failure */
+export type ErrorCode =
+  | 'AMI_NAME_TAKEN'
+  | 'AMI_NOT_FOUND'
+  | 'AMI_STATE_INVALID'
+  | 'CREATION_FINISHED'
+  | 'CREATION_NOT_FOUND'
+  | 'EC2_ERROR'
+  | 'FORBIDDEN'
+  | 'INSTANCE_AMBIGUOUS'
+  | 'INSTANCE_NOT_FOUND'
+  | 'INSTANCE_STATE_INVALID'
+  | 'PUBLIC_ACCESS_BLOCKED'
+  | 'VALIDATION_FAILED';
+
+/** Make an AMI (and its copies) public, or private again */
+export type PublishAmiInput = {
+  /** The AMI id (any region of the creation) */
+  amiId: string;
+  /** true: public and listed in communityAmis; false: private again and unlisted */
+  public: boolean;
+};
+
+/** Grant (or revoke) launch permission to accounts */
+export type ShareAmiInput = {
+  /** 12-digit AWS account ids */
+  accountIds: Array<string>;
+  /** The AMI id (any region of the creation) */
+  amiId: string;
+  /** true removes these accounts' launch permission instead of adding it */
+  revoke?: boolean | null | undefined;
+};
+
+/** A tag: key 1–127 characters (no aws: or prism: prefix), value up to 256 */
+export type TagInput = {
+  /** Tag key */
+  key: string;
+  /** Tag value */
+  value: string;
+};
+
+export type WebSessionQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type WebSessionQuery = { viewer: { user: string }, serverInfo: { version: string, ec2Backend: Ec2Backend, sourceRegion: string } };
+
+export type WebCreationsQueryVariables = Exact<{
+  first?: number | null | undefined;
+}>;
+
+
+export type WebCreationsQuery = { amiCreations: { totalCount: number, edges: Array<{ node: { id: string, name: string, description: string | null, templateName: string | null, instanceId: string, sourceRegion: string, amiId: string | null, status: AmiCreationStatus, stage: AmiCreationStage, progress: number, message: string, failureReason: string | null, public: boolean, createdAt: string, completedAt: string | null, elapsedSeconds: number, estimatedSecondsRemaining: number | null, tags: Array<{ key: string, value: string }>, regions: Array<{ region: string, amiId: string | null, status: AmiCreationStatus, progress: number, message: string | null }> } }> } };
+
+export type WebUserAmisQueryVariables = Exact<{
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+  filter?: AmiFilter | null | undefined;
+}>;
+
+
+export type WebUserAmisQuery = { userAmis: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ node: { id: string, amiId: string, region: string, name: string, description: string | null, architecture: string | null, state: AmiState, visibility: AmiVisibility, createdAt: string, sizeGiB: number | null, templateName: string | null, publisher: string, tags: Array<{ key: string, value: string }> } }> } };
+
+export type WebCommunityAmisQueryVariables = Exact<{
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+  filter?: AmiFilter | null | undefined;
+}>;
+
+
+export type WebCommunityAmisQuery = { communityAmis: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ node: { id: string, amiId: string, region: string, name: string, description: string | null, architecture: string | null, state: AmiState, visibility: AmiVisibility, createdAt: string, sizeGiB: number | null, templateName: string | null, publisher: string, tags: Array<{ key: string, value: string }> } }> } };
+
+export type WebAmiProgressSubscriptionVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type WebAmiProgressSubscription = { amiProgress: { id: string, name: string, description: string | null, templateName: string | null, instanceId: string, sourceRegion: string, amiId: string | null, status: AmiCreationStatus, stage: AmiCreationStage, progress: number, message: string, failureReason: string | null, public: boolean, createdAt: string, completedAt: string | null, elapsedSeconds: number, estimatedSecondsRemaining: number | null, tags: Array<{ key: string, value: string }>, regions: Array<{ region: string, amiId: string | null, status: AmiCreationStatus, progress: number, message: string | null }> } };
+
+export type WebCreateAmiMutationVariables = Exact<{
+  input: CreateAmiInput;
+}>;
+
+
+export type WebCreateAmiMutation = { createAmi:
+    | { __typename: 'ConflictError', message: string, code: ErrorCode }
+    | { __typename: 'CreateAmiSuccess', creation: { id: string, name: string, description: string | null, templateName: string | null, instanceId: string, sourceRegion: string, amiId: string | null, status: AmiCreationStatus, stage: AmiCreationStage, progress: number, message: string, failureReason: string | null, public: boolean, createdAt: string, completedAt: string | null, elapsedSeconds: number, estimatedSecondsRemaining: number | null, tags: Array<{ key: string, value: string }>, regions: Array<{ region: string, amiId: string | null, status: AmiCreationStatus, progress: number, message: string | null }> } }
+    | { __typename: 'Ec2Error', message: string, code: ErrorCode }
+    | { __typename: 'ForbiddenError', message: string, code: ErrorCode }
+    | { __typename: 'InvalidStateError', message: string, code: ErrorCode }
+    | { __typename: 'NotFoundError', message: string, code: ErrorCode }
+    | { __typename: 'ValidationError', message: string, code: ErrorCode, fieldErrors: Array<{ path: string, message: string }> }
+   };
+
+export type WebCancelCreationMutationVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type WebCancelCreationMutation = { cancelAmiCreation:
+    | { __typename: 'CancelAmiCreationSuccess', creation: { id: string, name: string, description: string | null, templateName: string | null, instanceId: string, sourceRegion: string, amiId: string | null, status: AmiCreationStatus, stage: AmiCreationStage, progress: number, message: string, failureReason: string | null, public: boolean, createdAt: string, completedAt: string | null, elapsedSeconds: number, estimatedSecondsRemaining: number | null, tags: Array<{ key: string, value: string }>, regions: Array<{ region: string, amiId: string | null, status: AmiCreationStatus, progress: number, message: string | null }> } }
+    | { __typename: 'Ec2Error', message: string, code: ErrorCode }
+    | { __typename: 'ForbiddenError', message: string, code: ErrorCode }
+    | { __typename: 'InvalidStateError', message: string, code: ErrorCode }
+    | { __typename: 'NotFoundError', message: string, code: ErrorCode }
+   };
+
+export type WebPublishAmiMutationVariables = Exact<{
+  input: PublishAmiInput;
+}>;
+
+
+export type WebPublishAmiMutation = { publishAmi:
+    | { __typename: 'Ec2Error', message: string, code: ErrorCode }
+    | { __typename: 'ForbiddenError', message: string, code: ErrorCode }
+    | { __typename: 'InvalidStateError', message: string, code: ErrorCode }
+    | { __typename: 'NotFoundError', message: string, code: ErrorCode }
+    | { __typename: 'PublishAmiSuccess', ami: { id: string, amiId: string, region: string, name: string, description: string | null, architecture: string | null, state: AmiState, visibility: AmiVisibility, createdAt: string, sizeGiB: number | null, templateName: string | null, publisher: string, tags: Array<{ key: string, value: string }> } }
+    | { __typename: 'ValidationError', message: string, code: ErrorCode, fieldErrors: Array<{ path: string, message: string }> }
+   };
+
+export type WebShareAmiMutationVariables = Exact<{
+  input: ShareAmiInput;
+}>;
+
+
+export type WebShareAmiMutation = { shareAmi:
+    | { __typename: 'Ec2Error', message: string, code: ErrorCode }
+    | { __typename: 'ForbiddenError', message: string, code: ErrorCode }
+    | { __typename: 'NotFoundError', message: string, code: ErrorCode }
+    | { __typename: 'ShareAmiSuccess', ami: { id: string, amiId: string, region: string, name: string, description: string | null, architecture: string | null, state: AmiState, visibility: AmiVisibility, createdAt: string, sizeGiB: number | null, templateName: string | null, publisher: string, tags: Array<{ key: string, value: string }> } }
+    | { __typename: 'ValidationError', message: string, code: ErrorCode, fieldErrors: Array<{ path: string, message: string }> }
+   };
+
+export type WebDeregisterAmiMutationVariables = Exact<{
+  input: DeregisterAmiInput;
+}>;
+
+
+export type WebDeregisterAmiMutation = { deregisterAmi:
+    | { __typename: 'DeregisterAmiSuccess', ami: { id: string, amiId: string, region: string, name: string, description: string | null, architecture: string | null, state: AmiState, visibility: AmiVisibility, createdAt: string, sizeGiB: number | null, templateName: string | null, publisher: string, tags: Array<{ key: string, value: string }> } }
+    | { __typename: 'Ec2Error', message: string, code: ErrorCode }
+    | { __typename: 'ForbiddenError', message: string, code: ErrorCode }
+    | { __typename: 'NotFoundError', message: string, code: ErrorCode }
+    | { __typename: 'ValidationError', message: string, code: ErrorCode, fieldErrors: Array<{ path: string, message: string }> }
+   };
+
+export type WebCreationFragment = { id: string, name: string, description: string | null, templateName: string | null, instanceId: string, sourceRegion: string, amiId: string | null, status: AmiCreationStatus, stage: AmiCreationStage, progress: number, message: string, failureReason: string | null, public: boolean, createdAt: string, completedAt: string | null, elapsedSeconds: number, estimatedSecondsRemaining: number | null, tags: Array<{ key: string, value: string }>, regions: Array<{ region: string, amiId: string | null, status: AmiCreationStatus, progress: number, message: string | null }> };
+
+export type WebAmiFragment = { id: string, amiId: string, region: string, name: string, description: string | null, architecture: string | null, state: AmiState, visibility: AmiVisibility, createdAt: string, sizeGiB: number | null, templateName: string | null, publisher: string, tags: Array<{ key: string, value: string }> };
+
+type WebError_ConflictError_Fragment = { __typename: 'ConflictError', message: string, code: ErrorCode };
+
+type WebError_Ec2Error_Fragment = { __typename: 'Ec2Error', message: string, code: ErrorCode };
+
+type WebError_ForbiddenError_Fragment = { __typename: 'ForbiddenError', message: string, code: ErrorCode };
+
+type WebError_InvalidStateError_Fragment = { __typename: 'InvalidStateError', message: string, code: ErrorCode };
+
+type WebError_NotFoundError_Fragment = { __typename: 'NotFoundError', message: string, code: ErrorCode };
+
+type WebError_ValidationError_Fragment = { __typename: 'ValidationError', message: string, code: ErrorCode, fieldErrors: Array<{ path: string, message: string }> };
+
+export type WebErrorFragment =
+  | WebError_ConflictError_Fragment
+  | WebError_Ec2Error_Fragment
+  | WebError_ForbiddenError_Fragment
+  | WebError_InvalidStateError_Fragment
+  | WebError_NotFoundError_Fragment
+  | WebError_ValidationError_Fragment
+;
+
+export class TypedDocumentString<TResult, TVariables>
+  extends String
+  implements DocumentTypeDecoration<TResult, TVariables>
+{
+  __apiType?: NonNullable<DocumentTypeDecoration<TResult, TVariables>['__apiType']>;
+  private value: string;
+  public __meta__?: Record<string, any> | undefined;
+
+  constructor(value: string, __meta__?: Record<string, any> | undefined) {
+    super(value);
+    this.value = value;
+    this.__meta__ = __meta__;
+  }
+
+  override toString(): string & DocumentTypeDecoration<TResult, TVariables> {
+    return this.value;
+  }
+}
+export const WebCreationFragmentDoc = new TypedDocumentString(`
+    fragment WebCreation on AmiCreation {
+  id
+  name
+  description
+  templateName
+  instanceId
+  sourceRegion
+  amiId
+  status
+  stage
+  progress
+  message
+  failureReason
+  public
+  tags {
+    key
+    value
+  }
+  regions {
+    region
+    amiId
+    status
+    progress
+    message
+  }
+  createdAt
+  completedAt
+  elapsedSeconds
+  estimatedSecondsRemaining
+}
+    `, {"fragmentName":"WebCreation"}) as unknown as TypedDocumentString<WebCreationFragment, unknown>;
+export const WebAmiFragmentDoc = new TypedDocumentString(`
+    fragment WebAmi on Ami {
+  id
+  amiId
+  region
+  name
+  description
+  architecture
+  state
+  visibility
+  createdAt
+  sizeGiB
+  templateName
+  publisher
+  tags {
+    key
+    value
+  }
+}
+    `, {"fragmentName":"WebAmi"}) as unknown as TypedDocumentString<WebAmiFragment, unknown>;
+export const WebErrorFragmentDoc = new TypedDocumentString(`
+    fragment WebError on Error {
+  __typename
+  message
+  code
+  ... on ValidationError {
+    fieldErrors {
+      path
+      message
+    }
+  }
+}
+    `, {"fragmentName":"WebError"}) as unknown as TypedDocumentString<WebErrorFragment, unknown>;
+export const WebSessionDocument = new TypedDocumentString(`
+    query WebSession {
+  viewer {
+    user
+  }
+  serverInfo {
+    version
+    ec2Backend
+    sourceRegion
+  }
+}
+    `) as unknown as TypedDocumentString<WebSessionQuery, WebSessionQueryVariables>;
+export const WebCreationsDocument = new TypedDocumentString(`
+    query WebCreations($first: Int) {
+  amiCreations(first: $first) {
+    totalCount
+    edges {
+      node {
+        ...WebCreation
+      }
+    }
+  }
+}
+    fragment WebCreation on AmiCreation {
+  id
+  name
+  description
+  templateName
+  instanceId
+  sourceRegion
+  amiId
+  status
+  stage
+  progress
+  message
+  failureReason
+  public
+  tags {
+    key
+    value
+  }
+  regions {
+    region
+    amiId
+    status
+    progress
+    message
+  }
+  createdAt
+  completedAt
+  elapsedSeconds
+  estimatedSecondsRemaining
+}`) as unknown as TypedDocumentString<WebCreationsQuery, WebCreationsQueryVariables>;
+export const WebUserAmisDocument = new TypedDocumentString(`
+    query WebUserAmis($first: Int, $after: String, $filter: AmiFilter) {
+  userAmis(first: $first, after: $after, filter: $filter) {
+    totalCount
+    pageInfo {
+      hasNextPage
+      endCursor
+    }
+    edges {
+      node {
+        ...WebAmi
+      }
+    }
+  }
+}
+    fragment WebAmi on Ami {
+  id
+  amiId
+  region
+  name
+  description
+  architecture
+  state
+  visibility
+  createdAt
+  sizeGiB
+  templateName
+  publisher
+  tags {
+    key
+    value
+  }
+}`) as unknown as TypedDocumentString<WebUserAmisQuery, WebUserAmisQueryVariables>;
+export const WebCommunityAmisDocument = new TypedDocumentString(`
+    query WebCommunityAmis($first: Int, $after: String, $filter: AmiFilter) {
+  communityAmis(first: $first, after: $after, filter: $filter) {
+    totalCount
+    pageInfo {
+      hasNextPage
+      endCursor
+    }
+    edges {
+      node {
+        ...WebAmi
+      }
+    }
+  }
+}
+    fragment WebAmi on Ami {
+  id
+  amiId
+  region
+  name
+  description
+  architecture
+  state
+  visibility
+  createdAt
+  sizeGiB
+  templateName
+  publisher
+  tags {
+    key
+    value
+  }
+}`) as unknown as TypedDocumentString<WebCommunityAmisQuery, WebCommunityAmisQueryVariables>;
+export const WebAmiProgressDocument = new TypedDocumentString(`
+    subscription WebAmiProgress($id: ID!) {
+  amiProgress(id: $id) {
+    ...WebCreation
+  }
+}
+    fragment WebCreation on AmiCreation {
+  id
+  name
+  description
+  templateName
+  instanceId
+  sourceRegion
+  amiId
+  status
+  stage
+  progress
+  message
+  failureReason
+  public
+  tags {
+    key
+    value
+  }
+  regions {
+    region
+    amiId
+    status
+    progress
+    message
+  }
+  createdAt
+  completedAt
+  elapsedSeconds
+  estimatedSecondsRemaining
+}`) as unknown as TypedDocumentString<WebAmiProgressSubscription, WebAmiProgressSubscriptionVariables>;
+export const WebCreateAmiDocument = new TypedDocumentString(`
+    mutation WebCreateAmi($input: CreateAmiInput!) {
+  createAmi(input: $input) {
+    __typename
+    ... on CreateAmiSuccess {
+      creation {
+        ...WebCreation
+      }
+    }
+    ...WebError
+  }
+}
+    fragment WebCreation on AmiCreation {
+  id
+  name
+  description
+  templateName
+  instanceId
+  sourceRegion
+  amiId
+  status
+  stage
+  progress
+  message
+  failureReason
+  public
+  tags {
+    key
+    value
+  }
+  regions {
+    region
+    amiId
+    status
+    progress
+    message
+  }
+  createdAt
+  completedAt
+  elapsedSeconds
+  estimatedSecondsRemaining
+}
+fragment WebError on Error {
+  __typename
+  message
+  code
+  ... on ValidationError {
+    fieldErrors {
+      path
+      message
+    }
+  }
+}`) as unknown as TypedDocumentString<WebCreateAmiMutation, WebCreateAmiMutationVariables>;
+export const WebCancelCreationDocument = new TypedDocumentString(`
+    mutation WebCancelCreation($id: ID!) {
+  cancelAmiCreation(id: $id) {
+    __typename
+    ... on CancelAmiCreationSuccess {
+      creation {
+        ...WebCreation
+      }
+    }
+    ...WebError
+  }
+}
+    fragment WebCreation on AmiCreation {
+  id
+  name
+  description
+  templateName
+  instanceId
+  sourceRegion
+  amiId
+  status
+  stage
+  progress
+  message
+  failureReason
+  public
+  tags {
+    key
+    value
+  }
+  regions {
+    region
+    amiId
+    status
+    progress
+    message
+  }
+  createdAt
+  completedAt
+  elapsedSeconds
+  estimatedSecondsRemaining
+}
+fragment WebError on Error {
+  __typename
+  message
+  code
+  ... on ValidationError {
+    fieldErrors {
+      path
+      message
+    }
+  }
+}`) as unknown as TypedDocumentString<WebCancelCreationMutation, WebCancelCreationMutationVariables>;
+export const WebPublishAmiDocument = new TypedDocumentString(`
+    mutation WebPublishAmi($input: PublishAmiInput!) {
+  publishAmi(input: $input) {
+    __typename
+    ... on PublishAmiSuccess {
+      ami {
+        ...WebAmi
+      }
+    }
+    ...WebError
+  }
+}
+    fragment WebAmi on Ami {
+  id
+  amiId
+  region
+  name
+  description
+  architecture
+  state
+  visibility
+  createdAt
+  sizeGiB
+  templateName
+  publisher
+  tags {
+    key
+    value
+  }
+}
+fragment WebError on Error {
+  __typename
+  message
+  code
+  ... on ValidationError {
+    fieldErrors {
+      path
+      message
+    }
+  }
+}`) as unknown as TypedDocumentString<WebPublishAmiMutation, WebPublishAmiMutationVariables>;
+export const WebShareAmiDocument = new TypedDocumentString(`
+    mutation WebShareAmi($input: ShareAmiInput!) {
+  shareAmi(input: $input) {
+    __typename
+    ... on ShareAmiSuccess {
+      ami {
+        ...WebAmi
+      }
+    }
+    ...WebError
+  }
+}
+    fragment WebAmi on Ami {
+  id
+  amiId
+  region
+  name
+  description
+  architecture
+  state
+  visibility
+  createdAt
+  sizeGiB
+  templateName
+  publisher
+  tags {
+    key
+    value
+  }
+}
+fragment WebError on Error {
+  __typename
+  message
+  code
+  ... on ValidationError {
+    fieldErrors {
+      path
+      message
+    }
+  }
+}`) as unknown as TypedDocumentString<WebShareAmiMutation, WebShareAmiMutationVariables>;
+export const WebDeregisterAmiDocument = new TypedDocumentString(`
+    mutation WebDeregisterAmi($input: DeregisterAmiInput!) {
+  deregisterAmi(input: $input) {
+    __typename
+    ... on DeregisterAmiSuccess {
+      ami {
+        ...WebAmi
+      }
+    }
+    ...WebError
+  }
+}
+    fragment WebAmi on Ami {
+  id
+  amiId
+  region
+  name
+  description
+  architecture
+  state
+  visibility
+  createdAt
+  sizeGiB
+  templateName
+  publisher
+  tags {
+    key
+    value
+  }
+}
+fragment WebError on Error {
+  __typename
+  message
+  code
+  ... on ValidationError {
+    fieldErrors {
+      path
+      message
+    }
+  }
+}`) as unknown as TypedDocumentString<WebDeregisterAmiMutation, WebDeregisterAmiMutationVariables>;
