@@ -1,5 +1,6 @@
 // GraphQL Code Generator: prints schema.graphql from the Pothos schema (the committed contract of
-// this server) and generates typed documents for the operations the CLI and the tests use.
+// this server) and generates typed documents for the operations the CLI and the tests use, and,
+// separately, for the web dashboard's operations (web/operations → web/src/generated).
 import type { CodegenConfig } from '@graphql-codegen/cli';
 import { lexicographicSortSchema, printSchema } from 'graphql';
 import { schema } from './src/schema/index.js';
@@ -8,7 +9,6 @@ const sdl = printSchema(lexicographicSortSchema(schema));
 
 const config: CodegenConfig = {
   schema: sdl,
-  documents: ['src/cli/operations/**/*.graphql'],
   ignoreNoDocuments: false,
   generates: {
     'schema.graphql': {
@@ -16,9 +16,25 @@ const config: CodegenConfig = {
       config: { includeDirectives: false, sort: true },
     },
     'src/generated/graphql/': {
+      documents: ['src/cli/operations/**/*.graphql'],
       preset: 'client',
       presetConfig: { fragmentMasking: false },
       config: {
+        emitLegacyCommonJSImports: false,
+        useTypeImports: true,
+        enumsAsTypes: true,
+        scalars: { DateTime: 'string' },
+        strictScalars: true,
+        avoidOptionals: { field: true, inputValue: false },
+      },
+    },
+    // The browser bundle: documents as plain strings (no graphql-js AST or printer shipped).
+    'web/src/generated/': {
+      documents: ['web/operations/*.graphql'],
+      preset: 'client',
+      presetConfig: { fragmentMasking: false, gqlTagName: 'graphql' },
+      config: {
+        documentMode: 'string',
         emitLegacyCommonJSImports: false,
         useTypeImports: true,
         enumsAsTypes: true,

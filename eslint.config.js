@@ -5,7 +5,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'drizzle/', 'src/generated/', 'coverage/', 'web/dist/'] },
+  { ignores: ['node_modules/', 'dist/', 'dist-*/', 'drizzle/', 'src/generated/', 'web/src/generated/', 'coverage/', 'web/dist/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

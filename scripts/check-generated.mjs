@@ -4,7 +4,7 @@
 import { execSync } from 'node:child_process';
 
 const run = (cmd) => execSync(cmd, { stdio: ['ignore', 'pipe', 'inherit'] }).toString();
-const paths = 'schema.graphql src/generated drizzle';
+const paths = 'schema.graphql src/generated web/src/generated drizzle';
 
 run('npx graphql-codegen --config codegen.ts --silent');
 run('npx drizzle-kit generate --name check');

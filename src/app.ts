@@ -4,15 +4,20 @@ import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { openDatabase } from './db/client.js';
+import { createDashboardRoute } from './http/dashboard.js';
+import { createMetrics, type Ec2CallEvent } from './http/metrics.js';
+import { createReadiness } from './http/readiness.js';
+import { createRestApi } from './http/rest.js';
 import type { CreationRecord } from './db/creations.js';
 import { schema } from './schema/index.js';
-import { createGraphqlServer } from './server.js';
+import { createGraphqlServer, type HttpRoute } from './server.js';
 import { systemClock, type Clock, type ServiceDeps } from './services/context.js';
 import { createEc2Gateway } from './services/ec2/gateway.js';
 import { startSimulator, type RunningSimulator } from './services/ec2/simulator/index.js';
 import { createEventHub } from './services/events.js';
 import { createServices } from './services/index.js';
 import { createProgressTracker } from './services/progress-tracker.js';
+import { createReconciler } from './services/reconciler.js';
 import { createRegionDirectory } from './services/regions.js';
 
 export const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -22,12 +27,18 @@ export interface AppOverrides {
   /** Credentials for an explicit endpoint (tests against moto). */
   credentials?: { accessKeyId: string; secretAccessKey: string };
   trackerMaxDurationMs?: number;
+  /** How often AMIs are checked against EC2 (default: every 30 tracker intervals). */
+  reconcileIntervalMs?: number;
+  /** /ready tuning (tests): how old an EC2 answer may be, how often to probe, how long to wait for a probe. */
+  readiness?: { ec2MaxAgeMs?: number; probeEveryMs?: number; probeWaitMs?: number };
 }
 
 export type App = Awaited<ReturnType<typeof buildApp>>;
 
 export async function buildApp(config: Config, logger: Logger, overrides: AppOverrides = {}) {
+  const metrics = createMetrics(config.metrics);
   const database = openDatabase(config.databasePath);
+  metrics.instrumentSqlite(database.sqlite);
 
   let simulator: RunningSimulator | undefined;
   let endpoint = config.ec2Endpoint;
@@ -47,11 +58,18 @@ export async function buildApp(config: Config, logger: Logger, overrides: AppOve
   }
 
   const ec2Log = logger.child({ component: 'ec2' });
+  // Metrics and readiness (built below, once the tracker exists) watch every EC2 call.
+  const ec2Observers: ((e: Ec2CallEvent) => void)[] = [
+    (e) => ec2Log.debug(e, 'ec2 call'),
+    (e) => metrics.observeEc2Call(e),
+  ];
   const ec2 = createEc2Gateway({
     endpoint,
     credentials,
     defaultRegion: config.region,
-    onCall: (e) => ec2Log.debug(e, 'ec2 call'),
+    onCall: (e) => {
+      for (const observe of ec2Observers) observe(e);
+    },
   });
   const clock = overrides.clock ?? systemClock;
   const deps: ServiceDeps = {
@@ -69,12 +87,33 @@ export async function buildApp(config: Config, logger: Logger, overrides: AppOve
     intervalMs: config.pollIntervalMs,
     ...(overrides.trackerMaxDurationMs ? { maxDurationMs: overrides.trackerMaxDurationMs } : {}),
   });
+  const reconciler = createReconciler(deps, {
+    intervalMs: overrides.reconcileIntervalMs ?? config.pollIntervalMs * 30,
+  });
+  const readiness = createReadiness({
+    db: database.db,
+    sqlite: database.sqlite,
+    tracker,
+    probeEc2: () => ec2.describeRegions(),
+    pollIntervalMs: config.pollIntervalMs,
+    logger,
+    ...overrides.readiness,
+  });
+  ec2Observers.push((e) => readiness.observeEc2Call(e));
+  metrics.watch({ db: database.db, tracker, pollIntervalMs: config.pollIntervalMs });
+  const routes: HttpRoute[] = [readiness.route, metrics.route];
   const server = createGraphqlServer({
     schema,
     services,
+    auth: services.auth,
+    security: config.security,
     logger,
     health: () => ({ tracker: tracker.isRunning() ? 'running' : 'stopped' }),
+    routes,
+    plugins: metrics.yogaPlugins,
   });
+  // The REST adapter runs its operations through this server's yoga; the dashboard serves the rest.
+  routes.push(createRestApi({ yoga: server.yoga, maxBodyBytes: config.security.maxBodyBytes, logger }), createDashboardRoute());
 
   let url: string | undefined;
   let stopping: Promise<void> | undefined;
@@ -82,12 +121,17 @@ export async function buildApp(config: Config, logger: Logger, overrides: AppOve
   return {
     services,
     tracker,
+    reconciler,
     yoga: server.yoga,
     deps,
+    metrics,
+    readiness,
     simulator,
     async start(): Promise<string> {
       url = await server.listen(config.port, config.host);
       tracker.start();
+      reconciler.start();
+      const local = config.localTokenPath ? services.auth.ensureLocalToken(config.localTokenPath) : undefined;
       logger.info(
         {
           url,
@@ -99,6 +143,12 @@ export async function buildApp(config: Config, logger: Logger, overrides: AppOve
         },
         `prism-ami listening on ${url}`,
       );
+      if (local) {
+        logger.info(
+          `${local.created ? 'Created a token' : 'Token'} for user "local" in ${config.localTokenPath} (mode 0600). ` +
+            `Open the dashboard: ${new URL('/', url).href}?token=${local.token}`,
+        );
+      }
       if (simulator) {
         logger.info(
           `EC2 backend: built-in simulator at ${simulator.url} (${config.ec2BackendReason}); no AWS calls are made`,
@@ -111,6 +161,7 @@ export async function buildApp(config: Config, logger: Logger, overrides: AppOve
     stop(): Promise<void> {
       stopping ??= (async () => {
         await tracker.stop();
+        await reconciler.stop();
         await server.close();
         ec2.destroy();
         await simulator?.stop();

@@ -30,15 +30,28 @@ const envSchema = z.object({
   AWS_CONTAINER_CREDENTIALS_FULL_URI: optionalString,
   AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: optionalString,
   HOME: optionalString,
+  // Security and limits.
+  CORS_ORIGINS: z.string().trim().default(''),
+  GRAPHQL_INTROSPECTION: boolFlag('true'),
+  GRAPHIQL: boolFlag('true'),
+  MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(1024 * 1024),
+  MUTATIONS_PER_MINUTE: z.coerce.number().int().min(0).max(100_000).default(60),
+  // Operations: Prometheus metrics at /metrics, optionally behind a bearer token.
+  METRICS: z.enum(['on', 'off'], { message: 'must be on or off' }).default('on'),
+  METRICS_TOKEN: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
   // Simulator knobs (used when the backend is the built-in simulator).
   SIMULATOR_SPEED_GIB_PER_SECOND: z.coerce.number().positive().max(1_000_000).optional(),
   SIMULATOR_THROTTLE_RATE: z.coerce.number().min(0).max(1).default(0),
   SIMULATOR_FAIL_RATE: z.coerce.number().min(0).max(1).default(0),
-  SIMULATOR_BLOCK_PUBLIC_ACCESS: z
-    .enum(['true', 'false', '1', '0', ''])
-    .default('false')
-    .transform((v) => v === 'true' || v === '1'),
+  SIMULATOR_BLOCK_PUBLIC_ACCESS: boolFlag('false'),
 });
+
+function boolFlag(defaultValue: 'true' | 'false') {
+  return z
+    .enum(['true', 'false', '1', '0'], { message: 'must be true or false' })
+    .default(defaultValue)
+    .transform((v) => v === 'true' || v === '1');
+}
 
 export type Ec2BackendKind = 'aws' | 'simulator';
 
@@ -55,6 +68,22 @@ export interface Config {
   region: string;
   pollIntervalMs: number;
   logLevel: (typeof LOG_LEVELS)[number];
+  security: {
+    /** Origins allowed by CORS; empty = CORS off (same-origin only). */
+    corsOrigins: string[];
+    introspection: boolean;
+    graphiql: boolean;
+    maxBodyBytes: number;
+    /** Per token; 0 = unlimited. */
+    mutationsPerMinute: number;
+  };
+  metrics: {
+    enabled: boolean;
+    /** When set, /metrics answers only `Authorization: Bearer <token>`. */
+    token: string | undefined;
+  };
+  /** Where the local user's token is written on first start (next to the database). */
+  localTokenPath: string | undefined;
   simulator: {
     speedGiBPerSecond: number | undefined;
     throttleRate: number;
@@ -125,6 +154,17 @@ export function loadConfig(env: Record<string, string | undefined>, probe: Confi
     region: e.AWS_REGION,
     pollIntervalMs: e.POLL_INTERVAL_MS ?? (backend === 'aws' ? 10_000 : 1_000),
     logLevel: e.LOG_LEVEL,
+    security: {
+      corsOrigins: e.CORS_ORIGINS.split(',')
+        .map((o) => o.trim())
+        .filter(Boolean),
+      introspection: e.GRAPHQL_INTROSPECTION,
+      graphiql: e.GRAPHIQL,
+      maxBodyBytes: e.MAX_BODY_BYTES,
+      mutationsPerMinute: e.MUTATIONS_PER_MINUTE,
+    },
+    metrics: { enabled: e.METRICS === 'on', token: e.METRICS_TOKEN },
+    localTokenPath: inMemory ? undefined : e.DATABASE_PATH.replace(/(\.db|\.sqlite3?)?$/, '.token'),
     simulator: {
       speedGiBPerSecond: e.SIMULATOR_SPEED_GIB_PER_SECOND,
       throttleRate: e.SIMULATOR_THROTTLE_RATE,

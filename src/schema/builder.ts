@@ -1,18 +1,31 @@
 // The schema builder: plugins and scalars only; types live in ./types.
 import SchemaBuilder from '@pothos/core';
 import ErrorsPlugin from '@pothos/plugin-errors';
+import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import { GraphQLError } from 'graphql';
 import type { Context } from '../resolvers/context.js';
 
 export const builder = new SchemaBuilder<{
   Context: Context;
+  AuthScopes: { authenticated: boolean };
   DefaultFieldNullability: false;
   Scalars: {
     DateTime: { Input: Date; Output: number | Date };
   };
 }>({
-  plugins: [ErrorsPlugin],
+  // scope-auth first, so no other plugin's wrapper runs for an unauthorized request.
+  plugins: [ScopeAuthPlugin, ErrorsPlugin],
   defaultFieldNullability: false,
   errors: { defaultTypes: [] },
+  scopeAuth: {
+    // Checked when a subscription starts, not only when its first event resolves.
+    authorizeOnSubscribe: true,
+    // The transport layer already rejects requests without a valid token; this is the schema's
+    // own guarantee that no root field runs for an unauthenticated context.
+    authScopes: (ctx) => ({ authenticated: Boolean(ctx.viewer?.user) }),
+    unauthorizedError: () =>
+      new GraphQLError('Authentication required', { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } }),
+  },
 });
 
 builder.scalarType('DateTime', {
@@ -25,6 +38,6 @@ builder.scalarType('DateTime', {
   },
 });
 
-builder.queryType({});
-builder.mutationType({});
-builder.subscriptionType({});
+builder.queryType({ authScopes: { authenticated: true } });
+builder.mutationType({ authScopes: { authenticated: true } });
+builder.subscriptionType({ authScopes: { authenticated: true } });

@@ -13,11 +13,11 @@ import {
   updateCreation,
   type CreationRecord,
 } from '../db/creations.js';
-import { updateAmi, upsertAmi } from '../db/amis.js';
+import { upsertAmi } from '../db/amis.js';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../db/pagination.js';
 import type { CreationStatus } from '../db/schema.js';
 import { creationTopic, type ServiceDeps } from './context.js';
-import { isNotFound, isRejection, publicAccessBlockedMessage, toDomainError } from './ec2/errors.js';
+import { Ec2CallError, isRejection, publicAccessBlockedMessage, toDomainError } from './ec2/errors.js';
 import type { Ec2Instance } from './ec2/types.js';
 import {
   ConflictError,
@@ -26,7 +26,8 @@ import {
   NotFoundError,
   ValidationError,
 } from './errors.js';
-import { imageTags } from './system-tags.js';
+import { finishCancel, removeLateImage } from './cancellation.js';
+import { imageTags, TAG_CREATION_ID } from './system-tags.js';
 import { INSTANCE_ID_PATTERN, validateCreateAmi, type CreateAmiRequest } from './validation.js';
 import type { Viewer } from './viewer.js';
 
@@ -181,15 +182,9 @@ export function createAmiCreationService(deps: ServiceDeps) {
       }
       publish(id);
 
-      deps.inFlight.add(id);
-      try {
-        const amiId = await ec2.createImage(sourceRegion, {
-          instanceId: instance.id,
-          name: input.name,
-          description: input.description ?? undefined,
-          noReboot: input.noReboot ?? false,
-          tags: imageTags({ id, owner: viewer.user, templateName: input.templateName ?? null, tags }),
-        });
+      const systemAndUserTags = imageTags({ id, owner: viewer.user, templateName: input.templateName ?? null, tags });
+      /** Record the image EC2 made; false when the creation was cancelled meanwhile. */
+      const recordImage = async (amiId: string): Promise<boolean> => {
         const at = clock.now();
         const stillWanted = updateCreation(
           db,
@@ -199,11 +194,9 @@ export function createAmiCreationService(deps: ServiceDeps) {
           { onlyIfActive: true },
         );
         if (!stillWanted) {
-          // Cancelled while CreateImage was under way: remove what EC2 just made.
-          await ec2.deregisterImage(sourceRegion, amiId).catch((err: unknown) => {
-            log.error({ err, amiId, creationId: id }, 'could not deregister the image of a cancelled creation');
-          });
-          return findCreation(db, id)!;
+          // Cancelled while CreateImage was under way: remove the image and its snapshots too.
+          await removeLateImage(deps, { id, sourceRegion }, { region: sourceRegion, amiId });
+          return false;
         }
         upsertAmi(
           db,
@@ -223,11 +216,36 @@ export function createAmiCreationService(deps: ServiceDeps) {
             createdAt: at,
             updatedAt: at,
           },
-          imageTags({ id, owner: viewer.user, templateName: input.templateName ?? null, tags }),
+          systemAndUserTags,
         );
         log.info({ creationId: id, amiId, instanceId: instance.id }, 'CreateImage accepted');
+        return true;
+      };
+
+      deps.inFlight.add(id);
+      try {
+        const amiId = await ec2.createImage(sourceRegion, {
+          instanceId: instance.id,
+          name: input.name,
+          description: input.description ?? undefined,
+          noReboot: input.noReboot ?? false,
+          tags: systemAndUserTags,
+        });
+        if (!(await recordImage(amiId))) return findCreation(db, id)!;
       } catch (err) {
         if (isRejection(err)) {
+          // The name was free a moment ago. A Duplicate now is either another request that won the
+          // race, or our own request landing twice (the SDK retried after a lost answer): only the
+          // second carries this creation's tag, and then the image is ours to keep.
+          if (err instanceof Ec2CallError && err.ec2Code === 'InvalidAMIName.Duplicate') {
+            const [ours] = await ec2
+              .findImages(sourceRegion, { tag: { key: TAG_CREATION_ID, values: [id] } })
+              .catch(() => []);
+            if (ours) {
+              if (!(await recordImage(ours.id))) return findCreation(db, id)!;
+              return publish(id)!;
+            }
+          }
           // EC2 refused: no image exists, so nothing must remain of this request.
           deleteCreation(db, id);
           throw toDomainError(err);
@@ -258,47 +276,44 @@ export function createAmiCreationService(deps: ServiceDeps) {
       return listCreations(db, { owner: viewer.user, status: args.status ?? null, first, after: args.after ?? null });
     },
 
-    /** Deregister the images made so far, delete their snapshots, end CANCELLED. */
+    /**
+     * Deregister the images made so far, delete their snapshots, end CANCELLED. The cancel is
+     * recorded before EC2 is touched, so the tracker stops at once and a crash or an EC2 error
+     * part-way only delays the clean-up (the tracker finishes it).
+     */
     async cancel(viewer: Viewer, id: string): Promise<CreationRecord> {
       const c = findCreation(db, id);
-      if (!c || c.owner !== viewer.user) throw new NotFoundError('CREATION_NOT_FOUND', `No creation ${id}`);
-      if (isTerminal(c.status)) {
-        throw new InvalidStateError('CREATION_FINISHED', `Creation ${id} has already ended (${c.status}); nothing to cancel`);
-      }
-      const images = [
-        ...(c.amiId ? [{ region: c.sourceRegion, amiId: c.amiId }] : []),
-        ...c.copies.flatMap((x) => (x.amiId ? [{ region: x.region, amiId: x.amiId }] : [])),
-      ];
-      for (const image of images) {
-        try {
-          const [found] = await ec2.findImages(image.region, { ids: [image.amiId] });
-          if (found) await ec2.deregisterImage(image.region, image.amiId);
-          for (const snapshotId of found?.snapshotIds ?? []) {
-            await ec2.deleteSnapshot(image.region, snapshotId).catch((err: unknown) => {
-              if (!isNotFound(err)) throw err;
-            });
-          }
-        } catch (err) {
-          if (!isNotFound(err)) throw toDomainError(err);
-        }
-        updateAmi(db, image.amiId, { state: 'DEREGISTERED', updatedAt: clock.now() });
-      }
+      if (!c) throw new NotFoundError('CREATION_NOT_FOUND', `No creation ${id}`);
+      if (c.owner !== viewer.user) throw new ForbiddenError('FORBIDDEN', `Creation ${id} belongs to another user`);
       const now = clock.now();
-      updateCreation(
-        db,
-        id,
-        {
-          status: 'CANCELLED',
-          message: images.length ? `Cancelled; ${images.map((i) => i.amiId).join(', ')} deregistered and snapshots deleted` : 'Cancelled',
-          estimatedSecondsRemaining: null,
-          completedAt: now,
-          updatedAt: now,
-        },
-        c.copies
-          .filter((x) => !isTerminal(x.status))
-          .map((x) => ({ region: x.region, patch: { status: 'CANCELLED' as const, message: 'Cancelled', completedAt: now } })),
-      );
-      log.info({ creationId: id, images: images.length }, 'cancelled');
+      const recorded =
+        !isTerminal(c.status) &&
+        updateCreation(
+          db,
+          id,
+          {
+            status: 'CANCELLED',
+            message: 'Cancelling: removing the images made so far',
+            estimatedSecondsRemaining: null,
+            completedAt: null,
+            updatedAt: now,
+          },
+          c.copies
+            .filter((x) => !isTerminal(x.status))
+            .map((x) => ({ region: x.region, patch: { status: 'CANCELLED' as const, message: 'Cancelled', completedAt: now } })),
+          { onlyIfActive: true },
+        );
+      if (!recorded) {
+        const current = findCreation(db, id)!;
+        // A second cancel while the first is still cleaning up answers like the first.
+        if (current.status === 'CANCELLED' && current.completedAt === null) return current;
+        throw new InvalidStateError('CREATION_FINISHED', `Creation ${id} has already ended (${current.status}); nothing to cancel`);
+      }
+      const done = await finishCancel(deps, id).catch((err: unknown) => {
+        log.warn({ err, creationId: id }, 'cancel clean-up failed; the tracker will retry');
+        return false;
+      });
+      log.info({ creationId: id, cleanedUp: done }, 'cancelled');
       return publish(id)!;
     },
 

@@ -3,6 +3,7 @@
 import type { Config } from '../config.js';
 import { createAmiCreationService } from './ami-creations.js';
 import { createAmiService } from './amis.js';
+import { createAuthService } from './auth.js';
 import type { ServiceDeps } from './context.js';
 
 export interface ServerInfo {
@@ -15,6 +16,7 @@ export function createServices(deps: ServiceDeps, info: { version: string; backe
   return {
     creations: createAmiCreationService(deps),
     amis: createAmiService(deps),
+    auth: createAuthService({ db: deps.db, now: deps.clock.now }),
     clock: deps.clock,
     serverInfo: {
       version: info.version,

@@ -39,7 +39,9 @@ export function workDone(plan: WorkPlan, done: WorkDone): number {
 
 /** Percent 0..99 while work remains (100 is reserved for a finished creation), never below `previous`. */
 export function percent(plan: WorkPlan, done: WorkDone, previous: number): number {
-  const raw = Math.floor((100 * workDone(plan, done)) / totalWork(plan));
+  // The epsilon absorbs float error (0.63 × 30 / 30 × 100 = 62.99…), so the percent agrees with
+  // the "63% complete" a person reads in the message.
+  const raw = Math.floor((100 * workDone(plan, done)) / totalWork(plan) + 1e-9);
   return Math.max(previous, Math.min(99, raw));
 }
 

@@ -10,11 +10,21 @@ import { loadConfig } from '../../src/config.js';
 
 export const TEST_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
 
+/**
+ * The token of the most recent test app in this worker: the subscription helpers use it when no
+ * token is given, so tests that are not about authentication need not thread it through.
+ */
+let defaultToken: string | undefined;
+
 export interface TestApp {
   app: App;
   url: string;
-  gql<R, V>(doc: TypedDocumentNode<R, V>, variables?: V): Promise<R>;
-  gqlRaw<R, V>(doc: TypedDocumentNode<R, V>, variables?: V): Promise<ExecutionResult<R>>;
+  /** A token for user `tester`, sent by gql/gqlRaw and the subscription helpers. */
+  token: string;
+  /** Another user's token, for isolation tests. */
+  tokenFor(user: string): string;
+  gql<R, V>(doc: TypedDocumentNode<R, V>, variables?: V, token?: string): Promise<R>;
+  gqlRaw<R, V>(doc: TypedDocumentNode<R, V>, variables?: V, token?: string): Promise<ExecutionResult<R>>;
   stop(): Promise<void>;
 }
 
@@ -28,11 +38,13 @@ export async function startTestApp(
   const app = await buildApp(config, logger, { credentials: TEST_CREDENTIALS, ...overrides });
   let url = 'http://localhost/graphql';
   if (options.listen ?? true) url = await app.start();
+  const token = app.services.auth.createToken('tester').token;
+  defaultToken = token;
 
-  async function gqlRaw<R, V>(doc: TypedDocumentNode<R, V>, variables?: V): Promise<ExecutionResult<R>> {
+  async function gqlRaw<R, V>(doc: TypedDocumentNode<R, V>, variables?: V, as = token): Promise<ExecutionResult<R>> {
     const res = await app.yoga.fetch('http://localhost/graphql', {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${as}` },
       body: JSON.stringify({ query: print(doc), variables }),
     });
     return (await res.json()) as ExecutionResult<R>;
@@ -41,9 +53,11 @@ export async function startTestApp(
   return {
     app,
     url,
+    token,
+    tokenFor: (user) => app.services.auth.createToken(user).token,
     gqlRaw,
-    async gql(doc, variables) {
-      const result = await gqlRaw(doc, variables);
+    async gql(doc, variables, as) {
+      const result = await gqlRaw(doc, variables, as);
       if (result.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(result.errors)}`);
       return result.data!;
     },
@@ -56,22 +70,29 @@ export async function collectOverWebSocket<R, V>(
   url: string,
   doc: TypedDocumentNode<R, V>,
   variables: V,
-  options: { timeoutMs?: number; connectionParams?: Record<string, unknown> } = {},
+  options: { timeoutMs?: number; connectionParams?: Record<string, unknown>; token?: string } = {},
 ): Promise<R[]> {
+  const token = options.token ?? defaultToken;
   const client = createClient({
     url: url.replace(/^http/, 'ws'),
     webSocketImpl: WebSocket,
     retryAttempts: 0,
     lazy: true,
-    ...(options.connectionParams ? { connectionParams: options.connectionParams } : {}),
+    connectionParams: options.connectionParams ?? (token ? { authorization: `Bearer ${token}` } : {}),
   });
   const values: R[] = [];
   try {
     await withTimeout(
       (async () => {
-        for await (const result of client.iterate({ query: print(doc), variables: variables as Record<string, unknown> })) {
-          if (result.errors?.length) throw new Error(`subscription errors: ${JSON.stringify(result.errors)}`);
-          values.push(result.data as R);
+        try {
+          for await (const result of client.iterate({ query: print(doc), variables: variables as Record<string, unknown> })) {
+            if (result.errors?.length) throw new Error(`subscription errors: ${JSON.stringify(result.errors)}`);
+            values.push(result.data as R);
+          }
+        } catch (err) {
+          // graphql-ws rejects with an array of GraphQL errors or a CloseEvent, not an Error.
+          if (err instanceof Error) throw err;
+          throw new Error(`subscription failed: ${JSON.stringify(err, ['message', 'code', 'reason', 'extensions'])}`);
         }
       })(),
       options.timeoutMs ?? 20_000,
@@ -88,14 +109,20 @@ export async function collectOverSse<R, V>(
   url: string,
   doc: TypedDocumentNode<R, V>,
   variables: V,
-  options: { timeoutMs?: number; headers?: Record<string, string> } = {},
+  options: { timeoutMs?: number; headers?: Record<string, string>; token?: string } = {},
 ): Promise<R[]> {
+  const token = options.token ?? defaultToken;
   const controller = new AbortController();
   const values: R[] = [];
   const run = async () => {
     const res = await fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...options.headers },
+      headers: {
+        'content-type': 'application/json',
+        accept: 'text/event-stream',
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...options.headers,
+      },
       body: JSON.stringify({ query: print(doc), variables }),
       signal: controller.signal,
     });
