@@ -84,6 +84,7 @@ export async function buildApp(config: Config, logger: Logger, overrides: AppOve
   };
   const services = createServices(deps, { version: VERSION, backend: config.ec2Backend });
   const tracker = createProgressTracker(deps, {
+    onTick: (_report, durationMs) => metrics.observeTick(durationMs),
     intervalMs: config.pollIntervalMs,
     ...(overrides.trackerMaxDurationMs ? { maxDurationMs: overrides.trackerMaxDurationMs } : {}),
   });

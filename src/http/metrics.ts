@@ -128,6 +128,12 @@ export function createMetrics(options: { enabled: boolean; token: string | undef
       if (last !== undefined) this.set((now() - last) / 1000);
     },
   });
+  const tickDuration = new Histogram({
+    name: 'prism_ami_tracker_tick_duration_seconds',
+    help: 'Duration of one progress tracker tick (batched Describe calls, then advancing every creation)',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
   new Gauge({
     name: 'prism_ami_tracker_poll_interval_seconds',
     help: 'The progress tracker base poll interval',
@@ -255,6 +261,11 @@ export function createMetrics(options: { enabled: boolean; token: string | undef
       const outcome = e.errorCode === undefined ? 'ok' : THROTTLING_CODES.has(e.errorCode) ? 'throttled' : 'error';
       ec2Calls.inc({ action: e.action, region: e.region, outcome });
       ec2Duration.observe({ action: e.action, outcome }, e.durationMs / 1000);
+    },
+
+    /** For the tracker's onTick hook. */
+    observeTick(durationMs: number): void {
+      if (options.enabled) tickDuration.observe(durationMs / 1000);
     },
 
     /** Binds the scrape-time gauges to the app's database and tracker. */

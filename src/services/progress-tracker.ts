@@ -42,6 +42,8 @@ export interface TrackerOptions {
   notVisibleGraceMs?: number;
   /** Wait this long after an unconfirmed CreateImage before asking again. */
   reRequestAfterMs?: number;
+  /** Called after every tick (metrics). */
+  onTick?: (report: TickReport, durationMs: number) => void;
 }
 
 export interface TickReport {
@@ -689,6 +691,13 @@ export function createProgressTracker(deps: ServiceDeps, options: TrackerOptions
   }
 
   async function tick(): Promise<TickReport> {
+    const started = performance.now();
+    const report = await tickWork();
+    options.onTick?.(report, performance.now() - started);
+    return report;
+  }
+
+  async function tickWork(): Promise<TickReport> {
     const callsBefore = ec2Calls;
     await sweepCancelled();
     const active = listActiveCreations(db).filter((c) => !deps.inFlight.has(c.id));

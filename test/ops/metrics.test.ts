@@ -65,6 +65,10 @@ describe('metrics after a creation and a few queries', () => {
     expect(after.value('prism_ami_tracked_creations')).toBe(0);
     expect(after.value('prism_ami_tracker_running')).toBe(1);
     expect(after.value('prism_ami_tracker_last_tick_age_seconds')).toBeLessThan(5);
+    expect(after.types.get('prism_ami_tracker_tick_duration_seconds')).toBe('histogram');
+    expect(after.value('prism_ami_tracker_tick_duration_seconds_count')).toBeGreaterThan(
+      before.value('prism_ami_tracker_tick_duration_seconds_count'),
+    );
     expect(after.value('prism_ami_sqlite_query_duration_seconds_count')).toBeGreaterThan(
       before.value('prism_ami_sqlite_query_duration_seconds_count'),
     );
