@@ -117,6 +117,7 @@ export async function buildApp(config: Config, logger: Logger, overrides: AppOve
   routes.push(createRestApi({ yoga: server.yoga, maxBodyBytes: config.security.maxBodyBytes, logger }), createDashboardRoute());
 
   let url: string | undefined;
+  let signInUrl: string | undefined;
   let stopping: Promise<void> | undefined;
 
   return {
@@ -128,6 +129,8 @@ export async function buildApp(config: Config, logger: Logger, overrides: AppOve
     metrics,
     readiness,
     simulator,
+    /** The dashboard URL with the local user's token, once started (Jupyter-style sign-in). */
+    signInUrl: () => signInUrl,
     async start(): Promise<string> {
       url = await server.listen(config.port, config.host);
       tracker.start();
@@ -145,10 +148,9 @@ export async function buildApp(config: Config, logger: Logger, overrides: AppOve
         `prism-ami listening on ${url}`,
       );
       if (local) {
-        logger.info(
-          `${local.created ? 'Created a token' : 'Token'} for user "local" in ${config.localTokenPath} (mode 0600). ` +
-            `Open the dashboard: ${new URL('/', url).href}?token=${local.token}`,
-        );
+        // The structured log never carries a token; main.ts prints the sign-in URL to the terminal.
+        signInUrl = `${new URL('/', url).href}?token=${local.token}`;
+        logger.info(`${local.created ? 'Created a token' : 'The token'} for user "local" is in ${config.localTokenPath} (mode 0600)`);
       }
       if (simulator) {
         logger.info(

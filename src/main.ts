@@ -23,6 +23,9 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   const app = await buildApp(config, logger);
   await app.start();
+  const signIn = app.signInUrl();
+  // Printed once to the terminal, as Jupyter does, and kept out of the JSON log.
+  if (signIn) process.stderr.write(`\n    Open the dashboard (signed in as "local"):\n    ${signIn}\n\n`);
 
   let signalled = false;
   const shutdown = (signal: string) => {
