@@ -116,7 +116,9 @@ export function domainError(error: ErrorFieldsFragment): CliError {
     for (const f of error.fieldErrors) details.push(`${f.path}: ${f.message}`);
   }
   if (error.__typename === 'Ec2Error' && error.ec2Code) details.push(`EC2 error code: ${error.ec2Code}`);
-  return new CliError(error.message, { code: error.code, details });
+  // The server's summary of a validation error repeats its first field; the lines below list them all.
+  const message = error.__typename === 'ValidationError' && details.length ? 'invalid input' : error.message;
+  return new CliError(message, { code: error.code, details });
 }
 
 function graphQLErrors(errors: readonly { message: string; path?: readonly (string | number)[]; extensions?: Record<string, unknown> }[]): CliError {
