@@ -150,7 +150,9 @@ export async function buildApp(config: Config, logger: Logger, overrides: AppOve
       if (local) {
         // The structured log never carries a token; main.ts prints the sign-in URL to the terminal.
         signInUrl = `${new URL('/', url).href}?token=${local.token}`;
-        logger.info(`${local.created ? 'Created a token' : 'The token'} for user "local" is in ${config.localTokenPath} (mode 0600)`);
+        logger.info(
+          `${local.created ? 'Created a token for user "local" in' : 'The token for user "local" is in'} ${config.localTokenPath} (mode 0600)`,
+        );
       }
       if (simulator) {
         logger.info(
