@@ -108,12 +108,6 @@ const QUERIES: { name: string; query: string; filter?: AmiListFilter }[] = [
   },
 ];
 
-const WHAT_IF_INDEXES = `
-  CREATE INDEX amis_owner_region_created_idx ON amis (owner, region, created_at, ami_id);
-  CREATE INDEX amis_owner_state_created_idx ON amis (owner, state, created_at, ami_id);
-  CREATE INDEX amis_owner_template_created_idx ON amis (owner, template_name, created_at, ami_id);
-`;
-
 /** The SQL listAmis really runs for a filter, and SQLite's plan for each statement. */
 function plans(path: string): { name: string; statements: { sql: string; plan: string[]; medianMs: number }[] }[] {
   const sqlite = new Database(path, { readonly: true });
@@ -177,19 +171,8 @@ async function main(): Promise<void> {
   try {
     populate(path);
     const planned = plans(path);
-    // What-if, on a copy: composite indexes for the filters, so the page and the count become
-    // index range scans. Reported beside the real plans as a suggestion; the server runs on the
-    // unchanged database.
-    const whatIfPath = join(dir, 'what-if.db');
-    const copy = new Database(path);
-    await copy.backup(whatIfPath);
-    copy.close();
-    const w = new Database(whatIfPath);
-    w.exec(WHAT_IF_INDEXES);
-    w.close();
-    const whatIf = plans(whatIfPath);
     if (args['plans-only']) {
-      for (const p of [...planned, ...whatIf.map((x) => ({ ...x, name: `WHAT-IF ${x.name}` }))]) {
+      for (const p of planned) {
         console.log(p.name);
         for (const st of p.statements) console.log(`  [${st.medianMs} ms] ${st.sql.slice(0, 110)}\n    ${st.plan.join('\n    ')}`);
       }
@@ -250,15 +233,7 @@ async function main(): Promise<void> {
         for (const line of s.plan) console.log(`    ${line}`);
       }
     }
-    console.log(`\nWhat-if: the same statements with composite indexes added on a copy:${WHAT_IF_INDEXES}`);
-    for (const p of whatIf) {
-      console.log(`${p.name}`);
-      for (const s of p.statements) {
-        console.log(`  [${s.medianMs} ms] ${s.sql.slice(0, 150)}${s.sql.length > 150 ? '…' : ''}`);
-        for (const line of s.plan) console.log(`    ${line}`);
-      }
-    }
-    console.log(`\nresults: ${saveResult('query-throughput', { rows: ROWS, connections: CONNECTIONS, seconds: SECONDS, results: rows, plans: planned, whatIf })}`);
+    console.log(`\nresults: ${saveResult('query-throughput', { rows: ROWS, connections: CONNECTIONS, seconds: SECONDS, results: rows, plans: planned })}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

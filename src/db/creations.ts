@@ -207,16 +207,16 @@ export function listCreations(
     .orderBy(desc(creations.createdAt), desc(creations.id))
     .limit(args.first + 1)
     .all();
-  const total = db
-    .select({ n: sql<number>`count(*)` })
-    .from(creations)
-    .where(and(...base))
-    .get();
   return {
     items: withChildren(db, rows.slice(0, args.first)),
     hasNextPage: rows.length > args.first,
     hasPreviousPage: cursor !== undefined,
-    totalCount: total?.n ?? 0,
+    totalCount: () =>
+      db
+        .select({ n: sql<number>`count(*)` })
+        .from(creations)
+        .where(and(...base))
+        .get()?.n ?? 0,
     cursorOf: (r) => encodeCursor({ createdAt: r.createdAt, id: r.id }),
   };
 }

@@ -23,7 +23,8 @@ export interface Page<T> {
   items: T[];
   hasNextPage: boolean;
   hasPreviousPage: boolean;
-  totalCount: number;
+  /** Counting reads every matching row: done only when a client asks for it. */
+  totalCount: () => number;
 }
 
 export const DEFAULT_PAGE_SIZE = 20;

@@ -147,7 +147,13 @@ export const amis = sqliteTable(
     publishedAt: integer('published_at', { mode: 'number' }),
   },
   (t) => [
+    // Newest-first pages of one user's AMIs, unfiltered and by each equality filter of userAmis:
+    // the index yields rows already in page order, so a page reads ~first+1 rows, not the user's all.
     index('amis_owner_created_idx').on(t.owner, t.createdAt, t.amiId),
+    index('amis_owner_region_created_idx').on(t.owner, t.region, t.createdAt, t.amiId),
+    index('amis_owner_state_created_idx').on(t.owner, t.state, t.createdAt, t.amiId),
+    index('amis_owner_template_created_idx').on(t.owner, t.templateName, t.createdAt, t.amiId),
+    index('amis_owner_visibility_created_idx').on(t.owner, t.visibility, t.createdAt, t.amiId),
     index('amis_visibility_created_idx').on(t.visibility, t.createdAt, t.amiId),
     index('amis_creation_idx').on(t.creationId),
   ],

@@ -68,7 +68,7 @@ export function connectionType<T>(name: string, nodeType: ObjectRef<SchemaTypesO
           endCursor: c.items.length ? c.cursorOf(c.items[c.items.length - 1]!) : null,
         }),
       }),
-      totalCount: t.exposeInt('totalCount', { description: 'Items matching, over all pages' }),
+      totalCount: t.int({ description: 'Items matching, over all pages', resolve: (c) => c.totalCount() }),
     }),
   });
 }
