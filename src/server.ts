@@ -8,7 +8,6 @@ import type { AddressInfo } from 'node:net';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import {
   getOperationAST,
   GraphQLError,
@@ -113,7 +112,8 @@ export function createGraphqlServer(options: ServerOptions): GraphqlServer {
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
-    renderGraphiQL,
+    // The offline GraphiQL bundle is ~45 MB of heap once loaded: load it on the first page view only.
+    renderGraphiQL: async (opts) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(opts),
     graphiql: security.graphiql
       ? (request) => {
           // GET /graphql?token=… opens GraphiQL with the token already in its headers.
