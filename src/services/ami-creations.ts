@@ -27,6 +27,7 @@ import {
   ValidationError,
 } from './errors.js';
 import { finishCancel, removeLateImage } from './cancellation.js';
+import { pendingAmi } from './ami-records.js';
 import { imageTags, TAG_CREATION_ID } from './system-tags.js';
 import { INSTANCE_ID_PATTERN, validateCreateAmi, type CreateAmiRequest } from './validation.js';
 import type { Viewer } from './viewer.js';
@@ -200,22 +201,20 @@ export function createAmiCreationService(deps: ServiceDeps) {
         }
         upsertAmi(
           db,
-          {
+          pendingAmi(
+            {
+              id,
+              owner: viewer.user,
+              name: input.name,
+              description: input.description ?? null,
+              architecture: instance.architecture ?? null,
+              sizeGiB,
+              templateName: input.templateName ?? null,
+            },
             amiId,
-            region: sourceRegion,
-            owner: viewer.user,
-            creationId: id,
-            name: input.name,
-            description: input.description ?? null,
-            architecture: instance.architecture ?? null,
-            state: 'PENDING',
-            visibility: 'PRIVATE',
-            sizeGiB,
-            templateName: input.templateName ?? null,
-            snapshotIds: [],
-            createdAt: at,
-            updatedAt: at,
-          },
+            sourceRegion,
+            at,
+          ),
           systemAndUserTags,
         );
         log.info({ creationId: id, amiId, instanceId: instance.id }, 'CreateImage accepted');

@@ -32,6 +32,7 @@ import {
   type WorkDone,
   type WorkPlan,
 } from './progress.js';
+import { pendingAmi } from './ami-records.js';
 import { imageTags, TAG_CREATION_ID } from './system-tags.js';
 
 export interface TrackerOptions {
@@ -58,6 +59,12 @@ const FAILED_IMAGE_STATES = new Set(['failed', 'error', 'invalid', 'deregistered
 const TWO_HOURS = 2 * 60 * 60 * 1000;
 /** Creations advanced at once within a tick (their EC2 calls are their own: tags, copies, sharing). */
 const ADVANCE_CONCURRENCY = 8;
+/**
+ * Snapshot-tagging CreateTags calls per region and tick. EC2 refills its bucket for mutating calls at
+ * about 5 per second after a burst of ~200: a thousand creations started together would otherwise
+ * send a thousand CreateTags in their first tick and be throttled. The rest wait for later ticks.
+ */
+const SNAPSHOT_TAG_CALLS_PER_TICK = 40;
 
 interface Observations {
   images: Map<string, Ec2Image>;
@@ -74,6 +81,15 @@ export function createProgressTracker(deps: ServiceDeps, options: TrackerOptions
   const maxDurationMs = Math.max(TWO_HOURS, options.maxDurationMs ?? TWO_HOURS);
   const notVisibleGraceMs = options.notVisibleGraceMs ?? 5 * 60 * 1000;
   const reRequestAfterMs = options.reRequestAfterMs ?? 30 * 1000;
+
+  /** Snapshot-tagging calls made per region in the current tick. */
+  const tagBudget = new Map<string, number>();
+  function takeTagBudget(region: string): boolean {
+    const used = tagBudget.get(region) ?? 0;
+    if (used >= SNAPSHOT_TAG_CALLS_PER_TICK) return false;
+    tagBudget.set(region, used + 1);
+    return true;
+  }
 
   /** Per-region backoff after throttling or transient failures. */
   const backoff = new Map<string, { until: number; failures: number }>();
@@ -227,25 +243,7 @@ export function createProgressTracker(deps: ServiceDeps, options: TrackerOptions
       {
         onlyIfActive: true,
         also: () =>
-          upsertAmi(
-            db,
-            {
-              amiId,
-              region: c.sourceRegion,
-              owner: c.owner,
-              creationId: c.id,
-              name: c.name,
-              description: c.description,
-              architecture: c.architecture,
-              state: 'PENDING',
-              sizeGiB: c.sizeGiB,
-              templateName: c.templateName,
-              snapshotIds: [],
-              createdAt: now,
-              updatedAt: now,
-            },
-            imageTags(c),
-          ),
+          upsertAmi(db, pendingAmi(c, amiId, c.sourceRegion, now), imageTags(c)),
       },
     );
     if (applied) publish(c.id);
@@ -350,7 +348,7 @@ export function createProgressTracker(deps: ServiceDeps, options: TrackerOptions
       patch.snapshotIds = img.snapshotIds;
       updateAmiIfActive(c.id, img.id, { snapshotIds: img.snapshotIds, updatedAt: now });
     }
-    if (!c.snapshotsTagged && img.snapshotIds.length) {
+    if (!c.snapshotsTagged && img.snapshotIds.length && takeTagBudget(c.sourceRegion)) {
       try {
         await ec2.createTags(c.sourceRegion, img.snapshotIds, imageTags(c));
         patch.snapshotsTagged = true;
@@ -455,7 +453,7 @@ export function createProgressTracker(deps: ServiceDeps, options: TrackerOptions
       patch.snapshotIds = img.snapshotIds;
       updateAmiIfActive(c.id, img.id, { snapshotIds: img.snapshotIds, updatedAt: now });
     }
-    if (!copy.snapshotsTagged && img.snapshotIds.length) {
+    if (!copy.snapshotsTagged && img.snapshotIds.length && takeTagBudget(copy.region)) {
       try {
         await ec2.createTags(copy.region, img.snapshotIds, imageTags(c));
         patch.snapshotsTagged = true;
@@ -512,25 +510,7 @@ export function createProgressTracker(deps: ServiceDeps, options: TrackerOptions
       const recorded = updateCreation(db, c.id, {}, [{ region: copy.region, patch }], {
         onlyIfActive: true,
         also: () =>
-          upsertAmi(
-            db,
-            {
-              amiId,
-              region: copy.region,
-              owner: c.owner,
-              creationId: c.id,
-              name: c.name,
-              description: c.description,
-              architecture: c.architecture,
-              state: 'PENDING',
-              sizeGiB: c.sizeGiB,
-              templateName: c.templateName,
-              snapshotIds: [],
-              createdAt: at,
-              updatedAt: at,
-            },
-            imageTags(c),
-          ),
+          upsertAmi(db, pendingAmi(c, amiId, copy.region, at), imageTags(c)),
       });
       if (!recorded) {
         await removeLateImage(deps, c, { region: copy.region, amiId });
@@ -699,6 +679,7 @@ export function createProgressTracker(deps: ServiceDeps, options: TrackerOptions
 
   async function tickWork(): Promise<TickReport> {
     const callsBefore = ec2Calls;
+    tagBudget.clear();
     await sweepCancelled();
     const active = listActiveCreations(db).filter((c) => !deps.inFlight.has(c.id));
     const orphans = active.filter((c) => !c.amiId);
