@@ -38,6 +38,6 @@ builder.scalarType('DateTime', {
   },
 });
 
-builder.queryType({ authScopes: { authenticated: true } });
-builder.mutationType({ authScopes: { authenticated: true } });
-builder.subscriptionType({ authScopes: { authenticated: true } });
+builder.queryType({ description: 'Reads: creations, AMIs, the community list', authScopes: { authenticated: true } });
+builder.mutationType({ description: 'Changes: create, cancel, publish, share, deregister', authScopes: { authenticated: true } });
+builder.subscriptionType({ description: 'Live progress of a creation', authScopes: { authenticated: true } });

@@ -121,14 +121,14 @@ builder.queryFields((t) => ({
     type: AmiCreationType,
     nullable: true,
     description: 'One of the viewer\'s creations by id',
-    args: { id: t.arg.id({ required: true }) },
+    args: { id: t.arg.id({ required: true, description: 'The creation id' }) },
     resolve: (_root, args, ctx) => resolvers.amiCreation(ctx, String(args.id)),
   }),
   amiStatus: t.field({
     type: AmiCreationType,
     nullable: true,
     description: 'A creation id, or an AMI id (source or copy) that a creation produced',
-    args: { ref: t.arg.string({ required: true }) },
+    args: { ref: t.arg.string({ required: true, description: 'A creation id or an AMI id' }) },
     resolve: (_root, args, ctx) => resolvers.amiStatus(ctx, args.ref),
   }),
   amiCreations: t.field({
@@ -147,11 +147,11 @@ builder.mutationFields((t) => ({
   createAmi: t.field({
     type: AmiCreationType,
     description: 'Capture an instance as an AMI; follow it with amiProgress',
-    args: { input: t.arg({ type: CreateAmiInput, required: true }) },
+    args: { input: t.arg({ type: CreateAmiInput, required: true, description: 'What to capture and what to do with the AMI' }) },
     errors: {
       types: [ValidationError, NotFoundError, ConflictError, InvalidStateError, ForbiddenError, Ec2Error],
-      union: { name: 'CreateAmiResult' },
-      result: { name: 'CreateAmiSuccess' },
+      union: { name: 'CreateAmiResult', description: 'The createAmi outcome: success, or the typed reason it failed' },
+      result: { name: 'CreateAmiSuccess', description: 'The createAmi succeeded' },
       dataField: { name: 'creation', description: 'The new (or, for a repeated idempotencyKey, the first) creation' },
     },
     resolve: (_root, args, ctx) =>
@@ -163,11 +163,11 @@ builder.mutationFields((t) => ({
   cancelAmiCreation: t.field({
     type: AmiCreationType,
     description: 'Stop a creation: deregister the images made so far and delete their snapshots',
-    args: { id: t.arg.id({ required: true }) },
+    args: { id: t.arg.id({ required: true, description: 'The creation id' }) },
     errors: {
       types: [NotFoundError, InvalidStateError, ForbiddenError, Ec2Error],
-      union: { name: 'CancelAmiCreationResult' },
-      result: { name: 'CancelAmiCreationSuccess' },
+      union: { name: 'CancelAmiCreationResult', description: 'The cancelAmiCreation outcome: success, or the typed reason it failed' },
+      result: { name: 'CancelAmiCreationSuccess', description: 'The cancelAmiCreation succeeded' },
       dataField: { name: 'creation', description: 'The cancelled creation' },
     },
     resolve: (_root, args, ctx) => resolvers.cancelAmiCreation(ctx, String(args.id)),
@@ -178,7 +178,7 @@ builder.subscriptionFields((t) => ({
   amiProgress: t.field({
     type: AmiCreationType,
     description: "The creation's current state at once, then every change; completes after a terminal status",
-    args: { id: t.arg.id({ required: true }) },
+    args: { id: t.arg.id({ required: true, description: 'The creation id' }) },
     subscribe: (_root, args, ctx) => resolvers.amiProgress(ctx, String(args.id)),
     resolve: (creation) => creation,
   }),

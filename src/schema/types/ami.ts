@@ -15,7 +15,12 @@ const SYSTEM_TAG_KEYS = new Set([TAG_CREATION_ID, TAG_MANAGED, TAG_OWNER, TAG_TE
 
 const AmiStateEnum = builder.enumType('AmiState', {
   description: 'State of a registered image',
-  values: AMI_STATES,
+  values: {
+    PENDING: { description: 'EC2 is still making the image (snapshots or copy in progress)' },
+    AVAILABLE: { description: 'Ready to launch' },
+    FAILED: { description: 'EC2 could not make the image' },
+    DEREGISTERED: { description: 'Removed; kept in history' },
+  } satisfies Record<(typeof AMI_STATES)[number], { description: string }>,
 });
 
 const AmiVisibilityEnum = builder.enumType('AmiVisibility', {
@@ -120,11 +125,11 @@ builder.mutationFields((t) => ({
   publishAmi: t.field({
     type: AmiType,
     description: 'Publish an AMI to the community (public launch permission) or unpublish it',
-    args: { input: t.arg({ type: PublishAmiInput, required: true }) },
+    args: { input: t.arg({ type: PublishAmiInput, required: true, description: 'The AMI and the visibility wanted' }) },
     errors: {
       types: [ValidationError, NotFoundError, InvalidStateError, ForbiddenError, Ec2Error],
-      union: { name: 'PublishAmiResult' },
-      result: { name: 'PublishAmiSuccess' },
+      union: { name: 'PublishAmiResult', description: 'The publishAmi outcome: success, or the typed reason it failed' },
+      result: { name: 'PublishAmiSuccess', description: 'The publishAmi succeeded' },
       dataField: { name: 'ami', description: 'The AMI as it is now' },
     },
     resolve: (_root, args, ctx) => amiResolvers.publishAmi(ctx, args.input),
@@ -132,11 +137,11 @@ builder.mutationFields((t) => ({
   shareAmi: t.field({
     type: AmiType,
     description: 'Share an AMI (and its copies) with accounts, or revoke their access',
-    args: { input: t.arg({ type: ShareAmiInput, required: true }) },
+    args: { input: t.arg({ type: ShareAmiInput, required: true, description: 'The AMI and the accounts' }) },
     errors: {
       types: [ValidationError, NotFoundError, ForbiddenError, Ec2Error],
-      union: { name: 'ShareAmiResult' },
-      result: { name: 'ShareAmiSuccess' },
+      union: { name: 'ShareAmiResult', description: 'The shareAmi outcome: success, or the typed reason it failed' },
+      result: { name: 'ShareAmiSuccess', description: 'The shareAmi succeeded' },
       dataField: { name: 'ami', description: 'The AMI as it is now' },
     },
     resolve: (_root, args, ctx) => amiResolvers.shareAmi(ctx, args.input),
@@ -144,11 +149,11 @@ builder.mutationFields((t) => ({
   deregisterAmi: t.field({
     type: AmiType,
     description: 'Deregister one region\'s AMI (and delete its snapshots); it stays in history as DEREGISTERED',
-    args: { input: t.arg({ type: DeregisterAmiInput, required: true }) },
+    args: { input: t.arg({ type: DeregisterAmiInput, required: true, description: 'The AMI to remove' }) },
     errors: {
       types: [ValidationError, NotFoundError, ForbiddenError, Ec2Error],
-      union: { name: 'DeregisterAmiResult' },
-      result: { name: 'DeregisterAmiSuccess' },
+      union: { name: 'DeregisterAmiResult', description: 'The deregisterAmi outcome: success, or the typed reason it failed' },
+      result: { name: 'DeregisterAmiSuccess', description: 'The deregisterAmi succeeded' },
       dataField: { name: 'ami', description: 'The deregistered AMI' },
     },
     resolve: (_root, args, ctx) => amiResolvers.deregisterAmi(ctx, args.input),

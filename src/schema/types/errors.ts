@@ -12,24 +12,26 @@ import {
 } from '../../services/errors.js';
 import { builder } from '../builder.js';
 
-const ERROR_CODES = [
-  'VALIDATION_FAILED',
-  'INSTANCE_NOT_FOUND',
-  'INSTANCE_AMBIGUOUS',
-  'INSTANCE_STATE_INVALID',
-  'AMI_NAME_TAKEN',
-  'AMI_NOT_FOUND',
-  'AMI_STATE_INVALID',
-  'CREATION_NOT_FOUND',
-  'CREATION_FINISHED',
-  'PUBLIC_ACCESS_BLOCKED',
-  'FORBIDDEN',
-  'EC2_ERROR',
-] as const satisfies readonly ErrorCode[];
+const ERROR_CODES = {
+  VALIDATION_FAILED: 'The input is invalid (see fieldErrors); nothing was changed',
+  INSTANCE_NOT_FOUND: 'No instance with that id or Name tag in the source region',
+  INSTANCE_AMBIGUOUS: 'Several instances carry that Name tag; pass the instance id',
+  INSTANCE_STATE_INVALID: 'The instance is neither running nor stopped',
+  AMI_NAME_TAKEN: 'The account already has an AMI with that name in the region',
+  AMI_NOT_FOUND: 'No AMI with that id was created through prism-ami',
+  AMI_STATE_INVALID: 'The AMI is not in a state that allows the operation (e.g. not available yet)',
+  CREATION_NOT_FOUND: 'No creation with that id (or it is another user\'s)',
+  CREATION_FINISHED: 'The creation has already ended',
+  PUBLIC_ACCESS_BLOCKED: "The account's block public access for AMIs setting forbids publishing",
+  FORBIDDEN: "The AMI or creation belongs to another user",
+  EC2_ERROR: 'EC2 refused or failed the request (see ec2Code)',
+} as const satisfies Record<ErrorCode, string>;
 
 export const ErrorCodeEnum = builder.enumType('ErrorCode', {
   description: 'Machine-readable reason of an expected failure',
-  values: ERROR_CODES,
+  values: Object.fromEntries(Object.entries(ERROR_CODES).map(([code, description]) => [code, { description }])) as {
+    [K in ErrorCode]: { description: string };
+  },
 });
 
 export const ErrorInterface = builder.interfaceRef<DomainError>('Error').implement({

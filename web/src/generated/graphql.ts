@@ -50,9 +50,13 @@ export type AmiFilter = {
 
 /** State of a registered image */
 export type AmiState =
+  /** Ready to launch */
   | 'AVAILABLE'
+  /** Removed; kept in history */
   | 'DEREGISTERED'
+  /** EC2 could not make the image */
   | 'FAILED'
+  /** EC2 is still making the image (snapshots or copy in progress) */
   | 'PENDING';
 
 /** Who may launch the image */
@@ -105,17 +109,29 @@ export type Ec2Backend =
 
 /** Machine-readable reason of an expected failure */
 export type ErrorCode =
+  /** The account already has an AMI with that name in the region */
   | 'AMI_NAME_TAKEN'
+  /** No AMI with that id was created through prism-ami */
   | 'AMI_NOT_FOUND'
+  /** The AMI is not in a state that allows the operation (e.g. not available yet) */
   | 'AMI_STATE_INVALID'
+  /** The creation has already ended */
   | 'CREATION_FINISHED'
+  /** No creation with that id (or it is another user's) */
   | 'CREATION_NOT_FOUND'
+  /** EC2 refused or failed the request (see ec2Code) */
   | 'EC2_ERROR'
+  /** The AMI or creation belongs to another user */
   | 'FORBIDDEN'
+  /** Several instances carry that Name tag; pass the instance id */
   | 'INSTANCE_AMBIGUOUS'
+  /** No instance with that id or Name tag in the source region */
   | 'INSTANCE_NOT_FOUND'
+  /** The instance is neither running nor stopped */
   | 'INSTANCE_STATE_INVALID'
+  /** The account's block public access for AMIs setting forbids publishing */
   | 'PUBLIC_ACCESS_BLOCKED'
+  /** The input is invalid (see fieldErrors); nothing was changed */
   | 'VALIDATION_FAILED';
 
 /** Make an AMI (and its copies) public, or private again */
