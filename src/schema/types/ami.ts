@@ -2,7 +2,7 @@
 // who may launch it or remove it.
 import type { AmiRecord } from '../../db/amis.js';
 import type { AMI_VISIBILITIES } from '../../db/schema.js';
-import { AMI_STATES } from '../../db/schema.js';
+import type { AMI_STATES } from '../../db/schema.js';
 import { Ec2Error, ForbiddenError, InvalidStateError, NotFoundError, ValidationError } from '../../services/errors.js';
 import { TAG_COMMUNITY, TAG_CREATION_ID, TAG_MANAGED, TAG_OWNER, TAG_TEMPLATE } from '../../services/system-tags.js';
 import * as amiResolvers from '../../resolvers/amis.js';
