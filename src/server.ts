@@ -120,7 +120,9 @@ export function createGraphqlServer(options: ServerOptions): GraphqlServer {
           const token = new URL(request.url).searchParams.get('token');
           return {
             title: 'prism-ami',
-            subscriptionsProtocol: 'WS',
+            // SSE: the browser's GraphiQL sends the headers editor's Authorization on every request,
+            // whereas its WebSocket connection_init carries no token.
+            subscriptionsProtocol: 'SSE',
             ...(token ? { headers: JSON.stringify({ Authorization: `Bearer ${token}` }) } : {}),
           };
         }
