@@ -7,6 +7,16 @@ import { schema } from './src/schema/index.js';
 
 const sdl = printSchema(lexicographicSortSchema(schema));
 
+/** Typed documents for both clients: same scalars and type style. */
+const typedDocuments = {
+  emitLegacyCommonJSImports: false,
+  useTypeImports: true,
+  enumsAsTypes: true,
+  scalars: { DateTime: 'string' },
+  strictScalars: true,
+  avoidOptionals: { field: true, inputValue: false },
+};
+
 const config: CodegenConfig = {
   schema: sdl,
   ignoreNoDocuments: false,
@@ -19,29 +29,14 @@ const config: CodegenConfig = {
       documents: ['src/cli/operations/**/*.graphql'],
       preset: 'client',
       presetConfig: { fragmentMasking: false },
-      config: {
-        emitLegacyCommonJSImports: false,
-        useTypeImports: true,
-        enumsAsTypes: true,
-        scalars: { DateTime: 'string' },
-        strictScalars: true,
-        avoidOptionals: { field: true, inputValue: false },
-      },
+      config: typedDocuments,
     },
     // The browser bundle: documents as plain strings (no graphql-js AST or printer shipped).
     'web/src/generated/': {
       documents: ['web/operations/*.graphql'],
       preset: 'client',
       presetConfig: { fragmentMasking: false, gqlTagName: 'graphql' },
-      config: {
-        documentMode: 'string',
-        emitLegacyCommonJSImports: false,
-        useTypeImports: true,
-        enumsAsTypes: true,
-        scalars: { DateTime: 'string' },
-        strictScalars: true,
-        avoidOptionals: { field: true, inputValue: false },
-      },
+      config: { ...typedDocuments, documentMode: 'string' },
     },
   },
 };
