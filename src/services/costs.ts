@@ -6,8 +6,6 @@
 //   inter-region transfer: https://aws.amazon.com/ec2/pricing/on-demand/ ("Data Transfer", to another AWS region)
 // Prices change; a region missing here uses the us-east-1 price, and the README says so.
 
-export const PRICES_AS_OF = '2026-11-25';
-
 export const SNAPSHOT_STORAGE_USD_PER_GIB_MONTH: Readonly<Record<string, number>> = {
   'us-east-1': 0.05,
   'us-east-2': 0.05,

@@ -88,14 +88,6 @@ export class Ec2Error extends DomainError {
   }
 }
 
-/** Not in the contract's unions: an operation that a later release fills in. */
-export class NotImplementedError extends Error {
-  constructor(what: string) {
-    super(`${what} is not implemented yet`);
-    this.name = 'NotImplementedError';
-  }
-}
-
 function summarize(fieldErrors: FieldError[]): string {
   if (fieldErrors.length === 0) return 'The input is invalid';
   const first = fieldErrors[0]!;

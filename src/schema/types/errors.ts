@@ -101,5 +101,3 @@ builder.objectType(Ec2Error, {
     ec2Code: t.string({ nullable: true, resolve: (e) => e.ec2Code, description: 'The EC2 error code, e.g. RequestLimitExceeded' }),
   }),
 });
-
-export const CREATE_ERRORS = [ValidationError, NotFoundError, ConflictError, InvalidStateError, ForbiddenError, Ec2Error];
