@@ -1,18 +1,18 @@
-// The web dashboard end to end in a real headless Chromium (Debian's, driven by playwright-core)
+// The web dashboard end to end in a real headless Chromium (found by test/support/browser.ts)
 // against a real server on the in-process EC2 simulator: sign-in from the start-up link, the
 // server's validation errors beside their fields, a creation followed live to COMPLETED, the
 // AMI list and its actions, the community list, the SSE fallback, and a phone-sized layout.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import type { BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { dashboardIsStale } from '../../web/build.js';
+import { chromiumForTests, launchChromium } from '../support/browser.js';
 import { startTestApp, type TestApp } from '../support/harness.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const ARTIFACTS = join(ROOT, 'test-results');
 
@@ -25,11 +25,7 @@ const pageErrors: string[] = [];
 
 // At load time, not in beforeAll: a failing hook only marks the tests skipped, and a missing
 // browser must fail the run (the file then counts as one failure).
-if (!existsSync(CHROMIUM)) {
-  throw new Error(
-    `The dashboard tests need Chromium at ${CHROMIUM} and it is missing. Install it with: apt-get update && apt-get install -y chromium`,
-  );
-}
+const CHROMIUM = chromiumForTests('The dashboard tests');
 
 beforeAll(async () => {
   // Build (or rebuild) web/dist when a source is newer than the build; a build error fails here.
@@ -38,21 +34,7 @@ beforeAll(async () => {
   t = await startTestApp({ EC2_BACKEND: 'simulator', SIMULATOR_SPEED_GIB_PER_SECOND: '3', POLL_INTERVAL_MS: '300' });
   origin = new URL(t.url).origin;
   userDataDir = mkdtempSync(join(tmpdir(), 'prism-ami-chromium-'));
-  browser = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-    viewport: { width: 1280, height: 900 },
-  });
+  browser = await launchChromium(CHROMIUM, userDataDir, { viewport: { width: 1280, height: 900 } });
   page = await newPage();
 }, 60_000);
 

@@ -1,17 +1,16 @@
 // GraphiQL at /graphql in a real headless Chromium, offline: opened as /graphql?token=…, it has
 // the Authorization header filled in and runs a subscription over SSE to the creation's end.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateAmiDocument } from '../../src/generated/graphql/graphql.js';
+import { chromiumForTests, launchChromium } from '../support/browser.js';
 import { startTestApp, type TestApp } from '../support/harness.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-if (!existsSync(CHROMIUM)) {
-  throw new Error(`The GraphiQL test needs Chromium at ${CHROMIUM}. Install it with: apt-get update && apt-get install -y chromium`);
-}
+// At load time: a missing browser fails this file rather than skipping it.
+const CHROMIUM = chromiumForTests('The GraphiQL test');
 
 let t: TestApp;
 let browser: BrowserContext;
@@ -20,11 +19,7 @@ let userDataDir: string;
 beforeAll(async () => {
   t = await startTestApp({ EC2_BACKEND: 'simulator', SIMULATOR_SPEED_GIB_PER_SECOND: '4', POLL_INTERVAL_MS: '250' });
   userDataDir = mkdtempSync(join(tmpdir(), 'prism-ami-graphiql-'));
-  browser = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium(CHROMIUM, userDataDir);
 }, 60_000);
 
 afterAll(async () => {
