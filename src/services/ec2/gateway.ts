@@ -37,6 +37,7 @@ export function createEc2Gateway(options: GatewayOptions): Ec2Gateway & { destro
   let sdkPromise: Promise<SdkModule> | undefined;
   const loadSdk = () => (sdkPromise ??= import('@aws-sdk/client-ec2'));
   const clients = new Map<string, Sdk.EC2Client>();
+  let calls = 0;
 
   async function client(region: string): Promise<{ sdk: SdkModule; client: Sdk.EC2Client }> {
     const sdk = await loadSdk();
@@ -62,6 +63,7 @@ export function createEc2Gateway(options: GatewayOptions): Ec2Gateway & { destro
     run: (sdk: SdkModule, client: Sdk.EC2Client) => Promise<T>,
   ): Promise<T> {
     const started = performance.now();
+    calls++;
     const { sdk, client: c } = await client(region);
     try {
       const result = await run(sdk, c);
@@ -75,6 +77,8 @@ export function createEc2Gateway(options: GatewayOptions): Ec2Gateway & { destro
   }
 
   return {
+    callCount: () => calls,
+
     async describeInstances(region, query) {
       return call(region, 'DescribeInstances', async (sdk, c) => {
         const out: Ec2Instance[] = [];
