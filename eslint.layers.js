@@ -1,0 +1,63 @@
+// The layer rules, as lint (so a reviewer never has to say them): which folder may import what.
+// One dependency direction, schema → resolvers → services → db; the AWS SDK only behind the EC2
+// gateway; the environment read only where configuration is parsed; the simulator a program of its
+// own. test/unit/layers.test.ts plants a violation of each and checks the message.
+//
+// In a flat config the last matching object sets a rule, so every area below lists its whole set.
+
+const SDK = {
+  group: ['@aws-sdk/*'],
+  allowTypeImports: true,
+  message: 'Only src/services/ec2/gateway.ts calls the AWS SDK at run time: go through the Ec2Gateway interface (types may be imported).',
+};
+
+const GRAPHQL_IN_SERVICES = {
+  group: ['graphql', 'graphql/*', '@pothos/*', 'graphql-yoga', '@graphql-yoga/*', 'graphql-ws', 'graphql-ws/*', '@escape.tech/*'],
+  message: 'Services hold decisions and know nothing of GraphQL: return plain values or throw a domain error from src/services/errors.ts.',
+};
+
+const OUTER_LAYERS_IN_SERVICES = {
+  group: ['**/schema/*', '**/resolvers/*', '**/http/*', '**/cli/*', '../server.js', '../../server.js', '../app.js', '../../app.js'],
+  message: 'Services must not import the schema, resolvers, HTTP or app layers (dependencies point inwards: schema → resolvers → services → db).',
+};
+
+const DATA_ACCESS_IN_API = {
+  group: ['**/db/*', 'drizzle-orm', 'drizzle-orm/*', 'better-sqlite3'],
+  allowTypeImports: true,
+  message: 'The schema and resolvers reach data only through services: import data-access modules as types only (`import type`).',
+};
+
+const SERVER_IN_SIMULATOR = {
+  group: ['**/src/*', '**/src/**'],
+  message: 'The EC2 simulator is a program of its own and imports nothing of the server (src/).',
+};
+
+const restrict = (...patterns) => ({ '@typescript-eslint/no-restricted-imports': ['error', { patterns }] });
+
+const SERVICES = ['src/services/**/*.ts'];
+const GATEWAY = ['src/services/ec2/gateway.ts'];
+const API = ['src/schema/**/*.ts', 'src/resolvers/**/*.ts'];
+const SIMULATOR = ['simulator/**/*.ts'];
+const ENTRY_POINTS = ['src/config.ts', 'src/main.ts', 'src/cli/main.ts', 'simulator/main.ts'];
+
+export const layerRules = [
+  { files: ['src/**/*.ts', 'simulator/**/*.ts'], rules: restrict(SDK) },
+  { files: SERVICES, ignores: ['src/services/ec2/simulator/**'], rules: restrict(SDK, GRAPHQL_IN_SERVICES, OUTER_LAYERS_IN_SERVICES) },
+  { files: GATEWAY, rules: restrict(GRAPHQL_IN_SERVICES, OUTER_LAYERS_IN_SERVICES) },
+  { files: API, rules: restrict(SDK, DATA_ACCESS_IN_API) },
+  { files: SIMULATOR, rules: restrict(SDK, SERVER_IN_SIMULATOR) },
+  {
+    files: ['src/**/*.ts', 'simulator/**/*.ts'],
+    ignores: ENTRY_POINTS,
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        {
+          object: 'process',
+          property: 'env',
+          message: 'Only src/config.ts (loadConfig) and the entry points read process.env: add a setting to the config schema and pass it in.',
+        },
+      ],
+    },
+  },
+];
