@@ -1,6 +1,6 @@
 // Exit codes and the one error type every CLI command throws for an expected failure.
 
-/** Documented in src/cli/README-section.md; scripts rely on them. */
+/** Documented in the README (Command line: exit codes); scripts rely on them. */
 export const EXIT = {
   OK: 0,
   /** The server refused or failed the request, or a watched creation ended FAILED or CANCELLED */

@@ -1,5 +1,5 @@
-// Starts moto_server (an independent EC2 implementation) on a free port for one test file, as
-// DESIGN.md §3 describes: read the port from its banner, wait until it answers, reset between tests.
+// Starts moto_server (an independent EC2 implementation) on a free port for one test file: reads the
+// port from its banner, waits until it answers, and resets it between tests.
 import { spawn, type ChildProcess } from 'node:child_process';
 
 export interface Moto {
