@@ -1,4 +1,4 @@
-// Plain-text renderings of creations and AMIs for people (the fields of the REST API's status answer), readable on
+// Plain-text renderings of creations and AMIs for people (the fields of the REST API's status answer), readable on a
 // terminal and in a log file alike: aligned "Label: value" lines, no colour, no emoji.
 import type { AmiFieldsFragment, CreationFieldsFragment } from '../generated/graphql/graphql.js';
 
