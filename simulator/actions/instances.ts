@@ -15,7 +15,7 @@ import type {
   TerminateInstancesResult,
 } from '@aws-sdk/client-ec2';
 import type { ActionContext } from '../context.js';
-import { Ec2Error, errors } from '../errors.js';
+import { Ec2ApiFault, errors } from '../errors.js';
 import { applyFilters, paginate, type FilterTable } from '../filters.js';
 import { assertIds, newId } from '../ids.js';
 import { deviceName } from '../seed.js';
@@ -93,7 +93,7 @@ export function runInstances(ctx: ActionContext, input: RunInstancesRequest): Re
   if (!input.ImageId) throw errors.missingParameter('ImageId');
   const image = visibleImage(rt, store, input.ImageId);
   if (imageStatus(image, store, now).state !== 'available') {
-    throw new Ec2Error('InvalidAMIID.Unavailable', `The image id '[${image.id}]' is not available`);
+    throw new Ec2ApiFault('InvalidAMIID.Unavailable', `The image id '[${image.id}]' is not available`);
   }
   const min = input.MinCount ?? 1;
   const max = input.MaxCount ?? 1;
@@ -101,7 +101,7 @@ export function runInstances(ctx: ActionContext, input: RunInstancesRequest): Re
     throw errors.invalidParameterValue(`Invalid counts: MinCount ${min}, MaxCount ${max}`);
   }
   if (min > MAX_INSTANCES_PER_CALL) {
-    throw new Ec2Error(
+    throw new Ec2ApiFault(
       'InstanceLimitExceeded',
       `You have requested more instances (${min}) than your current instance limit of ${MAX_INSTANCES_PER_CALL} allows.`,
     );
@@ -119,7 +119,7 @@ export function runInstances(ctx: ActionContext, input: RunInstancesRequest): Re
     const size = m.Ebs.VolumeSize;
     if (existing) {
       if (size !== undefined && size < existing.sizeGiB) {
-        throw new Ec2Error(
+        throw new Ec2ApiFault(
           'InvalidBlockDeviceMapping',
           `Volume of size ${size}GB is smaller than snapshot '${existing.snapshotId}', expect size >= ${existing.sizeGiB}GB`,
         );
