@@ -14,7 +14,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
-import { BASE_IMAGES } from '../src/services/ec2/simulator/index.js';
+import { BASE_IMAGES } from '../simulator/index.js';
 import {
   cpuMs,
   gql,

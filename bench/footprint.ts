@@ -1,4 +1,4 @@
-// Benchmark 5: footprint of the compiled server (`npm run build` → `node dist/main.js`): time from
+// Benchmark 5: footprint of the compiled server (`npm run build` → `node dist/src/main.js`): time from
 // spawn to the first answered request, and idle RSS. Targets: < 1.5 s and < 150 MB.
 //
 // Each start is a fresh process; "cold" starts on an empty directory (database created and migrated,
@@ -58,7 +58,7 @@ async function once(backend: 'simulator' | 'aws', dir: string, token: string | n
     env.AWS_SECRET_ACCESS_KEY = 'bench';
   }
   const t0 = performance.now();
-  const proc = spawn(process.execPath, ['dist/main.js'], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn(process.execPath, ['dist/src/main.js'], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const base = `http://127.0.0.1:${port}`;
@@ -95,7 +95,7 @@ async function once(backend: 'simulator' | 'aws', dir: string, token: string | n
 }
 
 async function main(): Promise<void> {
-  if (args.build || !existsSync(join(ROOT, 'dist', 'main.js'))) {
+  if (args.build || !existsSync(join(ROOT, 'dist', 'src', 'main.js'))) {
     console.error('building (npm run build)…');
     execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
   }
@@ -127,7 +127,7 @@ async function main(): Promise<void> {
     }
     console.error(`done: ${backend} (load ${load()})`);
   }
-  console.log(`\nFootprint of node dist/main.js (median of ${RUNS} starts each; idle RSS ${IDLE_MS / 1000} s after the first answer)\n`);
+  console.log(`\nFootprint of node dist/src/main.js (median of ${RUNS} starts each; idle RSS ${IDLE_MS / 1000} s after the first answer)\n`);
   console.log(
     table(
       ['EC2 backend', 'start', 'spawn → /health ms', 'spawn → first GraphQL answer ms', 'idle RSS MB', 'target', 'load avg'],

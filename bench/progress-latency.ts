@@ -15,7 +15,7 @@
 //   npx tsx bench/progress-latency.ts [--creations 20] [--seconds 60] [--interval-ms 1000]
 import { parseArgs } from 'node:util';
 import { DescribeImagesCommand, DescribeSnapshotsCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
-import { BASE_IMAGES } from '../src/services/ec2/simulator/index.js';
+import { BASE_IMAGES } from '../simulator/index.js';
 import { gql, load, pool, round, saveResult, sleep, startIpcChild, startSimulatorChild, summarize, table } from './support/common.js';
 import { wsSubscriber, type Subscriber } from './support/subscribers.js';
 

@@ -15,7 +15,7 @@ import { pino } from 'pino';
 import { buildApp, VERSION } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { createServices } from '../src/services/index.js';
-import { BASE_IMAGES } from '../src/services/ec2/simulator/index.js';
+import { BASE_IMAGES } from '../simulator/index.js';
 import {
   load,
   pool,

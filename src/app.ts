@@ -13,7 +13,7 @@ import { schema } from './schema/index.js';
 import { createGraphqlServer, type HttpRoute } from './server.js';
 import { systemClock, type Clock, type ServiceDeps } from './services/context.js';
 import { createEc2Gateway } from './services/ec2/gateway.js';
-import { startSimulator, type RunningSimulator } from './services/ec2/simulator/index.js';
+import { startSimulator, type RunningSimulator } from '../simulator/index.js';
 import { createEventHub } from './services/events.js';
 import { createServices } from './services/index.js';
 import { createProgressTracker } from './services/progress-tracker.js';

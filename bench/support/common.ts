@@ -132,9 +132,9 @@ export interface SimStats {
   errors: Record<string, number>;
 }
 
-/** The standalone simulator (`src/services/ec2/simulator/main.ts`) in its own process. */
+/** The standalone simulator (`simulator/main.ts`) in its own process. */
 export async function startSimulatorChild(options: { speed: number; tokenBucket?: boolean }): Promise<SimulatorChild> {
-  const args = ['src/services/ec2/simulator/main.ts', '--port', '0', '--speed', String(options.speed)];
+  const args = ['simulator/main.ts', '--port', '0', '--speed', String(options.speed)];
   if (options.tokenBucket) args.push('--token-bucket');
   const child = await spawnChild(TSX, args, { ready: /listening on (http:\/\/\S+)/ });
   const url = child.match[1]!.replace(/\/$/, '');

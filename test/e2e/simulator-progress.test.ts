@@ -12,7 +12,7 @@ import {
   type AmiProgressSubscription,
   type CreateAmiInput,
 } from '../../src/generated/graphql/graphql.js';
-import { SEEDED_INSTANCES } from '../../src/services/ec2/simulator/index.js';
+import { SEEDED_INSTANCES } from '../../simulator/index.js';
 import { collectOverSse, collectOverWebSocket, startTestApp, tagMap, type TestApp } from '../support/harness.js';
 
 const SPEED_GIB_PER_SECOND = 3;

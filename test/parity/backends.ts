@@ -15,7 +15,7 @@ import {
   type Instance,
 } from '@aws-sdk/client-ec2';
 import { expect } from 'vitest';
-import { BASE_IMAGES, startSimulator, type SimulatorOptions } from '../../src/services/ec2/simulator/index.js';
+import { BASE_IMAGES, startSimulator, type SimulatorOptions } from '../../simulator/index.js';
 import { startMoto } from '../support/moto.js';
 
 export type BackendName = 'simulator' | 'moto';

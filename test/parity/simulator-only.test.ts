@@ -20,7 +20,7 @@ import {
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SEEDED_INSTANCES, type SimulatorOptions } from '../../src/services/ec2/simulator/index.js';
+import { SEEDED_INSTANCES, type SimulatorOptions } from '../../simulator/index.js';
 import {
   expectEc2Error,
   launch,

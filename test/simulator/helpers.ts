@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { expect } from 'vitest';
-import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../../src/services/ec2/simulator/index.js';
+import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../../simulator/index.js';
 
 export const START = Date.parse('2026-11-25T12:00:00.000Z');
 

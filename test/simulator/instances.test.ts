@@ -8,7 +8,7 @@ import {
   type EC2Client,
 } from '@aws-sdk/client-ec2';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BASE_IMAGES, SEEDED_INSTANCES } from '../../src/services/ec2/simulator/index.js';
+import { BASE_IMAGES, SEEDED_INSTANCES } from '../../simulator/index.js';
 import { expectEc2Error, startHarness, type Harness } from './helpers.js';
 
 let h: Harness;

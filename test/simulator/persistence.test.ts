@@ -9,7 +9,7 @@ import {
   RunInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BASE_IMAGES, SEEDED_INSTANCES, startSimulator } from '../../src/services/ec2/simulator/index.js';
+import { BASE_IMAGES, SEEDED_INSTANCES, startSimulator } from '../../simulator/index.js';
 import { startHarness, START } from './helpers.js';
 
 let dir: string;

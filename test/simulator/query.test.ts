@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeInput } from '../../src/services/ec2/simulator/query.js';
+import { decodeInput } from '../../simulator/query.js';
 
 const decode = (shape: string, params: Record<string, string>) => decodeInput(new Map(Object.entries(params)), shape);
 

@@ -9,7 +9,7 @@ import {
   type EC2Client,
 } from '@aws-sdk/client-ec2';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SEEDED_INSTANCES } from '../../src/services/ec2/simulator/index.js';
+import { SEEDED_INSTANCES } from '../../simulator/index.js';
 import { expectEc2Error, startHarness, type Harness } from './helpers.js';
 
 let h: Harness | undefined;

@@ -59,7 +59,7 @@ export interface SimulatorProcess {
 
 export async function startSimulatorProcess(flags: string[] = []): Promise<SimulatorProcess> {
   const c = await launch(
-    ['src/services/ec2/simulator/main.ts', '--port', '0', ...flags],
+    ['simulator/main.ts', '--port', '0', ...flags],
     {},
     /EC2 simulator listening on (http:\/\/[\d.]+:\d+)/,
     'the EC2 simulator',

@@ -1,7 +1,7 @@
 /** CreateTags, DeleteTags, and the tag rules every action that accepts TagSpecifications shares. */
 import type { CreateTagsRequest, DeleteTagsRequest, TagSpecification } from '@aws-sdk/client-ec2';
 import type { ActionContext } from '../context.js';
-import { Ec2Error, errors } from '../errors.js';
+import { Ec2ApiFault, errors } from '../errors.js';
 import { assertIds } from '../ids.js';
 import type { Tag } from '../state.js';
 
@@ -27,7 +27,7 @@ export function mergeTags(existing: readonly Tag[], added: readonly Tag[]): Tag[
   const byKey = new Map(existing.map((t) => [t.Key, t.Value]));
   for (const t of added) byKey.set(t.Key, t.Value);
   if (byKey.size > MAX_TAGS) {
-    throw new Ec2Error('TagLimitExceeded', `The maximum number of tags (${MAX_TAGS}) per resource has been exceeded`);
+    throw new Ec2ApiFault('TagLimitExceeded', `The maximum number of tags (${MAX_TAGS}) per resource has been exceeded`);
   }
   return [...byKey].map(([Key, Value]) => ({ Key, Value }));
 }
@@ -84,7 +84,7 @@ function taggable(ctx: ActionContext, id: string): Taggable {
       return vol;
     }
     default:
-      throw new Ec2Error('InvalidID', `The ID '${id}' is not valid`);
+      throw new Ec2ApiFault('InvalidID', `The ID '${id}' is not valid`);
   }
 }
 

@@ -1,5 +1,6 @@
 /** Instance and volume actions: Describe/Run/Stop/Start/TerminateInstances and DescribeVolumes. */
 import type {
+  BlockDeviceMapping,
   DescribeInstancesRequest,
   DescribeInstancesResult,
   DescribeVolumesRequest,
@@ -15,7 +16,7 @@ import type {
   TerminateInstancesResult,
 } from '@aws-sdk/client-ec2';
 import type { ActionContext } from '../context.js';
-import { Ec2Error, errors } from '../errors.js';
+import { Ec2ApiFault, errors } from '../errors.js';
 import { applyFilters, paginate, type FilterTable } from '../filters.js';
 import { assertIds, newId } from '../ids.js';
 import { deviceName } from '../seed.js';
@@ -24,8 +25,10 @@ import {
   imageStatus,
   instanceState,
   setInstanceState,
+  type ImageRecord,
   type InstanceRecord,
   type InstanceStateName,
+  type Tag,
   type VolumeRecord,
 } from '../state.js';
 import { instanceView, volumeView } from '../views.js';
@@ -90,36 +93,80 @@ export function describeInstances(ctx: ActionContext, input: DescribeInstancesRe
 
 export function runInstances(ctx: ActionContext, input: RunInstancesRequest): Reservation {
   const { rt, store, now } = ctx;
-  if (!input.ImageId) throw errors.missingParameter('ImageId');
-  const image = visibleImage(rt, store, input.ImageId);
-  if (imageStatus(image, store, now).state !== 'available') {
-    throw new Ec2Error('InvalidAMIID.Unavailable', `The image id '[${image.id}]' is not available`);
+  const image = launchableImage(ctx, input.ImageId);
+  const count = instanceCount(input.MinCount ?? 1, input.MaxCount ?? 1);
+  const tags = tagsFromSpecs(input.TagSpecifications, ['instance', 'volume']);
+  const devices = launchDevices(image, input.BlockDeviceMappings ?? []);
+
+  const launch: Launch = {
+    reservationId: newId('r'),
+    image,
+    devices,
+    instanceType: input.InstanceType ?? 't3.micro',
+    availabilityZone: input.Placement?.AvailabilityZone ?? `${ctx.regionName}a`,
+    instanceTags: tags.get('instance') ?? [],
+    volumeTags: tags.get('volume') ?? [],
+  };
+  const instances = Array.from({ length: count }, () => launchInstance(ctx, launch));
+  return {
+    ReservationId: launch.reservationId,
+    OwnerId: rt.accountId,
+    Groups: [],
+    Instances: instances.map((inst, i) => instanceView(inst, store, now, i)),
+  };
+}
+
+type LaunchDevice = { deviceName: string; sizeGiB: number; volumeType: string; snapshotId?: string };
+
+/** What every instance of one RunInstances call shares. */
+interface Launch {
+  reservationId: string;
+  image: ImageRecord;
+  devices: LaunchDevice[];
+  instanceType: string;
+  availabilityZone: string;
+  instanceTags: Tag[];
+  volumeTags: Tag[];
+}
+
+function launchableImage(ctx: ActionContext, imageId: string | undefined): ImageRecord {
+  if (!imageId) throw errors.missingParameter('ImageId');
+  const image = visibleImage(ctx.rt, ctx.store, imageId);
+  if (imageStatus(image, ctx.store, ctx.now).state !== 'available') {
+    throw new Ec2ApiFault('InvalidAMIID.Unavailable', `The image id '[${image.id}]' is not available`);
   }
-  const min = input.MinCount ?? 1;
-  const max = input.MaxCount ?? 1;
+  return image;
+}
+
+/** EC2 launches as many as it can up to MaxCount, and refuses only when even MinCount is too many. */
+function instanceCount(min: number, max: number): number {
   if (min < 1 || max < min) {
     throw errors.invalidParameterValue(`Invalid counts: MinCount ${min}, MaxCount ${max}`);
   }
   if (min > MAX_INSTANCES_PER_CALL) {
-    throw new Ec2Error(
+    throw new Ec2ApiFault(
       'InstanceLimitExceeded',
       `You have requested more instances (${min}) than your current instance limit of ${MAX_INSTANCES_PER_CALL} allows.`,
     );
   }
-  const count = Math.min(max, MAX_INSTANCES_PER_CALL);
-  const tags = tagsFromSpecs(input.TagSpecifications, ['instance', 'volume']);
+  return Math.min(max, MAX_INSTANCES_PER_CALL);
+}
 
-  // Volumes: the image's mappings, with sizes/types overridden (or devices added) by BlockDeviceMappings.
-  const devices: { deviceName: string; sizeGiB: number; volumeType: string; snapshotId?: string }[] = image.devices.map(
-    (d) => ({ deviceName: d.deviceName, sizeGiB: d.sizeGiB, volumeType: d.volumeType, snapshotId: d.snapshotId }),
-  );
-  for (const m of input.BlockDeviceMappings ?? []) {
+/** The image's mappings, with sizes/types overridden (or devices added) by BlockDeviceMappings. */
+function launchDevices(image: ImageRecord, mappings: readonly BlockDeviceMapping[]): LaunchDevice[] {
+  const devices: LaunchDevice[] = image.devices.map((d) => ({
+    deviceName: d.deviceName,
+    sizeGiB: d.sizeGiB,
+    volumeType: d.volumeType,
+    snapshotId: d.snapshotId,
+  }));
+  for (const m of mappings) {
     if (!m.DeviceName || !m.Ebs) continue;
     const existing = devices.find((d) => d.deviceName === m.DeviceName);
     const size = m.Ebs.VolumeSize;
     if (existing) {
       if (size !== undefined && size < existing.sizeGiB) {
-        throw new Ec2Error(
+        throw new Ec2ApiFault(
           'InvalidBlockDeviceMapping',
           `Volume of size ${size}GB is smaller than snapshot '${existing.snapshotId}', expect size >= ${existing.sizeGiB}GB`,
         );
@@ -132,52 +179,45 @@ export function runInstances(ctx: ActionContext, input: RunInstancesRequest): Re
     }
   }
   if (devices.length === 0) devices.push({ deviceName: deviceName(0), sizeGiB: 8, volumeType: 'gp3' });
+  return devices;
+}
 
-  const reservationId = newId('r');
-  const region = ctx.regionName;
-  const instances: InstanceRecord[] = [];
-  for (let n = 0; n < count; n++) {
-    const id = newId('i');
-    const availabilityZone = input.Placement?.AvailabilityZone ?? `${region}a`;
-    const volumeIds = devices.map((d) => {
-      const volume: VolumeRecord = {
-        id: newId('vol'),
-        sizeGiB: d.sizeGiB,
-        volumeType: d.volumeType,
-        ...(d.volumeType === 'gp3' && { iops: 3000, throughput: 125 }),
-        availabilityZone,
-        createdAt: now,
-        ...(d.snapshotId !== undefined && { snapshotId: d.snapshotId }),
-        attachment: { instanceId: id, device: d.deviceName, attachedAt: now, deleteOnTermination: true },
-        tags: tags.get('volume') ?? [],
-      };
-      store.volumes.set(volume.id, volume);
-      return volume.id;
-    });
-    const inst: InstanceRecord = {
-      id,
-      reservationId,
-      imageId: image.id,
-      instanceType: input.InstanceType ?? 't3.micro',
-      architecture: image.architecture,
-      availabilityZone,
-      privateIp: `172.31.${Math.floor(rt.random() * 250) + 1}.${Math.floor(rt.random() * 250) + 1}`,
-      launchedAt: now,
-      state: 'pending',
-      rootDeviceName: image.rootDeviceName,
-      volumeIds,
-      tags: tags.get('instance') ?? [],
+/** One instance and its attached volumes, stored; it turns running after EC2's pending delay. */
+function launchInstance(ctx: ActionContext, launch: Launch): InstanceRecord {
+  const { rt, store, now } = ctx;
+  const id = newId('i');
+  const volumeIds = launch.devices.map((d) => {
+    const volume: VolumeRecord = {
+      id: newId('vol'),
+      sizeGiB: d.sizeGiB,
+      volumeType: d.volumeType,
+      ...(d.volumeType === 'gp3' && { iops: 3000, throughput: 125 }),
+      availabilityZone: launch.availabilityZone,
+      createdAt: now,
+      ...(d.snapshotId !== undefined && { snapshotId: d.snapshotId }),
+      attachment: { instanceId: id, device: d.deviceName, attachedAt: now, deleteOnTermination: true },
+      tags: [...launch.volumeTags],
     };
-    setInstanceState(inst, now, 'pending', 'running');
-    store.instances.set(id, inst);
-    instances.push(inst);
-  }
-  return {
-    ReservationId: reservationId,
-    OwnerId: rt.accountId,
-    Groups: [],
-    Instances: instances.map((inst, i) => instanceView(inst, store, now, i)),
+    store.volumes.set(volume.id, volume);
+    return volume.id;
+  });
+  const inst: InstanceRecord = {
+    id,
+    reservationId: launch.reservationId,
+    imageId: launch.image.id,
+    instanceType: launch.instanceType,
+    architecture: launch.image.architecture,
+    availabilityZone: launch.availabilityZone,
+    privateIp: `172.31.${Math.floor(rt.random() * 250) + 1}.${Math.floor(rt.random() * 250) + 1}`,
+    launchedAt: now,
+    state: 'pending',
+    rootDeviceName: launch.image.rootDeviceName,
+    volumeIds,
+    tags: [...launch.instanceTags],
   };
+  setInstanceState(inst, now, 'pending', 'running');
+  store.instances.set(id, inst);
+  return inst;
 }
 
 /**

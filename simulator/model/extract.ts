@@ -5,7 +5,7 @@
  * is absent, and the extract keeps only what the query decoder and the XML serializer need (shapes,
  * wire names, required members, enums), about 80 KB instead of the 5 MB model.
  *
- *   npx tsx src/services/ec2/simulator/model/extract.ts [path/to/service-2.json(.gz)]
+ *   npx tsx simulator/model/extract.ts [path/to/service-2.json(.gz)]
  *
  * Without an argument the model is located through `python3 -c 'import botocore'`.
  */

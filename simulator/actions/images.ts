@@ -18,7 +18,7 @@ import type {
   ModifyImageAttributeRequest,
 } from '@aws-sdk/client-ec2';
 import type { ActionContext, Runtime } from '../context.js';
-import { Ec2Error, errors } from '../errors.js';
+import { Ec2ApiFault, errors } from '../errors.js';
 import { applyFilters, paginate, type FilterTable } from '../filters.js';
 import { assertIds, newId } from '../ids.js';
 import { REGIONS } from '../seed.js';
@@ -41,7 +41,7 @@ const AMI_NAME = /^[A-Za-z0-9()[\] ./\-'@_]{3,128}$/;
 
 function validateName(name: string): void {
   if (!AMI_NAME.test(name)) {
-    throw new Ec2Error(
+    throw new Ec2ApiFault(
       'InvalidAMIName.Malformed',
       "AMI names must be between 3 and 128 characters long, and may contain letters, numbers, '(', ')', '[', ']', ' ', '.', '/', '-', ''', '@' and '_'",
     );
@@ -58,7 +58,7 @@ function validateDescription(description: string | undefined): void {
 function assertNameFree(rt: Runtime, store: RegionStore, name: string): void {
   for (const image of store.images.values()) {
     if (image.ownerId === rt.accountId && image.name === name) {
-      throw new Ec2Error('InvalidAMIName.Duplicate', `AMI name ${name} is already in use by AMI ${image.id}`);
+      throw new Ec2ApiFault('InvalidAMIName.Duplicate', `AMI name ${name} is already in use by AMI ${image.id}`);
     }
   }
 }
@@ -171,7 +171,7 @@ export function copyImage(ctx: ActionContext, input: CopyImageRequest): CopyImag
   const sourceImageId = input.SourceImageId ?? '';
   const name = input.Name ?? '';
   if (!(REGIONS as readonly string[]).includes(sourceRegion)) {
-    throw new Ec2Error('InvalidRegion', `Invalid region: ${sourceRegion}`);
+    throw new Ec2ApiFault('InvalidRegion', `Invalid region: ${sourceRegion}`);
   }
   assertIds('ami', [sourceImageId]);
 
@@ -181,7 +181,7 @@ export function copyImage(ctx: ActionContext, input: CopyImageRequest): CopyImag
   const previous = token === undefined ? undefined : store.copyTokens.get(token);
   if (previous) {
     if (previous.sourceImageId !== sourceImageId || previous.sourceRegion !== sourceRegion || previous.name !== name) {
-      throw new Ec2Error('IdempotentParameterMismatch', `Client token ${token} was already used with different parameters.`);
+      throw new Ec2ApiFault('IdempotentParameterMismatch', `Client token ${token} was already used with different parameters.`);
     }
     return { ImageId: previous.imageId };
   }
@@ -191,7 +191,7 @@ export function copyImage(ctx: ActionContext, input: CopyImageRequest): CopyImag
   const source = visibleImage(rt, rt.region(sourceRegion), sourceImageId);
   const sourceState = imageStatus(source, rt.region(sourceRegion), ctx.now).state;
   if (sourceState !== 'available') {
-    throw new Ec2Error('IncorrectState', `Image ${sourceImageId} is not in a state that allows copying (${sourceState}).`);
+    throw new Ec2ApiFault('IncorrectState', `Image ${sourceImageId} is not in a state that allows copying (${sourceState}).`);
   }
   const specTags = tagsFromSpecs(input.TagSpecifications, ['image', 'snapshot']);
   assertNameFree(rt, store, name);
@@ -316,7 +316,7 @@ function toPermissions(groups: readonly string[], userIds: readonly string[]): L
   }
   for (const u of userIds) {
     if (!/^\d{12}$/.test(u)) {
-      throw new Ec2Error('InvalidAMIAttributeItemValue', `Invalid attribute item value "${u}" for userId item type.`);
+      throw new Ec2ApiFault('InvalidAMIAttributeItemValue', `Invalid attribute item value "${u}" for userId item type.`);
     }
     out.push({ userId: u });
   }
@@ -353,7 +353,7 @@ export function modifyImageAttribute(ctx: ActionContext, input: ModifyImageAttri
     throw errors.invalidParameterCombination('No attributes specified.');
   }
   if (add.some((p) => 'group' in p) && ctx.rt.config.blockPublicAccess) {
-    throw new Ec2Error(
+    throw new Ec2ApiFault(
       'OperationNotPermitted',
       `You can't publicly share image ${image.id} because block public access for AMIs is enabled for this account. To publicly share the image, you must disable block public access for AMIs.`,
     );

@@ -9,7 +9,7 @@ import type {
   ModifySnapshotAttributeRequest,
 } from '@aws-sdk/client-ec2';
 import type { ActionContext } from '../context.js';
-import { Ec2Error, errors } from '../errors.js';
+import { Ec2ApiFault, errors } from '../errors.js';
 import { applyFilters, paginate, type FilterTable } from '../filters.js';
 import { assertIds } from '../ids.js';
 import { snapshotStatus, type SnapshotRecord, type SnapshotStatus } from '../state.js';
@@ -63,7 +63,7 @@ export function deleteSnapshot(ctx: ActionContext, input: DeleteSnapshotRequest)
   if (!snap || (snap.ownerId !== rt.accountId && !snap.public)) throw errors.snapshotNotFound([id]);
   if (snap.ownerId !== rt.accountId) throw errors.unauthorized();
   const user = [...store.images.values()].find((image) => image.devices.some((d) => d.snapshotId === id));
-  if (user) throw new Ec2Error('InvalidSnapshot.InUse', `The snapshot ${id} is currently in use by ${user.id}`);
+  if (user) throw new Ec2ApiFault('InvalidSnapshot.InUse', `The snapshot ${id} is currently in use by ${user.id}`);
   store.snapshots.delete(id);
 }
 

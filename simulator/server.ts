@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { ACTION_TABLE } from './actions/index.js';
 import type { ActionContext, Runtime } from './context.js';
 import { createControl } from './control.js';
-import { Ec2Error, errors } from './errors.js';
+import { Ec2ApiFault, errors } from './errors.js';
 import type { Throttle } from './faults.js';
 import { newRequestId } from './ids.js';
 import type { Action } from './model/actions.js';
@@ -42,7 +42,7 @@ function readBody(req: IncomingMessage): Promise<string> {
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > MAX_BODY_BYTES) {
-        reject(new Ec2Error('RequestEntityTooLarge', 'Request body too large.', 413));
+        reject(new Ec2ApiFault('RequestEntityTooLarge', 'Request body too large.', 413));
         req.destroy();
         return;
       }
@@ -99,8 +99,8 @@ export function createSimulatorServer(deps: {
       xml = successXml(action, result, requestId);
       if (def.mutating) deps.onMutation();
     } catch (err) {
-      const e = err instanceof Ec2Error ? err : errors.internal();
-      if (!(err instanceof Ec2Error)) logger?.warn({ err, action, region }, 'simulator handler failed');
+      const e = err instanceof Ec2ApiFault ? err : errors.internal();
+      if (!(err instanceof Ec2ApiFault)) logger?.warn({ err, action, region }, 'simulator handler failed');
       stats.error(e.code);
       status = e.status;
       xml = errorXml(e.code, e.message, requestId);
@@ -121,8 +121,8 @@ export function createSimulatorServer(deps: {
       const { status, xml } = handleEc2(req, url, body);
       send(res, status, 'text/xml;charset=UTF-8', xml);
     } catch (err) {
-      const e = err instanceof Ec2Error ? err : errors.internal();
-      if (!(err instanceof Ec2Error)) logger?.warn({ err }, 'simulator request failed');
+      const e = err instanceof Ec2ApiFault ? err : errors.internal();
+      if (!(err instanceof Ec2ApiFault)) logger?.warn({ err }, 'simulator request failed');
       if (!res.headersSent) send(res, e.status, 'text/xml;charset=UTF-8', errorXml(e.code, e.message, newRequestId()));
     }
   };

@@ -1,5 +1,5 @@
 /**
- * Responsible for starting and stopping the built-in EC2-compatible simulator (see DESIGN.md §5):
+ * Responsible for starting and stopping the EC2-compatible simulator (README.md beside this file):
  * an HTTP endpoint speaking the EC2 Query protocol that `@aws-sdk/client-ec2` and the AWS CLI talk
  * to unchanged, with seeded instances, snapshot progress driven by the clock, fault injection and
  * optional persistence.
