@@ -23,25 +23,6 @@ export default tseslint.config(
   },
   ...layerRules,
   {
-    // The simulator is a program of its own: the server starts it, never the other way round.
-    files: ['simulator/**/*.ts'],
-    rules: {
-      '@typescript-eslint/no-restricted-imports': [
-        'error',
-        {
-          paths: [
-            {
-              name: '@aws-sdk/client-ec2',
-              allowTypeImports: true,
-              message: 'The simulator answers the SDK; it uses its types only.',
-            },
-          ],
-          patterns: [{ regex: '^(\\.\\./)+src/', message: 'The simulator imports nothing of the server (src/).' }],
-        },
-      ],
-    },
-  },
-  {
     files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: { globals: { ...globals.node }, parserOptions: { projectService: false, project: null } },

@@ -42,7 +42,7 @@ const ENTRY_POINTS = ['src/config.ts', 'src/main.ts', 'src/cli/main.ts', 'simula
 
 export const layerRules = [
   { files: ['src/**/*.ts', 'simulator/**/*.ts'], rules: restrict(SDK) },
-  { files: SERVICES, ignores: ['src/services/ec2/simulator/**'], rules: restrict(SDK, GRAPHQL_IN_SERVICES, OUTER_LAYERS_IN_SERVICES) },
+  { files: SERVICES, rules: restrict(SDK, GRAPHQL_IN_SERVICES, OUTER_LAYERS_IN_SERVICES) },
   { files: GATEWAY, rules: restrict(GRAPHQL_IN_SERVICES, OUTER_LAYERS_IN_SERVICES) },
   { files: API, rules: restrict(SDK, DATA_ACCESS_IN_API) },
   { files: SIMULATOR, rules: restrict(SDK, SERVER_IN_SIMULATOR) },
