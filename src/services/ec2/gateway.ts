@@ -1,6 +1,6 @@
 // Responsible for every EC2 call the service makes, through @aws-sdk/client-ec2 over HTTP (AWS,
-// moto, LocalStack or the built-in simulator alike). The only module that imports the SDK: it
-// returns plain shapes and throws Ec2CallError with EC2's own code.
+// moto, LocalStack or the built-in simulator alike). The only module that loads the SDK (shapes.ts
+// uses its types, to convert them): it returns plain shapes and throws Ec2CallError with EC2's own code.
 import type * as Sdk from '@aws-sdk/client-ec2';
 import { Ec2CallError } from './errors.js';
 import {
