@@ -97,44 +97,14 @@ function measure(received: Received[], from: number, to: number) {
 
 async function prismScenario(sim: SimulatorChild, transport: 'ws' | 'sse', subscribers: number, creations: number): Promise<Result> {
   await fetch(`${sim.url}/_simulator/reset`, { method: 'POST' });
-  const server = await startIpcChild('bench/support/server-child.ts', {
-    DATABASE_PATH: ':memory:',
-    PORT: '0',
-    EC2_BACKEND: 'aws',
-    AWS_ENDPOINT_URL_EC2: sim.url,
-    AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
-    POLL_INTERVAL_MS: String(INTERVAL_MS),
-    LOG_LEVEL: 'warn',
-    MUTATIONS_PER_MINUTE: '0',
-    METRICS: 'off',
-  });
+  const server = await startIpcChild('bench/support/server-child.ts', serverEnv(sim.url));
   const url = server.ready.url as string;
   const token = server.ready.token as string;
   let subs: Subscriber[] = [];
   try {
-    const ec2 = new EC2Client({ region: 'us-east-1', endpoint: sim.url, credentials: CREDENTIALS });
-    const instances: string[] = [];
-    while (instances.length < creations) {
-      const count = Math.min(20, creations - instances.length);
-      const run = await ec2.send(new RunInstancesCommand({ ImageId: BASE_IMAGES.x86_64, MinCount: count, MaxCount: count }));
-      instances.push(...(run.Instances ?? []).map((i) => i.InstanceId!));
-    }
-    ec2.destroy();
-    await sleep(2_100);
-    const ids = await pool(instances, 4, async (instance, k) => {
-      const res = await gql<{ createAmi: { creation?: { id: string }; message?: string } }>(url, token, CREATE, { input: { instance, name: `fanout-${k}` } });
-      if (!res.createAmi.creation) throw new Error(`createAmi: ${res.createAmi.message}`);
-      return res.createAmi.creation.id;
-    });
+    const ids = await startCreations(sim, url, token, creations);
     await sleep(1000);
-    // The server's CPU with the same creations ticking but no subscriber: the tracker's own share
-    // (Describe calls through the SDK, SQLite writes), subtracted for the marginal cost per message.
-    const quietMs = Math.min(SECONDS, 8) * 1000;
-    const q0 = await server.usage(false);
-    await sleep(quietMs);
-    const q1 = await server.usage(false);
-    const trackerCpuPerMs = (cpuMs(q1) - cpuMs(q0)) / quietMs;
+    const trackerCpuPerMs = await idleCpuPerMs(server);
     const before = await server.usage(true);
     const received: Received[] = [];
     const onNext = (r: Received) => received.push(r);
@@ -145,20 +115,8 @@ async function prismScenario(sim: SimulatorChild, transport: 'ws' | 'sse', subsc
     subs = connected.subs;
     await sleep(2000);
     const idle = await server.usage(true);
-    const from = Date.now();
-    if (args['cpu-prof']) await server.request('profile-start');
-    const cpu0 = await server.usage(false);
-    await sleep(SECONDS * 1000);
-    const cpu1 = await server.usage(false);
-    if (args['cpu-prof']) {
-      mkdirSync(join(RESULTS_DIR, 'profiles'), { recursive: true });
-      const file = join(RESULTS_DIR, 'profiles', `fanout-${transport}-${subscribers}-${creations}.cpuprofile`);
-      await server.request('profile-stop', { file });
-      console.error(`profile: ${file}`);
-    }
-    const to = Date.now();
+    const { from, to, cpu } = await measureWindow(server, `fanout-${transport}-${subscribers}-${creations}`);
     const m = measure(received, from, to);
-    const cpu = cpuMs(cpu1) - cpuMs(cpu0);
     return {
       scenario: `${transport}-${subscribers}-${creations}`,
       transport: transport === 'ws' ? 'graphql-ws' : 'SSE',
@@ -179,6 +137,68 @@ async function prismScenario(sim: SimulatorChild, transport: 'ws' | 'sse', subsc
     for (const s of subs) s.close();
     await server.stop();
   }
+}
+
+function serverEnv(simulatorUrl: string): Record<string, string> {
+  return {
+    DATABASE_PATH: ':memory:',
+    PORT: '0',
+    EC2_BACKEND: 'aws',
+    AWS_ENDPOINT_URL_EC2: simulatorUrl,
+    AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
+    POLL_INTERVAL_MS: String(INTERVAL_MS),
+    LOG_LEVEL: 'warn',
+    MUTATIONS_PER_MINUTE: '0',
+    METRICS: 'off',
+  };
+}
+
+/** `count` creations through the server's API, on instances launched straight in the simulator. */
+async function startCreations(sim: SimulatorChild, url: string, token: string, count: number): Promise<string[]> {
+  const ec2 = new EC2Client({ region: 'us-east-1', endpoint: sim.url, credentials: CREDENTIALS });
+  const instances: string[] = [];
+  while (instances.length < count) {
+    const batch = Math.min(20, count - instances.length);
+    const run = await ec2.send(new RunInstancesCommand({ ImageId: BASE_IMAGES.x86_64, MinCount: batch, MaxCount: batch }));
+    instances.push(...(run.Instances ?? []).map((i) => i.InstanceId!));
+  }
+  ec2.destroy();
+  await sleep(2_100);
+  return pool(instances, 4, async (instance, k) => {
+    const res = await gql<{ createAmi: { creation?: { id: string }; message?: string } }>(url, token, CREATE, { input: { instance, name: `fanout-${k}` } });
+    if (!res.createAmi.creation) throw new Error(`createAmi: ${res.createAmi.message}`);
+    return res.createAmi.creation.id;
+  });
+}
+
+/**
+ * The server's CPU with the same creations ticking but no subscriber: the tracker's own share
+ * (Describe calls through the SDK, SQLite writes), subtracted for the marginal cost per message.
+ */
+async function idleCpuPerMs(server: IpcChild): Promise<number> {
+  const quietMs = Math.min(SECONDS, 8) * 1000;
+  const q0 = await server.usage(false);
+  await sleep(quietMs);
+  const q1 = await server.usage(false);
+  return (cpuMs(q1) - cpuMs(q0)) / quietMs;
+}
+
+/** The measured window: its wall-clock bounds and the server's CPU time in it (profiled with --cpu-prof). */
+async function measureWindow(server: IpcChild, profileName: string): Promise<{ from: number; to: number; cpu: number }> {
+  const from = Date.now();
+  if (args['cpu-prof']) await server.request('profile-start');
+  const cpu0 = await server.usage(false);
+  await sleep(SECONDS * 1000);
+  const cpu1 = await server.usage(false);
+  if (args['cpu-prof']) {
+    mkdirSync(join(RESULTS_DIR, 'profiles'), { recursive: true });
+    const file = join(RESULTS_DIR, 'profiles', `${profileName}.cpuprofile`);
+    await server.request('profile-stop', { file });
+    console.error(`profile: ${file}`);
+  }
+  const to = Date.now();
+  return { from, to, cpu: cpuMs(cpu1) - cpuMs(cpu0) };
 }
 
 async function bareScenario(subscribers: number, events: number): Promise<Result> {

@@ -37,6 +37,12 @@ const CREDENTIALS = { accessKeyId: 'bench', secretAccessKey: 'bench' };
 const CREATE = `mutation($input: CreateAmiInput!) { createAmi(input: $input) { __typename ... on CreateAmiSuccess { creation { id amiId } } ... on Error { message } } }`;
 const PROGRESS = `subscription($id: ID!) { amiProgress(id: $id) { id progress message updatedAt } }`;
 
+/** Where a creation's snapshot started and the last K% seen for it (-1: nothing yet). */
+interface Follow {
+  startMs: number;
+  lastK: number;
+}
+
 async function main(): Promise<void> {
   const sim = await startSimulatorChild({ speed: SPEED });
   const server = await startIpcChild('bench/support/server-child.ts', {
@@ -55,39 +61,13 @@ async function main(): Promise<void> {
   const ec2 = new EC2Client({ region: 'us-east-1', endpoint: sim.url, credentials: CREDENTIALS });
   const subs: Subscriber[] = [];
   const samples: number[] = [];
-  const perCreation = new Map<string, { startMs: number; lastK: number }>();
   try {
     const run = await ec2.send(new RunInstancesCommand({ ImageId: BASE_IMAGES.x86_64, MinCount: CREATIONS, MaxCount: CREATIONS }));
     const instances = (run.Instances ?? []).map((i) => i.InstanceId!);
     await sleep(2_100);
-    const created = await pool(instances, 4, async (instance, k) => {
-      const res = await gql<{ createAmi: { creation?: { id: string; amiId: string }; message?: string } }>(url, token, CREATE, {
-        input: { instance, name: `latency-${k}` },
-      });
-      if (!res.createAmi.creation) throw new Error(`createAmi: ${res.createAmi.message}`);
-      return res.createAmi.creation;
-    });
-    // Each image's snapshot and its StartTime: the origin of the change instants.
-    const images = await ec2.send(new DescribeImagesCommand({ ImageIds: created.map((c) => c.amiId) }));
-    const snapOf = new Map((images.Images ?? []).map((i) => [i.ImageId!, i.BlockDeviceMappings![0]!.Ebs!.SnapshotId!]));
-    const snaps = await ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: [...snapOf.values()] }));
-    const startOf = new Map((snaps.Snapshots ?? []).map((s) => [s.SnapshotId!, s.StartTime!.getTime()]));
-    for (const c of created) perCreation.set(c.id, { startMs: startOf.get(snapOf.get(c.amiId)!)!, lastK: -1 });
-
-    const msPerPercent = ((SIZE_GIB / 100) / SPEED) * 1000;
-    for (const c of created) {
-      const s = wsSubscriber(url, token, { query: PROGRESS, variables: { id: c.id } }, ({ at, data }) => {
-        const p = data.amiProgress as { id: string; message: string };
-        const k = Number(/Creating snapshot - (\d+)% complete/.exec(p.message)?.[1] ?? Number.NaN);
-        const state = perCreation.get(p.id)!;
-        if (!Number.isFinite(k) || k <= state.lastK) return;
-        const first = state.lastK < 0;
-        state.lastK = k;
-        if (first || k === 0) return; // the current state at subscribe time, not a change
-        samples.push(at - (state.startMs + k * msPerPercent));
-      });
-      subs.push(s);
-    }
+    const created = await createAll(url, token, instances);
+    const startOf = await snapshotStarts(ec2, created);
+    for (const c of created) subs.push(follow(url, token, c.id, { startMs: startOf.get(c.id)!, lastK: -1 }, samples));
     await Promise.all(subs.map((s) => s.ready));
     await sleep(SECONDS * 1000);
   } finally {
@@ -96,6 +76,43 @@ async function main(): Promise<void> {
     await server.stop();
     await sim.stop();
   }
+  report(samples);
+}
+
+async function createAll(url: string, token: string, instances: string[]): Promise<{ id: string; amiId: string }[]> {
+  return pool(instances, 4, async (instance, k) => {
+    const res = await gql<{ createAmi: { creation?: { id: string; amiId: string }; message?: string } }>(url, token, CREATE, {
+      input: { instance, name: `latency-${k}` },
+    });
+    if (!res.createAmi.creation) throw new Error(`createAmi: ${res.createAmi.message}`);
+    return res.createAmi.creation;
+  });
+}
+
+/** Each creation's snapshot StartTime (creation id → ms): the origin of its change instants. */
+async function snapshotStarts(ec2: EC2Client, created: { id: string; amiId: string }[]): Promise<Map<string, number>> {
+  const images = await ec2.send(new DescribeImagesCommand({ ImageIds: created.map((c) => c.amiId) }));
+  const snapOf = new Map((images.Images ?? []).map((i) => [i.ImageId!, i.BlockDeviceMappings![0]!.Ebs!.SnapshotId!]));
+  const snaps = await ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: [...snapOf.values()] }));
+  const startOf = new Map((snaps.Snapshots ?? []).map((s) => [s.SnapshotId!, s.StartTime!.getTime()]));
+  return new Map(created.map((c) => [c.id, startOf.get(snapOf.get(c.amiId)!)!]));
+}
+
+/** Subscribes to one creation; every new K% after the first event adds a sample to `samples`. */
+function follow(url: string, token: string, id: string, state: Follow, samples: number[]): Subscriber {
+  const msPerPercent = ((SIZE_GIB / 100) / SPEED) * 1000;
+  return wsSubscriber(url, token, { query: PROGRESS, variables: { id } }, ({ at, data }) => {
+    const p = data.amiProgress as { id: string; message: string };
+    const k = Number(/Creating snapshot - (\d+)% complete/.exec(p.message)?.[1] ?? Number.NaN);
+    if (!Number.isFinite(k) || k <= state.lastK) return;
+    const first = state.lastK < 0;
+    state.lastK = k;
+    if (first || k === 0) return; // the current state at subscribe time, not a change
+    samples.push(at - (state.startMs + k * msPerPercent));
+  });
+}
+
+function report(samples: number[]): void {
   const sum = summarize(samples);
   const result = {
     intervalMs: INTERVAL_MS,

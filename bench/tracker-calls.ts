@@ -12,8 +12,8 @@ import { setMaxListeners } from 'node:events';
 import { parseArgs } from 'node:util';
 import { DescribeImagesCommand, EC2Client, RunInstancesCommand, waitUntilImageAvailable } from '@aws-sdk/client-ec2';
 import { pino } from 'pino';
-import { buildApp, VERSION } from '../src/app.js';
-import { loadConfig } from '../src/config.js';
+import { buildApp, VERSION, type App } from '../src/app.js';
+import { loadConfig, type Config } from '../src/config.js';
 import { createServices } from '../src/services/index.js';
 import { BASE_IMAGES } from '../simulator/index.js';
 import {
@@ -77,9 +77,23 @@ function describeCount(s: SimStats): number {
   return DESCRIBE.reduce((sum, a) => sum + (s.calls[a] ?? 0), 0);
 }
 
+/** One row: `total` pending creations spread over `regions`, followed by the tracker, then by waiters. */
 async function scenario(sim: SimulatorChild, proxy: CountingProxy, total: number, regions: string[]): Promise<Row> {
   await sim.configure({ tokenBucket: false });
   await fetch(`${sim.url}/_simulator/reset`, { method: 'POST' });
+  const { app, config } = await startApp(proxy);
+  const instances = await launchInstances(sim, regions, splitEvenly(total, regions.length));
+  await sleep(2_100); // simulated instances are pending for 2 s
+  const imageIds = await createAll(app, config, instances, total);
+  const tracker = await measureTracker(sim, proxy, app, total);
+  await app.stop();
+  const waiters = await measureWaiters(sim, proxy, regions, imageIds);
+  await assertStillPending(sim, regions[0]!, imageIds);
+  return toRow(total, imageIds.size, tracker, waiters);
+}
+
+/** The server in this process, pointed at the simulator through the counting proxy. */
+async function startApp(proxy: CountingProxy): Promise<{ app: App; config: Config }> {
   const config = loadConfig({
     DATABASE_PATH: ':memory:',
     EC2_BACKEND: 'aws',
@@ -90,26 +104,38 @@ async function scenario(sim: SimulatorChild, proxy: CountingProxy, total: number
     PORT: '0',
   });
   const app = await buildApp(config, pino({ level: 'silent' }), { credentials: CREDENTIALS });
-  const viewer = { user: 'bench' };
-  const perRegion = regions.map((_, i) => Math.floor(total / regions.length) + (i < total % regions.length ? 1 : 0));
+  return { app, config };
+}
 
-  // Instances straight from the simulator (not counted), then creations through the service.
-  const direct = new Map(regions.map((r) => [r, new EC2Client({ region: r, endpoint: sim.url, credentials: CREDENTIALS })]));
-  const imageIds = new Map<string, string[]>();
+/** `total` split over `parts` as evenly as whole numbers allow, the first parts taking the remainder. */
+function splitEvenly(total: number, parts: number): number[] {
+  return Array.from({ length: parts }, (_, i) => Math.floor(total / parts) + (i < total % parts ? 1 : 0));
+}
+
+/** Instances straight from the simulator, not through the proxy, so they are not counted. */
+async function launchInstances(sim: SimulatorChild, regions: string[], perRegion: number[]): Promise<Map<string, string[]>> {
   const instances = new Map<string, string[]>();
   for (const [i, region] of regions.entries()) {
     const n = perRegion[i]!;
     if (n === 0) continue;
+    const direct = new EC2Client({ region, endpoint: sim.url, credentials: CREDENTIALS });
     const ids: string[] = [];
     // The simulator, like EC2's default quota, launches at most 20 instances per RunInstances.
     while (ids.length < n) {
       const count = Math.min(20, n - ids.length);
-      const run = await direct.get(region)!.send(new RunInstancesCommand({ ImageId: BASE_IMAGES.x86_64, MinCount: count, MaxCount: count, InstanceType: 't3.micro' }));
+      const run = await direct.send(new RunInstancesCommand({ ImageId: BASE_IMAGES.x86_64, MinCount: count, MaxCount: count, InstanceType: 't3.micro' }));
       ids.push(...(run.Instances ?? []).map((x) => x.InstanceId!));
     }
+    direct.destroy();
     instances.set(region, ids);
   }
-  await sleep(2_100); // simulated instances are pending for 2 s
+  return instances;
+}
+
+/** Creations through the real service path, each region's from a service whose source region it is. */
+async function createAll(app: App, config: Config, instances: Map<string, string[]>, total: number): Promise<Map<string, string[]>> {
+  const viewer = { user: 'bench' };
+  const imageIds = new Map<string, string[]>();
   for (const [region, instanceIds] of instances) {
     const services = region === config.region ? app.services : createServices({ ...app.deps, sourceRegion: region }, { version: VERSION, backend: 'aws' });
     const created = await pool(instanceIds, 16, (instance, k) => services.creations.create(viewer, { instance, name: `bench-${total}-${region}-${k}` }));
@@ -119,10 +145,22 @@ async function scenario(sim: SimulatorChild, proxy: CountingProxy, total: number
     );
     if (created.some((c) => !c.amiId)) throw new Error('a creation has no AMI id');
   }
+  return imageIds;
+}
 
+interface TrackerRun {
+  warmupTickMs: number;
+  warmupCalls: Record<string, number>;
+  tickMs: number[];
+  windowS: number;
+  stats: SimStats;
+  requests: number;
+}
+
+async function measureTracker(sim: SimulatorChild, proxy: CountingProxy, app: App, total: number): Promise<TrackerRun> {
   // Warm-up tick: the one-off CreateTags per creation (snapshot tags) happens here.
   proxy.reset();
-  let t0 = performance.now();
+  const t0 = performance.now();
   await app.tracker.runOnce();
   const warmupTickMs = performance.now() - t0;
   const warmupCalls = proxy.counts().byAction;
@@ -142,17 +180,23 @@ async function scenario(sim: SimulatorChild, proxy: CountingProxy, total: number
     await sleep(Math.max(0, next - performance.now()));
   }
   const windowS = (performance.now() - start) / 1000;
-  const trackerStats = await sim.stats();
-  const trackerProxy = proxy.counts();
-  await app.stop();
+  return { warmupTickMs, warmupCalls, tickMs, windowS, stats: await sim.stats(), requests: proxy.counts().requests };
+}
 
-  // The alternative: one waiter per image, polling at the same interval, for the same images.
+interface WaiterRun {
+  windowS: number;
+  stats: SimStats;
+  proxy: ReturnType<CountingProxy['counts']>;
+}
+
+/** The alternative: one waiter per image, polling at the same interval, for the same images. */
+async function measureWaiters(sim: SimulatorChild, proxy: CountingProxy, regions: string[], imageIds: Map<string, string[]>): Promise<WaiterRun> {
   await sim.resetStats();
   proxy.reset();
   const waiterClients = new Map(regions.map((r) => [r, new EC2Client({ region: r, endpoint: proxy.url, credentials: CREDENTIALS })]));
   const abort = new AbortController();
   setMaxListeners(0, abort.signal); // one listener per waiter
-  t0 = performance.now();
+  const t0 = performance.now();
   const waiters = [...imageIds].flatMap(([region, ids]) =>
     ids.map((id) =>
       waitUntilImageAvailable(
@@ -162,47 +206,54 @@ async function scenario(sim: SimulatorChild, proxy: CountingProxy, total: number
     ),
   );
   await sleep(TICKS * INTERVAL_MS);
-  const waiterWindowS = (performance.now() - t0) / 1000;
-  const waiterStats = await sim.stats();
-  const waiterProxy = proxy.counts();
+  const windowS = (performance.now() - t0) / 1000;
+  const stats = await sim.stats();
+  const counts = proxy.counts();
   abort.abort();
   await Promise.all(waiters);
-  for (const c of [...waiterClients.values(), ...direct.values()]) c.destroy();
-  // Sanity: the images really were still pending all along (asked with the bucket off: the
-  // waiters emptied it).
+  for (const c of waiterClients.values()) c.destroy();
+  return { windowS, stats, proxy: counts };
+}
+
+/**
+ * Sanity: the images really were still pending all along, or the comparison is void (asked with
+ * the bucket off: the waiters emptied it).
+ */
+async function assertStillPending(sim: SimulatorChild, region: string, imageIds: Map<string, string[]>): Promise<void> {
   await sim.configure({ tokenBucket: false });
-  const check = await new EC2Client({ region: regions[0]!, endpoint: sim.url, credentials: CREDENTIALS }).send(
-    new DescribeImagesCommand({ ImageIds: imageIds.get(regions[0]!)!.slice(0, 1) }),
+  const check = await new EC2Client({ region, endpoint: sim.url, credentials: CREDENTIALS }).send(
+    new DescribeImagesCommand({ ImageIds: imageIds.get(region)!.slice(0, 1) }),
   );
   if (check.Images?.[0]?.State !== 'pending') throw new Error('images finished during the measurement; lower --speed');
+}
 
-  const activeRegions = [...imageIds.keys()].length;
-  const describes = describeCount(trackerStats);
+function toRow(total: number, activeRegions: number, tracker: TrackerRun, waiters: WaiterRun): Row {
+  const describes = describeCount(tracker.stats);
   const describePerTick = describes / TICKS;
-  const waiterDescribes = describeCount(waiterStats);
-  const waiterPerInterval = waiterDescribes / (waiterWindowS / (INTERVAL_MS / 1000));
+  const waiterDescribes = describeCount(waiters.stats);
+  const waiterPerInterval = waiterDescribes / (waiters.windowS / (INTERVAL_MS / 1000));
   return {
     creations: total,
     regions: activeRegions,
     tracker: {
-      warmupTickMs: round(warmupTickMs),
-      warmupCalls,
+      warmupTickMs: round(tracker.warmupTickMs),
+      warmupCalls: tracker.warmupCalls,
       ticks: TICKS,
-      windowS: round(windowS, 2),
+      windowS: round(tracker.windowS, 2),
       describePerTick,
       describePerTickPerRegion: describePerTick / activeRegions,
-      describePerSecond: round(describes / windowS, 2),
-      requests: trackerProxy.requests,
-      throttled: trackerStats.throttled,
-      tickMsMean: round(tickMs.reduce((a, b) => a + b, 0) / tickMs.length),
+      describePerSecond: round(describes / tracker.windowS, 2),
+      requests: tracker.requests,
+      throttled: tracker.stats.throttled,
+      tickMsMean: round(tracker.tickMs.reduce((a, b) => a + b, 0) / tracker.tickMs.length),
     },
     waiters: {
-      windowS: round(waiterWindowS, 2),
-      requests: waiterProxy.requests,
+      windowS: round(waiters.windowS, 2),
+      requests: waiters.proxy.requests,
       describePerInterval: round(waiterPerInterval, 1),
-      describePerSecond: round(waiterDescribes / waiterWindowS, 1),
-      throttled: waiterStats.throttled,
-      status: waiterProxy.byStatus,
+      describePerSecond: round(waiterDescribes / waiters.windowS, 1),
+      throttled: waiters.stats.throttled,
+      status: waiters.proxy.byStatus,
     },
     ratio: round(waiterPerInterval / describePerTick, 1),
     load: load(),

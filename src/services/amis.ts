@@ -8,10 +8,14 @@ import {
   type AmiListFilter,
   type AmiRecord,
 } from '../db/amis.js';
-import type { ServiceDeps } from './context.js';
+import type { Logger } from 'pino';
+import type { Db } from '../db/client.js';
+import type { AmiVisibility } from '../db/schema.js';
+import type { Clock, ServiceDeps } from './context.js';
+import type { Ec2Gateway } from './ec2/types.js';
 import { isNotFound, publicAccessBlockedMessage, toDomainError } from './ec2/errors.js';
 import { ForbiddenError, InvalidStateError, NotFoundError, ValidationError } from './errors.js';
-import { applyLaunchPermissions } from './launch-permissions.js';
+import { applyLaunchPermissions, type PermissionChange } from './launch-permissions.js';
 import { pageSize } from './ami-creations.js';
 import { AMI_ID_PATTERN, validateAccountIds, validateTags } from './validation.js';
 import type { Viewer } from './viewer.js';
@@ -19,41 +23,27 @@ import { findCreation } from '../db/creations.js';
 
 export type AmiService = ReturnType<typeof createAmiService>;
 
+type ListArgs = { first?: number | null; after?: string | null; filter?: AmiListFilter | null };
+
+/** What the changing operations need: the database, EC2, the clock and this service's logger. */
+interface AmiDeps {
+  db: Db;
+  ec2: Ec2Gateway;
+  clock: Clock;
+  log: Logger;
+}
+
 export function createAmiService(deps: ServiceDeps) {
   const { db, ec2, clock } = deps;
-  const log = deps.logger.child({ service: 'amis' });
-
-  function validateFilter(filter: AmiListFilter | null | undefined): void {
-    if (filter?.tags?.length) {
-      const errors = validateTags(filter.tags, 'filter.tags', 50).filter((e) => !e.message.includes('reserved'));
-      if (errors.length) throw new ValidationError(errors);
-    }
-  }
-
-  /** The viewer's AMI, or the typed reason it cannot be changed. */
-  function ownAmi(viewer: Viewer, amiId: string): AmiRecord {
-    if (!AMI_ID_PATTERN.test(amiId)) {
-      throw new ValidationError([{ path: 'input.amiId', message: `"${amiId}" is not an AMI id (ami-...)` }]);
-    }
-    const ami = findAmi(db, amiId);
-    if (!ami) throw new NotFoundError('AMI_NOT_FOUND', `No AMI ${amiId} was created through prism-ami`);
-    if (ami.owner !== viewer.user) throw new ForbiddenError('FORBIDDEN', `AMI ${amiId} belongs to another user`);
-    return ami;
-  }
-
-  /** The AMI and its siblings (the other regions' images of the same creation) that are available. */
-  function family(ami: AmiRecord): AmiRecord[] {
-    const siblings = ami.creationId ? amisOfCreation(db, ami.creationId) : [ami];
-    return siblings.filter((a) => a.amiId === ami.amiId || a.state === 'AVAILABLE');
-  }
+  const amiDeps: AmiDeps = { db, ec2, clock, log: deps.logger.child({ service: 'amis' }) };
 
   return {
-    listUser(viewer: Viewer, args: { first?: number | null; after?: string | null; filter?: AmiListFilter | null }) {
+    listUser(viewer: Viewer, args: ListArgs) {
       validateFilter(args.filter);
       return listAmis(db, { owner: viewer.user, filter: args.filter ?? null, first: pageSize(args.first), after: args.after ?? null });
     },
 
-    listCommunity(args: { first?: number | null; after?: string | null; filter?: AmiListFilter | null }) {
+    listCommunity(args: ListArgs) {
       validateFilter(args.filter);
       return listAmis(db, { visibility: 'PUBLIC', filter: args.filter ?? null, first: pageSize(args.first), after: args.after ?? null });
     },
@@ -62,93 +52,147 @@ export function createAmiService(deps: ServiceDeps) {
       return findAmi(db, amiId);
     },
 
-    async publish(viewer: Viewer, input: { amiId: string; public: boolean }): Promise<AmiRecord> {
-      const ami = ownAmi(viewer, input.amiId);
-      if (ami.state !== 'AVAILABLE') {
-        throw new InvalidStateError('AMI_STATE_INVALID', `AMI ${ami.amiId} is ${ami.state.toLowerCase()}; only an available AMI can be published or unpublished`);
-      }
-      const images = family(ami);
-      if (input.public) {
-        if (images.some((a) => a.encrypted)) {
-          throw new ValidationError([
-            { path: 'input.public', message: `AMI ${ami.amiId} has encrypted snapshots; EC2 cannot make it public. Share it with accounts instead.` },
-          ]);
-        }
-        for (const region of new Set(images.map((a) => a.region))) {
-          const state = await ec2.getImageBlockPublicAccessState(region).catch((err: unknown) => {
-            throw toDomainError(err);
-          });
-          if (state === 'block-new-sharing') throw new ForbiddenError('PUBLIC_ACCESS_BLOCKED', publicAccessBlockedMessage(region));
-        }
-      }
-      for (const image of images) {
-        await applyLaunchPermissions(
-          { db, ec2, now: clock.now },
-          { region: image.region, amiId: image.amiId, snapshotIds: image.snapshotIds, public: input.public },
-        ).catch((err: unknown) => {
-          throw toDomainError(err);
-        });
-      }
-      log.info({ amiId: ami.amiId, public: input.public, images: images.length }, 'visibility changed');
-      return findAmi(db, ami.amiId)!;
+    publish(viewer: Viewer, input: { amiId: string; public: boolean }): Promise<AmiRecord> {
+      return publishAmi(amiDeps, viewer, input);
     },
 
-    async share(viewer: Viewer, input: { amiId: string; accountIds: readonly string[]; revoke?: boolean | null }): Promise<AmiRecord> {
-      const errors = validateAccountIds(input.accountIds, 'input.accountIds');
-      if (input.accountIds.length === 0) errors.push({ path: 'input.accountIds', message: 'at least one account id is required' });
-      if (errors.length) throw new ValidationError(errors);
-      const ami = ownAmi(viewer, input.amiId);
-      if (ami.state === 'DEREGISTERED' || ami.state === 'FAILED') {
-        throw new ValidationError([{ path: 'input.amiId', message: `AMI ${ami.amiId} is ${ami.state.toLowerCase()}` }]);
-      }
-      for (const image of family(ami)) {
-        await applyLaunchPermissions(
-          { db, ec2, now: clock.now },
-          {
-            region: image.region,
-            amiId: image.amiId,
-            snapshotIds: image.snapshotIds,
-            ...(input.revoke ? { removeAccounts: input.accountIds } : { addAccounts: input.accountIds }),
-          },
-        ).catch((err: unknown) => {
-          throw toDomainError(err);
-        });
-      }
-      return findAmi(db, ami.amiId)!;
+    share(viewer: Viewer, input: { amiId: string; accountIds: readonly string[]; revoke?: boolean | null }): Promise<AmiRecord> {
+      return shareAmi(amiDeps, viewer, input);
     },
 
     /** Deregister one region's AMI and delete its snapshots; it stays in history as DEREGISTERED. */
-    async deregister(viewer: Viewer, input: { amiId: string; deleteSnapshots?: boolean | null }): Promise<AmiRecord> {
-      const ami = ownAmi(viewer, input.amiId);
-      if (ami.state === 'DEREGISTERED') return ami;
-      const creation = ami.creationId ? findCreation(db, ami.creationId) : undefined;
-      if (creation && (creation.status === 'PENDING' || creation.status === 'IN_PROGRESS')) {
-        throw new ValidationError([
-          { path: 'input.amiId', message: `creation ${creation.id} is still working on ${ami.amiId}; cancel it with cancelAmiCreation instead` },
-        ]);
-      }
-      // Read the snapshot ids from EC2 (the local record may predate them) before they are detached.
-      const [image] = await ec2.findImages(ami.region, { ids: [ami.amiId] }).catch((err: unknown) => {
-        throw toDomainError(err);
-      });
-      const snapshotIds = [...new Set([...(image?.snapshotIds ?? []), ...ami.snapshotIds])];
-      try {
-        if (image) await ec2.deregisterImage(ami.region, ami.amiId);
-      } catch (err) {
-        if (!isNotFound(err)) throw toDomainError(err);
-      }
-      updateAmi(db, ami.amiId, { state: 'DEREGISTERED', visibility: 'PRIVATE', updatedAt: clock.now() });
-      if (input.deleteSnapshots ?? true) {
-        for (const snapshotId of snapshotIds) {
-          try {
-            await ec2.deleteSnapshot(ami.region, snapshotId);
-          } catch (err) {
-            if (!isNotFound(err)) throw toDomainError(err);
-          }
-        }
-      }
-      log.info({ amiId: ami.amiId, snapshots: input.deleteSnapshots ?? true ? snapshotIds.length : 0 }, 'deregistered');
-      return findAmi(db, ami.amiId)!;
+    deregister(viewer: Viewer, input: { amiId: string; deleteSnapshots?: boolean | null }): Promise<AmiRecord> {
+      return deregisterAmi(amiDeps, viewer, input);
     },
   };
+}
+
+function validateFilter(filter: AmiListFilter | null | undefined): void {
+  if (filter?.tags?.length) {
+    // A filter may name the reserved prism-ami tags: only setting them is forbidden.
+    const errors = validateTags(filter.tags, 'filter.tags', 50).filter((e) => !e.message.includes('reserved'));
+    if (errors.length) throw new ValidationError(errors);
+  }
+}
+
+/** The viewer's AMI, or the typed reason it cannot be changed. */
+function ownAmi(db: Db, viewer: Viewer, amiId: string): AmiRecord {
+  if (!AMI_ID_PATTERN.test(amiId)) {
+    throw new ValidationError([{ path: 'input.amiId', message: `"${amiId}" is not an AMI id (ami-...)` }]);
+  }
+  const ami = findAmi(db, amiId);
+  if (!ami) throw new NotFoundError('AMI_NOT_FOUND', `No AMI ${amiId} was created through prism-ami`);
+  if (ami.owner !== viewer.user) throw new ForbiddenError('FORBIDDEN', `AMI ${amiId} belongs to another user`);
+  return ami;
+}
+
+/** The AMI and its siblings (the other regions' images of the same creation) that are available. */
+function family(db: Db, ami: AmiRecord): AmiRecord[] {
+  const siblings = ami.creationId ? amisOfCreation(db, ami.creationId) : [ami];
+  return siblings.filter((a) => a.amiId === ami.amiId || a.state === 'AVAILABLE');
+}
+
+/** Changes every available region's image of the creation, not only the one named. */
+async function publishAmi(deps: AmiDeps, viewer: Viewer, input: { amiId: string; public: boolean }): Promise<AmiRecord> {
+  const ami = ownAmi(deps.db, viewer, input.amiId);
+  if (ami.state !== 'AVAILABLE') {
+    throw new InvalidStateError('AMI_STATE_INVALID', `AMI ${ami.amiId} is ${ami.state.toLowerCase()}; only an available AMI can be published or unpublished`);
+  }
+  const images = family(deps.db, ami);
+  if (input.public) await assertPublishable(deps.ec2, ami, images);
+  for (const image of images) await applyTo(deps, image, { public: input.public });
+  deps.log.info({ amiId: ami.amiId, public: input.public, images: images.length }, 'visibility changed');
+  return findAmi(deps.db, ami.amiId)!;
+}
+
+/** Checked before any image changes, so a refusal leaves every region as it was. */
+async function assertPublishable(ec2: Ec2Gateway, ami: AmiRecord, images: AmiRecord[]): Promise<void> {
+  if (images.some((a) => a.encrypted)) {
+    throw new ValidationError([
+      { path: 'input.public', message: `AMI ${ami.amiId} has encrypted snapshots; EC2 cannot make it public. Share it with accounts instead.` },
+    ]);
+  }
+  for (const region of new Set(images.map((a) => a.region))) {
+    const state = await domainErrors(ec2.getImageBlockPublicAccessState(region));
+    if (state === 'block-new-sharing') throw new ForbiddenError('PUBLIC_ACCESS_BLOCKED', publicAccessBlockedMessage(region));
+  }
+}
+
+async function shareAmi(
+  deps: AmiDeps,
+  viewer: Viewer,
+  input: { amiId: string; accountIds: readonly string[]; revoke?: boolean | null },
+): Promise<AmiRecord> {
+  const errors = validateAccountIds(input.accountIds, 'input.accountIds');
+  if (input.accountIds.length === 0) errors.push({ path: 'input.accountIds', message: 'at least one account id is required' });
+  if (errors.length) throw new ValidationError(errors);
+  const ami = ownAmi(deps.db, viewer, input.amiId);
+  if (ami.state === 'DEREGISTERED' || ami.state === 'FAILED') {
+    throw new ValidationError([{ path: 'input.amiId', message: `AMI ${ami.amiId} is ${ami.state.toLowerCase()}` }]);
+  }
+  const change = input.revoke ? { removeAccounts: input.accountIds } : { addAccounts: input.accountIds };
+  for (const image of family(deps.db, ami)) await applyTo(deps, image, change);
+  return findAmi(deps.db, ami.amiId)!;
+}
+
+function applyTo(
+  deps: AmiDeps,
+  image: AmiRecord,
+  change: Omit<PermissionChange, 'region' | 'amiId' | 'snapshotIds'>,
+): Promise<AmiVisibility> {
+  const { db, ec2, clock } = deps;
+  return domainErrors(
+    applyLaunchPermissions(
+      { db, ec2, now: clock.now },
+      { region: image.region, amiId: image.amiId, snapshotIds: image.snapshotIds, ...change },
+    ),
+  );
+}
+
+async function deregisterAmi(
+  deps: AmiDeps,
+  viewer: Viewer,
+  input: { amiId: string; deleteSnapshots?: boolean | null },
+): Promise<AmiRecord> {
+  const { db, ec2, clock } = deps;
+  const ami = ownAmi(db, viewer, input.amiId);
+  if (ami.state === 'DEREGISTERED') return ami;
+  assertNotBeingCreated(db, ami);
+  // Read the snapshot ids from EC2 (the local record may predate them) before they are detached.
+  const [image] = await domainErrors(ec2.findImages(ami.region, { ids: [ami.amiId] }));
+  const snapshotIds = [...new Set([...(image?.snapshotIds ?? []), ...ami.snapshotIds])];
+  if (image) await unlessGone(() => ec2.deregisterImage(ami.region, ami.amiId));
+  updateAmi(db, ami.amiId, { state: 'DEREGISTERED', visibility: 'PRIVATE', updatedAt: clock.now() });
+  const deleteSnapshots = input.deleteSnapshots ?? true;
+  if (deleteSnapshots) {
+    for (const snapshotId of snapshotIds) await unlessGone(() => ec2.deleteSnapshot(ami.region, snapshotId));
+  }
+  deps.log.info({ amiId: ami.amiId, snapshots: deleteSnapshots ? snapshotIds.length : 0 }, 'deregistered');
+  return findAmi(db, ami.amiId)!;
+}
+
+/** A running creation owns its images: deregistering under it would race the tracker. */
+function assertNotBeingCreated(db: Db, ami: AmiRecord): void {
+  const creation = ami.creationId ? findCreation(db, ami.creationId) : undefined;
+  if (creation && (creation.status === 'PENDING' || creation.status === 'IN_PROGRESS')) {
+    throw new ValidationError([
+      { path: 'input.amiId', message: `creation ${creation.id} is still working on ${ami.amiId}; cancel it with cancelAmiCreation instead` },
+    ]);
+  }
+}
+
+/** Runs an EC2 removal; something already gone (deleted by hand, say) is what was asked for. */
+async function unlessGone(remove: () => Promise<void>): Promise<void> {
+  try {
+    await remove();
+  } catch (err) {
+    if (!isNotFound(err)) throw toDomainError(err);
+  }
+}
+
+/** EC2's failures as the contract's error codes. */
+function domainErrors<T>(promise: Promise<T>): Promise<T> {
+  return promise.catch((err: unknown) => {
+    throw toDomainError(err);
+  });
 }

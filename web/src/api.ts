@@ -48,178 +48,221 @@ export interface ApiOptions {
   onTransportChange?(transport: Transport): void;
 }
 
+/** What the HTTP, WebSocket and SSE paths of one client share. */
+interface ClientState {
+  readonly options: ApiOptions;
+  readonly authorization: string;
+  transport: Transport;
+  /** Whether the WebSocket ever opened: only then is a failure a drop worth reconnecting after. */
+  wsConnectedOnce: boolean;
+  ws: Client | undefined;
+}
+
 export function createApi(options: ApiOptions): Api {
-  const authorization = `Bearer ${options.token}`;
-  let transport = options.transport;
-  let wsConnectedOnce = false;
-  let ws: Client | undefined;
-
-  const useSse = () => {
-    if (transport === 'sse') return;
-    transport = 'sse';
-    options.onTransportChange?.('sse');
+  const state: ClientState = {
+    options,
+    authorization: `Bearer ${options.token}`,
+    transport: options.transport,
+    wsConnectedOnce: false,
+    ws: undefined,
   };
-
-  function result<R>(body: GraphqlResponse<R>, status: number): R {
-    const first = body.errors?.[0];
-    if (first) {
-      const code = first.extensions?.code ?? (status === 401 ? 'UNAUTHENTICATED' : 'GRAPHQL_ERROR');
-      if (code === 'UNAUTHENTICATED') options.onUnauthenticated();
-      throw new ApiError(first.message, code);
-    }
-    if (body.data == null) throw new ApiError(`The server answered HTTP ${status} without data`, 'BAD_RESPONSE');
-    return body.data;
-  }
-
-  async function request<R, V>(document: TypedDocumentString<R, V>, variables?: V): Promise<R> {
-    let response: Response;
-    try {
-      response = await fetch(ENDPOINT, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          accept: 'application/graphql-response+json, application/json',
-          authorization,
-        },
-        body: JSON.stringify({ query: document.toString(), variables }),
-      });
-    } catch {
-      throw new ApiError('The server cannot be reached. Is prism-ami still running?', 'NETWORK');
-    }
-    let body: GraphqlResponse<R>;
-    try {
-      body = (await response.json()) as GraphqlResponse<R>;
-    } catch {
-      throw new ApiError(`The server answered HTTP ${response.status} with something other than GraphQL`, 'BAD_RESPONSE');
-    }
-    return result(body, response.status);
-  }
-
-  function wsClient(): Client {
-    ws ??= createClient({
-      url: new URL(ENDPOINT, window.location.href).href.replace(/^http/, 'ws'),
-      connectionParams: { authorization },
-      lazy: true,
-      keepAlive: 20_000,
-      // A proxy that swallows the upgrade must not leave the page waiting forever.
-      connectionAckWaitTimeout: 10_000,
-      retryAttempts: 20,
-      // Reconnect (and resubscribe) after a drop, e.g. a server restart, but not when the socket
-      // never opened (fall back to SSE instead) nor when the token was refused.
-      shouldRetry: (e) => wsConnectedOnce && !isForbidden(e),
-      on: {
-        connected: () => {
-          wsConnectedOnce = true;
-        },
-        closed: (e) => {
-          if (isForbidden(e)) options.onUnauthenticated();
-        },
-      },
-    });
-    return ws;
-  }
-
-  function subscribeWs<R, V>(document: TypedDocumentString<R, V>, variables: V, sink: Sink<R>): () => void {
-    let fallback: (() => void) | undefined;
-    let stopped = false;
-    const stop = wsClient().subscribe<R>(
-      { query: document.toString(), variables: variables as Record<string, unknown> },
-      {
-        next: (value) => {
-          try {
-            sink.next(result(value as GraphqlResponse<R>, 200));
-          } catch (err) {
-            sink.error(err as ApiError);
-          }
-        },
-        complete: () => sink.complete(),
-        error: (err) => {
-          if (stopped) return;
-          if (Array.isArray(err)) {
-            const first = (err as { message: string; extensions?: { code?: string } }[])[0];
-            sink.error(new ApiError(first?.message ?? 'Subscription failed', first?.extensions?.code ?? 'GRAPHQL_ERROR'));
-          } else if (isForbidden(err)) {
-            sink.error(new ApiError('The token was refused', 'UNAUTHENTICATED'));
-          } else if (!wsConnectedOnce) {
-            useSse();
-            fallback = subscribeSse(document, variables, sink);
-          } else {
-            sink.error(new ApiError('Live updates were interrupted', 'NETWORK'));
-          }
-        },
-      },
-    );
-    return () => {
-      stopped = true;
-      stop();
-      fallback?.();
-    };
-  }
-
-  function subscribeSse<R, V>(document: TypedDocumentString<R, V>, variables: V, sink: Sink<R>): () => void {
-    const controller = new AbortController();
-    let attempt = 0;
-    const run = async (): Promise<void> => {
-      const response = await fetch(ENDPOINT, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization },
-        body: JSON.stringify({ query: document.toString(), variables }),
-        signal: controller.signal,
-      });
-      if (!response.ok || !response.body) {
-        const body = (await response.json().catch(() => ({}))) as GraphqlResponse<R>;
-        result(body, response.status); // throws with the server's message
-        throw new ApiError(`Live updates failed: HTTP ${response.status}`, 'BAD_RESPONSE');
-      }
-      const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-      let buffer = '';
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) throw new ApiError('The event stream ended early', 'NETWORK');
-        buffer += value;
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const event = /^event: ?(.*)$/m.exec(block)?.[1] ?? 'message';
-          if (event === 'complete') return sink.complete();
-          const data = block
-            .split('\n')
-            .filter((line) => line.startsWith('data:'))
-            .map((line) => line.slice(5).trimStart())
-            .join('\n');
-          if (!data) continue; // keep-alive comment
-          attempt = 0;
-          sink.next(result(JSON.parse(data) as GraphqlResponse<R>, 200));
-        }
-      }
-    };
-    const loop = async (): Promise<void> => {
-      for (;;) {
-        try {
-          return await run();
-        } catch (err) {
-          if (controller.signal.aborted) return;
-          const apiError = err instanceof ApiError ? err : new ApiError('Live updates were interrupted', 'NETWORK');
-          // Reconnect after a dropped stream (the subscription starts with the current state).
-          if (apiError.code !== 'NETWORK' || ++attempt > 5) return sink.error(apiError);
-          await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** attempt));
-        }
-      }
-    };
-    void loop();
-    return () => controller.abort();
-  }
-
   return {
-    request,
+    request: (document, variables) => request(state, document, variables),
     subscribe: (document, variables, sink) =>
-      transport === 'sse' ? subscribeSse(document, variables, sink) : subscribeWs(document, variables, sink),
-    transport: () => transport,
+      state.transport === 'sse' ? subscribeSse(state, document, variables, sink) : subscribeWs(state, document, variables, sink),
+    transport: () => state.transport,
     dispose() {
-      void ws?.dispose();
+      void state.ws?.dispose();
     },
   };
+}
+
+function useSse(state: ClientState): void {
+  if (state.transport === 'sse') return;
+  state.transport = 'sse';
+  state.options.onTransportChange?.('sse');
+}
+
+/** The data of a GraphQL response, or its first error as an ApiError (signing out on UNAUTHENTICATED). */
+function result<R>(state: ClientState, body: GraphqlResponse<R>, status: number): R {
+  const first = body.errors?.[0];
+  if (first) {
+    const code = first.extensions?.code ?? (status === 401 ? 'UNAUTHENTICATED' : 'GRAPHQL_ERROR');
+    if (code === 'UNAUTHENTICATED') state.options.onUnauthenticated();
+    throw new ApiError(first.message, code);
+  }
+  if (body.data == null) throw new ApiError(`The server answered HTTP ${status} without data`, 'BAD_RESPONSE');
+  return body.data;
+}
+
+function post<R, V>(
+  state: ClientState,
+  document: TypedDocumentString<R, V>,
+  variables: V | undefined,
+  accept: string,
+  signal?: AbortSignal,
+): Promise<Response> {
+  return fetch(ENDPOINT, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept, authorization: state.authorization },
+    body: JSON.stringify({ query: document.toString(), variables }),
+    signal,
+  });
+}
+
+async function request<R, V>(state: ClientState, document: TypedDocumentString<R, V>, variables?: V): Promise<R> {
+  let response: Response;
+  try {
+    response = await post(state, document, variables, 'application/graphql-response+json, application/json');
+  } catch {
+    throw new ApiError('The server cannot be reached. Is prism-ami still running?', 'NETWORK');
+  }
+  let body: GraphqlResponse<R>;
+  try {
+    body = (await response.json()) as GraphqlResponse<R>;
+  } catch {
+    throw new ApiError(`The server answered HTTP ${response.status} with something other than GraphQL`, 'BAD_RESPONSE');
+  }
+  return result(state, body, response.status);
+}
+
+function wsClient(state: ClientState): Client {
+  state.ws ??= createClient({
+    url: new URL(ENDPOINT, window.location.href).href.replace(/^http/, 'ws'),
+    connectionParams: { authorization: state.authorization },
+    lazy: true,
+    keepAlive: 20_000,
+    // A proxy that swallows the upgrade must not leave the page waiting forever.
+    connectionAckWaitTimeout: 10_000,
+    retryAttempts: 20,
+    // Reconnect (and resubscribe) after a drop, e.g. a server restart, but not when the socket
+    // never opened (fall back to SSE instead) nor when the token was refused.
+    shouldRetry: (e) => state.wsConnectedOnce && !isForbidden(e),
+    on: {
+      connected: () => {
+        state.wsConnectedOnce = true;
+      },
+      closed: (e) => {
+        if (isForbidden(e)) state.options.onUnauthenticated();
+      },
+    },
+  });
+  return state.ws;
+}
+
+function subscribeWs<R, V>(state: ClientState, document: TypedDocumentString<R, V>, variables: V, sink: Sink<R>): () => void {
+  let fallback: (() => void) | undefined;
+  let stopped = false;
+  const stop = wsClient(state).subscribe<R>(
+    { query: document.toString(), variables: variables as Record<string, unknown> },
+    {
+      next: (value) => {
+        try {
+          sink.next(result(state, value as GraphqlResponse<R>, 200));
+        } catch (err) {
+          sink.error(err as ApiError);
+        }
+      },
+      complete: () => sink.complete(),
+      error: (err) => {
+        if (stopped) return;
+        const apiError = wsError(state, err);
+        if (apiError) return sink.error(apiError);
+        useSse(state);
+        fallback = subscribeSse(state, document, variables, sink);
+      },
+    },
+  );
+  return () => {
+    stopped = true;
+    stop();
+    fallback?.();
+  };
+}
+
+/** What a graphql-ws failure means to the subscriber; undefined when the socket never opened (try SSE). */
+function wsError(state: ClientState, err: unknown): ApiError | undefined {
+  if (Array.isArray(err)) {
+    const first = (err as { message: string; extensions?: { code?: string } }[])[0];
+    return new ApiError(first?.message ?? 'Subscription failed', first?.extensions?.code ?? 'GRAPHQL_ERROR');
+  }
+  if (isForbidden(err)) return new ApiError('The token was refused', 'UNAUTHENTICATED');
+  if (!state.wsConnectedOnce) return undefined;
+  return new ApiError('Live updates were interrupted', 'NETWORK');
+}
+
+function subscribeSse<R, V>(state: ClientState, document: TypedDocumentString<R, V>, variables: V, sink: Sink<R>): () => void {
+  const controller = new AbortController();
+  void followEventStream(state, document, variables, sink, controller.signal);
+  return () => controller.abort();
+}
+
+/** Reads the event stream until it completes, reconnecting after a dropped stream up to 5 times in a row. */
+async function followEventStream<R, V>(
+  state: ClientState,
+  document: TypedDocumentString<R, V>,
+  variables: V,
+  sink: Sink<R>,
+  signal: AbortSignal,
+): Promise<void> {
+  let attempt = 0;
+  for (;;) {
+    try {
+      return await readEventStream(state, document, variables, sink, signal, () => {
+        attempt = 0;
+      });
+    } catch (err) {
+      if (signal.aborted) return;
+      const apiError = err instanceof ApiError ? err : new ApiError('Live updates were interrupted', 'NETWORK');
+      // Reconnect after a dropped stream (the subscription starts with the current state).
+      if (apiError.code !== 'NETWORK' || ++attempt > 5) return sink.error(apiError);
+      await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** attempt));
+    }
+  }
+}
+
+/** One SSE connection: resolves when the server completes the subscription, throws when it fails or drops. */
+async function readEventStream<R, V>(
+  state: ClientState,
+  document: TypedDocumentString<R, V>,
+  variables: V,
+  sink: Sink<R>,
+  signal: AbortSignal,
+  onData: () => void,
+): Promise<void> {
+  const response = await post(state, document, variables, 'text/event-stream', signal);
+  if (!response.ok || !response.body) {
+    const body = (await response.json().catch(() => ({}))) as GraphqlResponse<R>;
+    result(state, body, response.status); // throws with the server's message
+    throw new ApiError(`Live updates failed: HTTP ${response.status}`, 'BAD_RESPONSE');
+  }
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) throw new ApiError('The event stream ended early', 'NETWORK');
+    buffer += value;
+    let end: number;
+    while ((end = buffer.indexOf('\n\n')) >= 0) {
+      const { event, data } = parseEvent(buffer.slice(0, end));
+      buffer = buffer.slice(end + 2);
+      if (event === 'complete') return sink.complete();
+      if (!data) continue; // keep-alive comment
+      onData();
+      sink.next(result(state, JSON.parse(data) as GraphqlResponse<R>, 200));
+    }
+  }
+}
+
+/** One Server-Sent Events block: its event name (default `message`) and its data lines joined. */
+function parseEvent(block: string): { event: string; data: string } {
+  const event = /^event: ?(.*)$/m.exec(block)?.[1] ?? 'message';
+  const data = block
+    .split('\n')
+    .filter((line) => line.startsWith('data:'))
+    .map((line) => line.slice(5).trimStart())
+    .join('\n');
+  return { event, data };
 }
 
 function isForbidden(e: unknown): boolean {

@@ -1,18 +1,19 @@
 // Responsible for every EC2 call the service makes, through @aws-sdk/client-ec2 over HTTP (AWS,
-// moto, LocalStack or the built-in simulator alike). The only module that imports the SDK: it
-// returns plain shapes and throws Ec2CallError with EC2's own code.
+// moto, LocalStack or the built-in simulator alike). The only module that loads the SDK (shapes.ts
+// uses its types, to convert them): it returns plain shapes and throws Ec2CallError with EC2's own code.
 import type * as Sdk from '@aws-sdk/client-ec2';
 import { Ec2CallError } from './errors.js';
-import type {
-  BlockPublicAccessState,
-  Ec2Gateway,
-  Ec2Image,
-  Ec2Instance,
-  Ec2Snapshot,
-  Ec2Volume,
-  LaunchPermissionChange,
-  Tag,
-} from './types.js';
+import {
+  imageTagSpecifications,
+  toImage,
+  toInstance,
+  toPermissions,
+  toSdkTags,
+  toSnapshot,
+  toVolume,
+  toVolumePermissions,
+} from './shapes.js';
+import type { BlockPublicAccessState, Ec2Gateway, Ec2Image, Ec2Instance, Ec2Snapshot, Ec2Volume, Tag } from './types.js';
 
 export interface GatewayOptions {
   /** Explicit endpoint (simulator, moto); otherwise the SDK's own resolution (AWS_ENDPOINT_URL_EC2, …). */
@@ -32,41 +33,22 @@ export const MAX_IDS_PER_CALL = 1000;
 
 type SdkModule = typeof Sdk;
 
+/**
+ * Sends one EC2 request in a region: `run` gets the SDK module (for its command classes) and that
+ * region's client. Counted, timed and reported to onCall; its error comes out as Ec2CallError.
+ */
+type Call = <T>(region: string, action: string, run: (sdk: SdkModule, client: Sdk.EC2Client) => Promise<T>) => Promise<T>;
+
 export function createEc2Gateway(options: GatewayOptions): Ec2Gateway & { destroy(): void } {
-  // The SDK is large; load it on first use so start-up and idle memory stay small.
-  let sdkPromise: Promise<SdkModule> | undefined;
-  const loadSdk = () => (sdkPromise ??= import('@aws-sdk/client-ec2'));
-  const clients = new Map<string, Sdk.EC2Client>();
+  const clients = createClientPool(options);
   let calls = 0;
 
-  async function client(region: string): Promise<{ sdk: SdkModule; client: Sdk.EC2Client }> {
-    const sdk = await loadSdk();
-    let c = clients.get(region);
-    if (!c) {
-      c = new sdk.EC2Client({
-        region,
-        retryMode: 'standard',
-        // Five attempts make a request fail only if it is throttled 5 times in a row (0.2% at a 30%
-        // throttling rate); the tracker adds its own per-region backoff on top.
-        maxAttempts: options.maxAttempts ?? 5,
-        ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-        ...(options.credentials ? { credentials: options.credentials } : {}),
-      });
-      clients.set(region, c);
-    }
-    return { sdk, client: c };
-  }
-
-  async function call<T>(
-    region: string,
-    action: string,
-    run: (sdk: SdkModule, client: Sdk.EC2Client) => Promise<T>,
-  ): Promise<T> {
+  const call: Call = async (region, action, run) => {
     const started = performance.now();
     calls++;
-    const { sdk, client: c } = await client(region);
+    const { sdk, client } = await clients.get(region);
     try {
-      const result = await run(sdk, c);
+      const result = await run(sdk, client);
       options.onCall?.({ action, region, durationMs: performance.now() - started });
       return result;
     } catch (err) {
@@ -74,215 +56,263 @@ export function createEc2Gateway(options: GatewayOptions): Ec2Gateway & { destro
       options.onCall?.({ action, region, durationMs: performance.now() - started, errorCode: wrapped.ec2Code });
       throw wrapped;
     }
-  }
+  };
 
   return {
     callCount: () => calls,
+    describeInstances: (region, query) => describeInstances(call, region, query),
+    describeVolumes: (region, ids) => describeVolumes(call, region, ids),
+    findImages: (region, query) => findImages(call, region, query),
+    describeSnapshots: (region, ids) => describeSnapshots(call, region, ids),
+    createImage: (region, params) => createImage(call, region, params),
+    copyImage: (region, params) => copyImage(call, region, params),
+    createTags: (region, resourceIds, tags) => createTags(call, region, resourceIds, tags),
+    deleteTags: (region, resourceIds, keys) => deleteTags(call, region, resourceIds, keys),
+    deregisterImage: (region, imageId) => deregisterImage(call, region, imageId),
+    deleteSnapshot: (region, snapshotId) => deleteSnapshot(call, region, snapshotId),
+    modifyLaunchPermission: (region, imageId, change) => modifyLaunchPermission(call, region, imageId, change),
+    modifySnapshotCreateVolumePermission: (region, snapshotId, change) =>
+      modifySnapshotCreateVolumePermission(call, region, snapshotId, change),
+    getImageBlockPublicAccessState: (region) => getImageBlockPublicAccessState(call, region),
+    describeRegions: () => describeRegions(call, options.defaultRegion),
+    destroy: () => clients.destroy(),
+  };
+}
 
-    async describeInstances(region, query) {
-      return call(region, 'DescribeInstances', async (sdk, c) => {
-        const out: Ec2Instance[] = [];
-        const input: Sdk.DescribeInstancesRequest = query.ids
-          ? { InstanceIds: query.ids }
-          : { Filters: [{ Name: 'tag:Name', Values: [query.nameTag ?? ''] }], MaxResults: 1000 };
-        for await (const page of sdk.paginateDescribeInstances({ client: c }, input)) {
-          for (const r of page.Reservations ?? []) for (const i of r.Instances ?? []) out.push(toInstance(i));
-        }
-        return out;
-      });
-    },
+/** One SDK client per region, made on first use. */
+function createClientPool(options: GatewayOptions) {
+  // The SDK is large; load it on first use so start-up and idle memory stay small.
+  let sdkPromise: Promise<SdkModule> | undefined;
+  const loadSdk = () => (sdkPromise ??= import('@aws-sdk/client-ec2'));
+  const clients = new Map<string, Sdk.EC2Client>();
 
-    async describeVolumes(region, ids) {
-      if (ids.length === 0) return [];
-      return call(region, 'DescribeVolumes', async (sdk, c) => {
-        const out: Ec2Volume[] = [];
-        for await (const page of sdk.paginateDescribeVolumes({ client: c }, { VolumeIds: ids })) {
-          for (const v of page.Volumes ?? []) {
-            out.push({ id: v.VolumeId ?? '', sizeGiB: v.Size ?? 0, encrypted: v.Encrypted ?? false });
-          }
-        }
-        return out;
-      });
-    },
-
-    async findImages(region, query) {
-      const filters: Sdk.Filter[] = [];
-      if (query.name !== undefined) filters.push({ Name: 'name', Values: [query.name] });
-      if (query.tag) filters.push({ Name: `tag:${query.tag.key}`, Values: query.tag.values });
-      const idChunks = query.ids ? chunk(query.ids, MAX_IDS_PER_CALL) : [undefined];
-      const out: Ec2Image[] = [];
-      for (const ids of idChunks) {
-        if (ids?.length === 0) continue;
-        const chunkFilters = ids ? [...filters, { Name: 'image-id', Values: ids }] : filters;
-        const images = await call(region, 'DescribeImages', async (sdk, c) => {
-          const found: Ec2Image[] = [];
-          for await (const page of sdk.paginateDescribeImages(
-            { client: c },
-            { Owners: ['self'], Filters: chunkFilters, IncludeDeprecated: true, MaxResults: 1000 },
-          )) {
-            for (const img of page.Images ?? []) found.push(toImage(img));
-          }
-          return found;
+  return {
+    async get(region: string): Promise<{ sdk: SdkModule; client: Sdk.EC2Client }> {
+      const sdk = await loadSdk();
+      let client = clients.get(region);
+      if (!client) {
+        client = new sdk.EC2Client({
+          region,
+          retryMode: 'standard',
+          // Five attempts make a request fail only if it is throttled 5 times in a row (0.2% at a 30%
+          // throttling rate); the tracker adds its own per-region backoff on top.
+          maxAttempts: options.maxAttempts ?? 5,
+          ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+          ...(options.credentials ? { credentials: options.credentials } : {}),
         });
-        out.push(...images);
+        clients.set(region, client);
       }
-      return out;
+      return { sdk, client };
     },
 
-    async describeSnapshots(region, ids) {
-      const out: Ec2Snapshot[] = [];
-      for (const ids1000 of chunk(ids, MAX_IDS_PER_CALL)) {
-        const snaps = await call(region, 'DescribeSnapshots', async (sdk, c) => {
-          const found: Ec2Snapshot[] = [];
-          for await (const page of sdk.paginateDescribeSnapshots(
-            { client: c },
-            { OwnerIds: ['self'], Filters: [{ Name: 'snapshot-id', Values: ids1000 }], MaxResults: 1000 },
-          )) {
-            for (const s of page.Snapshots ?? []) {
-              found.push({
-                id: s.SnapshotId ?? '',
-                state: s.State ?? 'pending',
-                progress: parsePercent(s.Progress),
-                volumeSizeGiB: s.VolumeSize ?? 0,
-                stateMessage: s.StateMessage || undefined,
-              });
-            }
-          }
-          return found;
-        });
-        out.push(...snaps);
-      }
-      return out;
-    },
-
-    async createImage(region, p) {
-      return call(region, 'CreateImage', async (sdk, c) => {
-        const res = await c.send(
-          new sdk.CreateImageCommand({
-            InstanceId: p.instanceId,
-            Name: p.name,
-            Description: p.description,
-            NoReboot: p.noReboot,
-            // Image tags only: moto answers HTTP 500 to a `snapshot` TagSpecification, so snapshots
-            // are tagged with CreateTags once their ids are known.
-            TagSpecifications: p.tags.length ? [{ ResourceType: 'image', Tags: toSdkTags(p.tags) }] : undefined,
-          }),
-        );
-        if (!res.ImageId) throw new Ec2CallError('InvalidResponse', 'CreateImage returned no ImageId', 'CreateImage', region, 200);
-        return res.ImageId;
-      });
-    },
-
-    async copyImage(region, p) {
-      return call(region, 'CopyImage', async (sdk, c) => {
-        const res = await c.send(
-          new sdk.CopyImageCommand({
-            SourceRegion: p.sourceRegion,
-            SourceImageId: p.sourceImageId,
-            Name: p.name,
-            Description: p.description,
-            ClientToken: p.clientToken,
-            CopyImageTags: true,
-            TagSpecifications: p.tags.length ? [{ ResourceType: 'image', Tags: toSdkTags(p.tags) }] : undefined,
-          }),
-        );
-        if (!res.ImageId) throw new Ec2CallError('InvalidResponse', 'CopyImage returned no ImageId', 'CopyImage', region, 200);
-        return res.ImageId;
-      });
-    },
-
-    async createTags(region, resourceIds, tags) {
-      if (resourceIds.length === 0 || tags.length === 0) return;
-      await call(region, 'CreateTags', (sdk, c) =>
-        c.send(new sdk.CreateTagsCommand({ Resources: resourceIds, Tags: toSdkTags(tags) })),
-      );
-    },
-
-    async deleteTags(region, resourceIds, keys) {
-      if (resourceIds.length === 0 || keys.length === 0) return;
-      await call(region, 'DeleteTags', (sdk, c) =>
-        c.send(new sdk.DeleteTagsCommand({ Resources: resourceIds, Tags: keys.map((Key) => ({ Key })) })),
-      );
-    },
-
-    async deregisterImage(region, imageId) {
-      await call(region, 'DeregisterImage', (sdk, c) => c.send(new sdk.DeregisterImageCommand({ ImageId: imageId })));
-    },
-
-    async deleteSnapshot(region, snapshotId) {
-      await call(region, 'DeleteSnapshot', (sdk, c) =>
-        c.send(new sdk.DeleteSnapshotCommand({ SnapshotId: snapshotId })),
-      );
-    },
-
-    async modifyLaunchPermission(region, imageId, change) {
-      await call(region, 'ModifyImageAttribute', (sdk, c) =>
-        c.send(
-          new sdk.ModifyImageAttributeCommand({
-            ImageId: imageId,
-            LaunchPermission: { Add: toPermissions(change.add), Remove: toPermissions(change.remove) },
-          }),
-        ),
-      );
-    },
-
-    async modifySnapshotCreateVolumePermission(region, snapshotId, change) {
-      await call(region, 'ModifySnapshotAttribute', (sdk, c) =>
-        c.send(
-          new sdk.ModifySnapshotAttributeCommand({
-            SnapshotId: snapshotId,
-            Attribute: 'createVolumePermission',
-            CreateVolumePermission: {
-              Add: change.add?.map((UserId) => ({ UserId })),
-              Remove: change.remove?.map((UserId) => ({ UserId })),
-            },
-          }),
-        ),
-      );
-    },
-
-    async describeLaunchPermissions(region, imageId) {
-      return call(region, 'DescribeImageAttribute', async (sdk, c) => {
-        const res = await c.send(new sdk.DescribeImageAttributeCommand({ ImageId: imageId, Attribute: 'launchPermission' }));
-        const perms = res.LaunchPermissions ?? [];
-        return {
-          public: perms.some((p) => p.Group === 'all'),
-          userIds: perms.flatMap((p) => (p.UserId ? [p.UserId] : [])),
-        };
-      });
-    },
-
-    async getImageBlockPublicAccessState(region): Promise<BlockPublicAccessState> {
-      try {
-        return await call(region, 'GetImageBlockPublicAccessState', async (sdk, c) => {
-          const res = await c.send(new sdk.GetImageBlockPublicAccessStateCommand({}));
-          return res.ImageBlockPublicAccessState === 'block-new-sharing' ? 'block-new-sharing' : 'unblocked';
-        });
-      } catch (err) {
-        // EC2-compatible endpoints without this API (moto) cannot block public access.
-        if (
-          err instanceof Ec2CallError &&
-          ['InvalidAction', 'NotImplemented', 'UnsupportedOperation', 'UnparseableResponse'].includes(err.ec2Code)
-        ) {
-          return 'unsupported';
-        }
-        if (err instanceof Ec2CallError && (err.httpStatus === 404 || err.httpStatus === 501)) return 'unsupported';
-        throw err;
-      }
-    },
-
-    async describeRegions() {
-      return call(options.defaultRegion, 'DescribeRegions', async (sdk, c) => {
-        const res = await c.send(new sdk.DescribeRegionsCommand({ AllRegions: false }));
-        return (res.Regions ?? []).flatMap((r) => (r.RegionName ? [r.RegionName] : []));
-      });
-    },
-
-    destroy() {
-      for (const c of clients.values()) c.destroy();
+    destroy(): void {
+      for (const client of clients.values()) client.destroy();
       clients.clear();
     },
   };
+}
+
+type Params<K extends keyof Ec2Gateway> = Parameters<Ec2Gateway[K]>;
+
+function describeInstances(call: Call, region: string, query: Params<'describeInstances'>[1]): Promise<Ec2Instance[]> {
+  const input: Sdk.DescribeInstancesRequest = query.ids
+    ? { InstanceIds: query.ids }
+    : { Filters: [{ Name: 'tag:Name', Values: [query.nameTag ?? ''] }], MaxResults: 1000 };
+  return call(region, 'DescribeInstances', async (sdk, client) => {
+    const out: Ec2Instance[] = [];
+    for await (const page of sdk.paginateDescribeInstances({ client }, input)) {
+      for (const r of page.Reservations ?? []) for (const i of r.Instances ?? []) out.push(toInstance(i));
+    }
+    return out;
+  });
+}
+
+async function describeVolumes(call: Call, region: string, ids: string[]): Promise<Ec2Volume[]> {
+  if (ids.length === 0) return [];
+  return call(region, 'DescribeVolumes', async (sdk, client) => {
+    const out: Ec2Volume[] = [];
+    for await (const page of sdk.paginateDescribeVolumes({ client }, { VolumeIds: ids })) {
+      for (const v of page.Volumes ?? []) out.push(toVolume(v));
+    }
+    return out;
+  });
+}
+
+/**
+ * Ids go in an `image-id` filter, not ImageIds, so an unknown id is left out of the answer instead
+ * of failing the whole request; a filter takes at most MAX_IDS_PER_CALL values, hence the chunks.
+ */
+async function findImages(call: Call, region: string, query: Params<'findImages'>[1]): Promise<Ec2Image[]> {
+  const filters: Sdk.Filter[] = [];
+  if (query.name !== undefined) filters.push({ Name: 'name', Values: [query.name] });
+  if (query.tag) filters.push({ Name: `tag:${query.tag.key}`, Values: query.tag.values });
+  const idChunks = query.ids ? chunk(query.ids, MAX_IDS_PER_CALL) : [undefined];
+  const out: Ec2Image[] = [];
+  for (const ids of idChunks) {
+    if (ids?.length === 0) continue;
+    const chunkFilters = ids ? [...filters, { Name: 'image-id', Values: ids }] : filters;
+    out.push(...(await describeOwnImages(call, region, chunkFilters)));
+  }
+  return out;
+}
+
+function describeOwnImages(call: Call, region: string, filters: Sdk.Filter[]): Promise<Ec2Image[]> {
+  return call(region, 'DescribeImages', async (sdk, client) => {
+    const found: Ec2Image[] = [];
+    for await (const page of sdk.paginateDescribeImages(
+      { client },
+      { Owners: ['self'], Filters: filters, IncludeDeprecated: true, MaxResults: 1000 },
+    )) {
+      for (const img of page.Images ?? []) found.push(toImage(img));
+    }
+    return found;
+  });
+}
+
+/** As findImages: a `snapshot-id` filter, so unknown ids are absent rather than an error. */
+async function describeSnapshots(call: Call, region: string, ids: string[]): Promise<Ec2Snapshot[]> {
+  const out: Ec2Snapshot[] = [];
+  for (const ids1000 of chunk(ids, MAX_IDS_PER_CALL)) {
+    const snaps = await call(region, 'DescribeSnapshots', async (sdk, client) => {
+      const found: Ec2Snapshot[] = [];
+      for await (const page of sdk.paginateDescribeSnapshots(
+        { client },
+        { OwnerIds: ['self'], Filters: [{ Name: 'snapshot-id', Values: ids1000 }], MaxResults: 1000 },
+      )) {
+        for (const s of page.Snapshots ?? []) found.push(toSnapshot(s));
+      }
+      return found;
+    });
+    out.push(...snaps);
+  }
+  return out;
+}
+
+function createImage(call: Call, region: string, p: Params<'createImage'>[1]): Promise<string> {
+  return call(region, 'CreateImage', async (sdk, client) => {
+    const res = await client.send(
+      new sdk.CreateImageCommand({
+        InstanceId: p.instanceId,
+        Name: p.name,
+        Description: p.description,
+        NoReboot: p.noReboot,
+        // Image tags only: moto answers HTTP 500 to a `snapshot` TagSpecification, so snapshots
+        // are tagged with CreateTags once their ids are known.
+        TagSpecifications: imageTagSpecifications(p.tags),
+      }),
+    );
+    return requireImageId(res.ImageId, 'CreateImage', region);
+  });
+}
+
+function copyImage(call: Call, region: string, p: Params<'copyImage'>[1]): Promise<string> {
+  return call(region, 'CopyImage', async (sdk, client) => {
+    const res = await client.send(
+      new sdk.CopyImageCommand({
+        SourceRegion: p.sourceRegion,
+        SourceImageId: p.sourceImageId,
+        Name: p.name,
+        Description: p.description,
+        ClientToken: p.clientToken,
+        CopyImageTags: true,
+        TagSpecifications: imageTagSpecifications(p.tags),
+      }),
+    );
+    return requireImageId(res.ImageId, 'CopyImage', region);
+  });
+}
+
+/** The SDK types ImageId as optional; an answer without one is unusable, not a success. */
+function requireImageId(imageId: string | undefined, action: string, region: string): string {
+  if (!imageId) throw new Ec2CallError('InvalidResponse', `${action} returned no ImageId`, action, region, 200);
+  return imageId;
+}
+
+async function createTags(call: Call, region: string, resourceIds: string[], tags: Tag[]): Promise<void> {
+  if (resourceIds.length === 0 || tags.length === 0) return;
+  await call(region, 'CreateTags', (sdk, client) =>
+    client.send(new sdk.CreateTagsCommand({ Resources: resourceIds, Tags: toSdkTags(tags) })),
+  );
+}
+
+async function deleteTags(call: Call, region: string, resourceIds: string[], keys: string[]): Promise<void> {
+  if (resourceIds.length === 0 || keys.length === 0) return;
+  await call(region, 'DeleteTags', (sdk, client) =>
+    client.send(new sdk.DeleteTagsCommand({ Resources: resourceIds, Tags: keys.map((Key) => ({ Key })) })),
+  );
+}
+
+async function deregisterImage(call: Call, region: string, imageId: string): Promise<void> {
+  await call(region, 'DeregisterImage', (sdk, client) => client.send(new sdk.DeregisterImageCommand({ ImageId: imageId })));
+}
+
+async function deleteSnapshot(call: Call, region: string, snapshotId: string): Promise<void> {
+  await call(region, 'DeleteSnapshot', (sdk, client) =>
+    client.send(new sdk.DeleteSnapshotCommand({ SnapshotId: snapshotId })),
+  );
+}
+
+async function modifyLaunchPermission(
+  call: Call,
+  region: string,
+  imageId: string,
+  change: Params<'modifyLaunchPermission'>[2],
+): Promise<void> {
+  await call(region, 'ModifyImageAttribute', (sdk, client) =>
+    client.send(
+      new sdk.ModifyImageAttributeCommand({
+        ImageId: imageId,
+        LaunchPermission: { Add: toPermissions(change.add), Remove: toPermissions(change.remove) },
+      }),
+    ),
+  );
+}
+
+async function modifySnapshotCreateVolumePermission(
+  call: Call,
+  region: string,
+  snapshotId: string,
+  change: Params<'modifySnapshotCreateVolumePermission'>[2],
+): Promise<void> {
+  await call(region, 'ModifySnapshotAttribute', (sdk, client) =>
+    client.send(
+      new sdk.ModifySnapshotAttributeCommand({
+        SnapshotId: snapshotId,
+        Attribute: 'createVolumePermission',
+        CreateVolumePermission: { Add: toVolumePermissions(change.add), Remove: toVolumePermissions(change.remove) },
+      }),
+    ),
+  );
+}
+
+async function getImageBlockPublicAccessState(call: Call, region: string): Promise<BlockPublicAccessState> {
+  try {
+    return await call(region, 'GetImageBlockPublicAccessState', async (sdk, client) => {
+      const res = await client.send(new sdk.GetImageBlockPublicAccessStateCommand({}));
+      return res.ImageBlockPublicAccessState === 'block-new-sharing' ? 'block-new-sharing' : 'unblocked';
+    });
+  } catch (err) {
+    // EC2-compatible endpoints without this API (moto) cannot block public access.
+    if (isMissingApi(err)) return 'unsupported';
+    throw err;
+  }
+}
+
+function isMissingApi(err: unknown): boolean {
+  if (!(err instanceof Ec2CallError)) return false;
+  return (
+    ['InvalidAction', 'NotImplemented', 'UnsupportedOperation', 'UnparseableResponse'].includes(err.ec2Code) ||
+    err.httpStatus === 404 ||
+    err.httpStatus === 501
+  );
+}
+
+/** Account-wide, so asked in the default region. */
+function describeRegions(call: Call, defaultRegion: string): Promise<string[]> {
+  return call(defaultRegion, 'DescribeRegions', async (sdk, client) => {
+    const res = await client.send(new sdk.DescribeRegionsCommand({ AllRegions: false }));
+    return (res.Regions ?? []).flatMap((r) => (r.RegionName ? [r.RegionName] : []));
+  });
 }
 
 function wrapError(err: unknown, action: string, region: string): Ec2CallError {
@@ -295,58 +325,6 @@ function wrapError(err: unknown, action: string, region: string): Ec2CallError {
   if (code === 'Error') code = status ? 'UnparseableResponse' : 'NetworkError';
   const message = (e.message || code).split('\n')[0]!;
   return new Ec2CallError(code, message, action, region, status);
-}
-
-function toInstance(i: Sdk.Instance): Ec2Instance {
-  const tags = fromSdkTags(i.Tags);
-  return {
-    id: i.InstanceId ?? '',
-    name: tags.find((t) => t.key === 'Name')?.value,
-    state: i.State?.Name ?? 'unknown',
-    architecture: i.Architecture,
-    volumeIds: (i.BlockDeviceMappings ?? []).flatMap((m) => (m.Ebs?.VolumeId ? [m.Ebs.VolumeId] : [])),
-    tags,
-  };
-}
-
-function toImage(img: Sdk.Image): Ec2Image {
-  const ebs = (img.BlockDeviceMappings ?? []).flatMap((m) => (m.Ebs ? [m.Ebs] : []));
-  return {
-    id: img.ImageId ?? '',
-    name: img.Name ?? '',
-    description: img.Description || undefined,
-    state: img.State ?? 'pending',
-    stateReason: img.StateReason?.Message || img.StateReason?.Code || undefined,
-    architecture: img.Architecture,
-    public: img.Public ?? false,
-    ownerId: img.OwnerId,
-    snapshotIds: ebs.flatMap((e) => (e.SnapshotId ? [e.SnapshotId] : [])),
-    sizeGiB: ebs.reduce((sum, e) => sum + (e.VolumeSize ?? 0), 0),
-    encrypted: ebs.some((e) => e.Encrypted === true),
-    tags: fromSdkTags(img.Tags),
-    createdAt: img.CreationDate,
-  };
-}
-
-function toSdkTags(tags: Tag[]): Sdk.Tag[] {
-  return tags.map((t) => ({ Key: t.key, Value: t.value }));
-}
-
-function fromSdkTags(tags: Sdk.Tag[] | undefined): Tag[] {
-  return (tags ?? []).map((t) => ({ key: t.Key ?? '', value: t.Value ?? '' }));
-}
-
-function toPermissions(change: LaunchPermissionChange | undefined): Sdk.LaunchPermission[] | undefined {
-  if (!change) return undefined;
-  const perms: Sdk.LaunchPermission[] = [];
-  if (change.group) perms.push({ Group: change.group });
-  for (const id of change.userIds ?? []) perms.push({ UserId: id });
-  return perms.length ? perms : undefined;
-}
-
-function parsePercent(p: string | undefined): number {
-  const n = Number.parseFloat((p ?? '0').replace('%', ''));
-  return Number.isFinite(n) ? Math.max(0, Math.min(100, n)) : 0;
 }
 
 export function chunk<T>(items: T[], size: number): T[][] {

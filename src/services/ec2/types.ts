@@ -95,7 +95,6 @@ export interface Ec2Gateway {
     snapshotId: string,
     change: { add?: string[]; remove?: string[] },
   ): Promise<void>;
-  describeLaunchPermissions(region: string, imageId: string): Promise<{ public: boolean; userIds: string[] }>;
   getImageBlockPublicAccessState(region: string): Promise<BlockPublicAccessState>;
   describeRegions(): Promise<string[]>;
   /** EC2 requests sent so far by this gateway (one per command; a batch of more than 1000 ids is several). */

@@ -17,27 +17,13 @@ import { usePagedAmis } from './paged.js';
 
 const NO_FILTER = { tags: '', region: '', templateName: '' };
 
+type Draft = typeof NO_FILTER;
+
 export function AmiList() {
   const { api } = useDashboard();
-  const [draft, setDraft] = useState(NO_FILTER);
-  const [filter, setFilter] = useState<AmiFilter>({});
-  const [filterError, setFilterError] = useState<string>();
+  const filtering = useFilter();
+  const { filter } = filtering;
   const list = usePagedAmis((variables) => api.request(WebUserAmisDocument, variables).then((d) => d.userAmis), filter);
-
-  function apply(e: Event) {
-    e.preventDefault();
-    const tags = parseTags(draft.tags);
-    if (!tags) {
-      setFilterError('Write tags as key=value, separated by commas');
-      return;
-    }
-    setFilterError(undefined);
-    setFilter({
-      ...(tags.length ? { tags } : {}),
-      ...(draft.region.trim() ? { region: draft.region.trim() } : {}),
-      ...(draft.templateName.trim() ? { templateName: draft.templateName.trim() } : {}),
-    });
-  }
 
   return (
     <section class="card amis" aria-labelledby="amis-title">
@@ -45,47 +31,7 @@ export function AmiList() {
         <h2 id="amis-title">Your AMIs</h2>
         {list.total !== undefined && <span class="meta">{list.total} in all</span>}
       </div>
-      <form class="filters" onSubmit={apply} aria-label="Filter your AMIs">
-        <div class="field">
-          <label for="filter-tags">Tag</label>
-          <input
-            id="filter-tags"
-            type="text"
-            placeholder="team=bio"
-            value={draft.tags}
-            aria-invalid={filterError ? 'true' : undefined}
-            aria-describedby={filterError ? 'filter-tags-error' : undefined}
-            onInput={(e) => setDraft({ ...draft, tags: e.currentTarget.value })}
-          />
-          {filterError && (
-            <p class="field-error" id="filter-tags-error">
-              {filterError}
-            </p>
-          )}
-        </div>
-        <div class="field">
-          <label for="filter-region">Region</label>
-          <input id="filter-region" type="text" placeholder="us-east-1" value={draft.region} onInput={(e) => setDraft({ ...draft, region: e.currentTarget.value })} />
-        </div>
-        <div class="field">
-          <label for="filter-template">Template</label>
-          <input id="filter-template" type="text" value={draft.templateName} onInput={(e) => setDraft({ ...draft, templateName: e.currentTarget.value })} />
-        </div>
-        <div class="filter-actions">
-          <button type="submit">Filter</button>
-          <button
-            type="button"
-            class="secondary"
-            onClick={() => {
-              setDraft(NO_FILTER);
-              setFilterError(undefined);
-              setFilter({});
-            }}
-          >
-            Clear
-          </button>
-        </div>
-      </form>
+      <FilterForm {...filtering} />
       {list.error && (
         <p role="alert" class="error">
           {list.error}
@@ -112,20 +58,92 @@ export function AmiList() {
   );
 }
 
-function AmiActions({ ami }: { ami: WebAmiFragment }) {
-  const { api, announce, amisChanged } = useDashboard();
+/** The filter being typed (draft) and the one applied; the list reloads only when it is applied. */
+function useFilter() {
+  const [draft, setDraft] = useState(NO_FILTER);
+  const [filter, setFilter] = useState<AmiFilter>({});
+  const [filterError, setFilterError] = useState<string>();
+
+  function apply(e: Event) {
+    e.preventDefault();
+    const next = toFilter(draft);
+    if (!next) {
+      setFilterError('Write tags as key=value, separated by commas');
+      return;
+    }
+    setFilterError(undefined);
+    setFilter(next);
+  }
+
+  function clear() {
+    setDraft(NO_FILTER);
+    setFilterError(undefined);
+    setFilter({});
+  }
+
+  return { draft, setDraft, filter, filterError, apply, clear };
+}
+
+/** The filter the server takes, without the fields left empty; undefined when the tags do not parse. */
+function toFilter(draft: Draft): AmiFilter | undefined {
+  const tags = parseTags(draft.tags);
+  if (!tags) return undefined;
+  return {
+    ...(tags.length ? { tags } : {}),
+    ...(draft.region.trim() ? { region: draft.region.trim() } : {}),
+    ...(draft.templateName.trim() ? { templateName: draft.templateName.trim() } : {}),
+  };
+}
+
+function FilterForm(props: { draft: Draft; setDraft: (draft: Draft) => void; filterError: string | undefined; apply: (e: Event) => void; clear: () => void }) {
+  const { draft, setDraft, filterError } = props;
+  return (
+    <form class="filters" onSubmit={props.apply} aria-label="Filter your AMIs">
+      <div class="field">
+        <label for="filter-tags">Tag</label>
+        <input
+          id="filter-tags"
+          type="text"
+          placeholder="team=bio"
+          value={draft.tags}
+          aria-invalid={filterError ? 'true' : undefined}
+          aria-describedby={filterError ? 'filter-tags-error' : undefined}
+          onInput={(e) => setDraft({ ...draft, tags: e.currentTarget.value })}
+        />
+        {filterError && (
+          <p class="field-error" id="filter-tags-error">
+            {filterError}
+          </p>
+        )}
+      </div>
+      <div class="field">
+        <label for="filter-region">Region</label>
+        <input id="filter-region" type="text" placeholder="us-east-1" value={draft.region} onInput={(e) => setDraft({ ...draft, region: e.currentTarget.value })} />
+      </div>
+      <div class="field">
+        <label for="filter-template">Template</label>
+        <input id="filter-template" type="text" value={draft.templateName} onInput={(e) => setDraft({ ...draft, templateName: e.currentTarget.value })} />
+      </div>
+      <div class="filter-actions">
+        <button type="submit">Filter</button>
+        <button type="button" class="secondary" onClick={props.clear}>
+          Clear
+        </button>
+      </div>
+    </form>
+  );
+}
+
+type MutationResult = { __typename: string; message?: string; fieldErrors?: { message: string }[] };
+
+/** Runs one AMI mutation at a time; its union's error members are shown in the card. */
+function useAmiMutation() {
+  const { announce, amisChanged } = useDashboard();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string>();
-  const [sharing, setSharing] = useState(false);
-  const [accounts, setAccounts] = useState('');
-  const [confirming, setConfirming] = useState(false);
-  const [deleteSnapshots, setDeleteSnapshots] = useState(true);
-  if (ami.state === 'DEREGISTERED') return null;
-  const published = ami.visibility === 'PUBLIC';
-  const idBase = `${ami.region}-${ami.amiId}`;
 
-  /** Runs a mutation; its union's error members are shown in the card. */
-  async function run(action: () => Promise<{ __typename: string; message?: string; fieldErrors?: { message: string }[] }>, done: string) {
+  /** Resolves to whether the mutation succeeded. */
+  async function run(action: () => Promise<MutationResult>, done: string): Promise<boolean> {
     setBusy(true);
     setError(undefined);
     try {
@@ -143,6 +161,19 @@ function AmiActions({ ami }: { ami: WebAmiFragment }) {
     }
     return false;
   }
+
+  return { busy, error, run };
+}
+
+/** The card's actions and the state of their forms: the share panel and the deregister dialog. */
+function useAmiActions(ami: WebAmiFragment) {
+  const { api } = useDashboard();
+  const { busy, error, run } = useAmiMutation();
+  const [sharing, setSharing] = useState(false);
+  const [accounts, setAccounts] = useState('');
+  const [confirming, setConfirming] = useState(false);
+  const [deleteSnapshots, setDeleteSnapshots] = useState(true);
+  const published = ami.visibility === 'PUBLIC';
 
   const publish = () =>
     run(
@@ -169,10 +200,20 @@ function AmiActions({ ami }: { ami: WebAmiFragment }) {
     );
   };
 
+  return { busy, error, publish, share, deregister, sharing, setSharing, accounts, setAccounts, confirming, setConfirming, deleteSnapshots, setDeleteSnapshots };
+}
+
+function AmiActions({ ami }: { ami: WebAmiFragment }) {
+  const actions = useAmiActions(ami);
+  const { busy, error, sharing, setSharing, accounts, setAccounts, confirming, setConfirming, deleteSnapshots, setDeleteSnapshots } = actions;
+  if (ami.state === 'DEREGISTERED') return null;
+  const published = ami.visibility === 'PUBLIC';
+  const idBase = `${ami.region}-${ami.amiId}`;
+
   return (
     <div class="ami-actions">
       <div class="actions">
-        <button type="button" class="secondary small" disabled={busy || ami.state !== 'AVAILABLE'} onClick={() => void publish()}>
+        <button type="button" class="secondary small" disabled={busy || ami.state !== 'AVAILABLE'} onClick={() => void actions.publish()}>
           {published ? 'Unpublish' : 'Publish'}
         </button>
         <button type="button" class="secondary small" aria-expanded={sharing} aria-controls={`share-${idBase}`} onClick={() => setSharing(!sharing)}>
@@ -182,43 +223,69 @@ function AmiActions({ ami }: { ami: WebAmiFragment }) {
           Deregister…
         </button>
       </div>
-      {sharing && (
-        <form
-          class="share"
-          id={`share-${idBase}`}
-          onSubmit={(e) => {
-            e.preventDefault();
-            void share(false);
-          }}
-        >
-          <label for={`accounts-${idBase}`}>AWS account ids</label>
-          <input id={`accounts-${idBase}`} type="text" inputMode="numeric" placeholder="123456789012" value={accounts} onInput={(e) => setAccounts(e.currentTarget.value)} />
-          <div class="actions">
-            <button type="submit" class="small" disabled={busy || !accounts.trim()}>
-              Grant access
-            </button>
-            <button type="button" class="secondary small" disabled={busy || !accounts.trim()} onClick={() => void share(true)}>
-              Revoke access
-            </button>
-          </div>
-        </form>
-      )}
+      {sharing && <ShareForm idBase={idBase} accounts={accounts} setAccounts={setAccounts} busy={busy} share={(revoke) => void actions.share(revoke)} />}
       {error && (
         <p role="alert" class="error">
           {error}
         </p>
       )}
       {confirming && (
-        <ConfirmDialog title={`Deregister ${ami.name}?`} confirmLabel="Deregister" onConfirm={() => void deregister()} onCancel={() => setConfirming(false)}>
-          <p>
-            <code>{ami.amiId}</code> in {ami.region} can no longer be launched. Running instances are not affected.
-          </p>
-          <div class="field check">
-            <input id={`snapshots-${idBase}`} type="checkbox" checked={deleteSnapshots} onChange={(e) => setDeleteSnapshots(e.currentTarget.checked)} />
-            <label for={`snapshots-${idBase}`}>Also delete its snapshots (stops their storage cost)</label>
-          </div>
-        </ConfirmDialog>
+        <DeregisterDialog
+          ami={ami}
+          idBase={idBase}
+          deleteSnapshots={deleteSnapshots}
+          setDeleteSnapshots={setDeleteSnapshots}
+          onConfirm={() => void actions.deregister()}
+          onCancel={() => setConfirming(false)}
+        />
       )}
     </div>
+  );
+}
+
+function DeregisterDialog(props: {
+  ami: WebAmiFragment;
+  idBase: string;
+  deleteSnapshots: boolean;
+  setDeleteSnapshots: (deleteSnapshots: boolean) => void;
+  onConfirm: () => void;
+  onCancel: () => void;
+}) {
+  const { ami, idBase } = props;
+  return (
+    <ConfirmDialog title={`Deregister ${ami.name}?`} confirmLabel="Deregister" onConfirm={props.onConfirm} onCancel={props.onCancel}>
+      <p>
+        <code>{ami.amiId}</code> in {ami.region} can no longer be launched. Running instances are not affected.
+      </p>
+      <div class="field check">
+        <input id={`snapshots-${idBase}`} type="checkbox" checked={props.deleteSnapshots} onChange={(e) => props.setDeleteSnapshots(e.currentTarget.checked)} />
+        <label for={`snapshots-${idBase}`}>Also delete its snapshots (stops their storage cost)</label>
+      </div>
+    </ConfirmDialog>
+  );
+}
+
+function ShareForm(props: { idBase: string; accounts: string; setAccounts: (accounts: string) => void; busy: boolean; share: (revoke: boolean) => void }) {
+  const { idBase, accounts, busy } = props;
+  return (
+    <form
+      class="share"
+      id={`share-${idBase}`}
+      onSubmit={(e) => {
+        e.preventDefault();
+        props.share(false);
+      }}
+    >
+      <label for={`accounts-${idBase}`}>AWS account ids</label>
+      <input id={`accounts-${idBase}`} type="text" inputMode="numeric" placeholder="123456789012" value={accounts} onInput={(e) => props.setAccounts(e.currentTarget.value)} />
+      <div class="actions">
+        <button type="submit" class="small" disabled={busy || !accounts.trim()}>
+          Grant access
+        </button>
+        <button type="button" class="secondary small" disabled={busy || !accounts.trim()} onClick={() => props.share(true)}>
+          Revoke access
+        </button>
+      </div>
+    </form>
   );
 }

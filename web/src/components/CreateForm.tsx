@@ -4,7 +4,7 @@
 import { useRef, useState } from 'preact/hooks';
 import type { ApiError } from '../api.js';
 import { useDashboard } from '../context.js';
-import { WebCreateAmiDocument, type CreateAmiInput, type WebCreationFragment } from '../generated/graphql.js';
+import { WebCreateAmiDocument, type CreateAmiInput, type WebCreateAmiMutation, type WebCreationFragment } from '../generated/graphql.js';
 import { randomKey, words } from '../format.js';
 
 type Field = 'instance' | 'name' | 'description' | 'templateName' | 'tags' | 'noReboot' | 'copyToRegions' | 'shareWithAccounts' | 'public';
@@ -37,75 +37,19 @@ const FIELD_OF_CODE: Record<string, Field> = {
   PUBLIC_ACCESS_BLOCKED: 'public',
 };
 
+type Values = typeof EMPTY;
+
+/** What was sent, to map the server's paths (`tags.0`, `copyToRegions.1`) back to what is shown. */
+interface Sent {
+  sentRows: number[];
+  regions: string[];
+  accounts: string[];
+}
+
+type CreateFailure = Exclude<WebCreateAmiMutation['createAmi'], { __typename: 'CreateAmiSuccess' }>;
+
 export function CreateForm({ onCreated }: { onCreated: (creation: WebCreationFragment) => void }) {
-  const { api, announce, amisChanged } = useDashboard();
-  const [values, setValues] = useState(EMPTY);
-  const [tags, setTags] = useState<TagRow[]>([]);
-  const [errors, setErrors] = useState<Errors>({});
-  const [formError, setFormError] = useState<string>();
-  const [busy, setBusy] = useState(false);
-  // One key per draft: a retry after a lost response returns the first creation, not a second AMI.
-  const idempotencyKey = useRef(randomKey());
-  const formRef = useRef<HTMLFormElement>(null);
-
-  const set = <K extends keyof typeof EMPTY>(key: K, value: (typeof EMPTY)[K]) => setValues((v) => ({ ...v, [key]: value }));
-
-  async function submit(e: Event) {
-    e.preventDefault();
-    // Rows left empty are not sent; remember which row each sent tag came from.
-    const sentRows = tags.flatMap((t, i) => (t.key.trim() || t.value.trim() ? [i] : []));
-    const regions = words(values.copyToRegions);
-    const accounts = words(values.shareWithAccounts);
-    const input: CreateAmiInput = {
-      instance: values.instance.trim(),
-      name: values.name.trim(),
-      noReboot: values.noReboot,
-      public: values.public,
-      copyToRegions: regions,
-      shareWithAccounts: accounts,
-      tags: sentRows.map((i) => ({ key: tags[i]!.key.trim(), value: tags[i]!.value.trim() })),
-      idempotencyKey: idempotencyKey.current,
-      ...(values.description.trim() ? { description: values.description.trim() } : {}),
-      ...(values.templateName.trim() ? { templateName: values.templateName.trim() } : {}),
-    };
-    setBusy(true);
-    setFormError(undefined);
-    try {
-      const { createAmi: result } = await api.request(WebCreateAmiDocument, { input });
-      idempotencyKey.current = randomKey();
-      if (result.__typename === 'CreateAmiSuccess') {
-        setErrors({});
-        setValues((v) => ({ ...v, name: '', description: '' }));
-        onCreated(result.creation);
-        amisChanged();
-        announce(`Creating AMI ${result.creation.name}`);
-        return;
-      }
-      const next: Errors = {};
-      const unplaced: string[] = [];
-      const add = (id: string, message: string) => (next[id] ??= []).push(message);
-      if (result.__typename === 'ValidationError') {
-        for (const { path, message } of result.fieldErrors) {
-          const id = fieldId(path, { sentRows, regions, accounts });
-          if (id) add(id.field, id.prefix && !message.includes(id.prefix) ? `${id.prefix}: ${message}` : message);
-          else unplaced.push(`${path}: ${message}`);
-        }
-      } else {
-        const field = FIELD_OF_CODE[result.code];
-        if (field) add(field, result.message);
-        else unplaced.push(result.message);
-      }
-      setErrors(next);
-      setFormError(unplaced.length ? unplaced.join(' ') : Object.keys(next).length ? undefined : result.message);
-      announce(`The AMI was not created: ${result.message}`);
-      focusFirstInvalid(formRef.current);
-    } catch (err) {
-      setFormError((err as ApiError).message);
-    } finally {
-      setBusy(false);
-    }
-  }
-
+  const { values, set, tags, setTags, errors, formError, busy, submit, formRef } = useCreateForm(onCreated);
   const errorOf = (id: string) => errors[id];
 
   return (
@@ -121,25 +65,7 @@ export function CreateForm({ onCreated }: { onCreated: (creation: WebCreationFra
         <TextField id="name" label="AMI name" hint="3–128 letters, digits, spaces and ( ) [ ] . / - ' @ _" required value={values.name} errors={errorOf('name')} onInput={(v) => set('name', v)} />
         <TextField id="description" label="Description" multiline value={values.description} errors={errorOf('description')} onInput={(v) => set('description', v)} />
         <TextField id="templateName" label="Template" value={values.templateName} errors={errorOf('templateName')} onInput={(v) => set('templateName', v)} />
-
-        <fieldset class="tags">
-          <legend>Tags</legend>
-          {tags.length === 0 && <p class="hint">No tags.</p>}
-          {tags.map((tag, i) => (
-            <div class="tag-row" key={i}>
-              <TextField id={`tags.${i}.key`} label={`Tag ${i + 1} key`} value={tag.key} errors={errorOf(`tags.${i}.key`)} onInput={(v) => setTags((ts) => ts.map((t, j) => (j === i ? { ...t, key: v } : t)))} />
-              <TextField id={`tags.${i}.value`} label={`Tag ${i + 1} value`} value={tag.value} errors={errorOf(`tags.${i}.value`)} onInput={(v) => setTags((ts) => ts.map((t, j) => (j === i ? { ...t, value: v } : t)))} />
-              <button type="button" class="secondary small" aria-label={`Remove tag ${i + 1}`} onClick={() => setTags((ts) => ts.filter((_, j) => j !== i))}>
-                Remove
-              </button>
-            </div>
-          ))}
-          <FieldErrors id="tags" errors={errorOf('tags')} />
-          <button type="button" class="secondary small" onClick={() => setTags((ts) => [...ts, { key: '', value: '' }])}>
-            Add tag
-          </button>
-        </fieldset>
-
+        <TagFields tags={tags} setTags={setTags} errorOf={errorOf} />
         <TextField id="copyToRegions" label="Copy to regions" hint="Separated by spaces or commas, e.g. us-west-2 eu-west-1" value={values.copyToRegions} errors={errorOf('copyToRegions')} onInput={(v) => set('copyToRegions', v)} />
         <TextField id="shareWithAccounts" label="Share with accounts" hint="12-digit AWS account ids" value={values.shareWithAccounts} errors={errorOf('shareWithAccounts')} onInput={(v) => set('shareWithAccounts', v)} inputMode="numeric" />
         <CheckField id="noReboot" label="Don't reboot the instance" hint="Faster, but open files may be inconsistent" checked={values.noReboot} errors={errorOf('noReboot')} onChange={(v) => set('noReboot', v)} />
@@ -152,14 +78,126 @@ export function CreateForm({ onCreated }: { onCreated: (creation: WebCreationFra
   );
 }
 
+/** The form's state and its submit: the createAmi mutation, then success or the errors in place. */
+function useCreateForm(onCreated: (creation: WebCreationFragment) => void) {
+  const { api, announce, amisChanged } = useDashboard();
+  const [values, setValues] = useState(EMPTY);
+  const [tags, setTags] = useState<TagRow[]>([]);
+  const [errors, setErrors] = useState<Errors>({});
+  const [formError, setFormError] = useState<string>();
+  const [busy, setBusy] = useState(false);
+  // One key per draft: a retry after a lost response returns the first creation, not a second AMI.
+  const idempotencyKey = useRef(randomKey());
+  const formRef = useRef<HTMLFormElement>(null);
+
+  const set = <K extends keyof Values>(key: K, value: Values[K]) => setValues((v) => ({ ...v, [key]: value }));
+
+  async function submit(e: Event) {
+    e.preventDefault();
+    const { input, sent } = toInput(values, tags, idempotencyKey.current);
+    setBusy(true);
+    setFormError(undefined);
+    try {
+      const { createAmi: result } = await api.request(WebCreateAmiDocument, { input });
+      idempotencyKey.current = randomKey();
+      if (result.__typename === 'CreateAmiSuccess') {
+        setErrors({});
+        setValues((v) => ({ ...v, name: '', description: '' }));
+        onCreated(result.creation);
+        amisChanged();
+        announce(`Creating AMI ${result.creation.name}`);
+        return;
+      }
+      const { byField, unplaced } = placeErrors(result, sent);
+      setErrors(byField);
+      setFormError(unplaced.length ? unplaced.join(' ') : Object.keys(byField).length ? undefined : result.message);
+      announce(`The AMI was not created: ${result.message}`);
+      focusFirstInvalid(formRef.current);
+    } catch (err) {
+      setFormError((err as ApiError).message);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return { values, set, tags, setTags, errors, formError, busy, submit, formRef };
+}
+
+function toInput(values: Values, tags: TagRow[], idempotencyKey: string): { input: CreateAmiInput; sent: Sent } {
+  // Rows left empty are not sent; remember which row each sent tag came from.
+  const sentRows = tags.flatMap((t, i) => (t.key.trim() || t.value.trim() ? [i] : []));
+  const regions = words(values.copyToRegions);
+  const accounts = words(values.shareWithAccounts);
+  const input: CreateAmiInput = {
+    instance: values.instance.trim(),
+    name: values.name.trim(),
+    noReboot: values.noReboot,
+    public: values.public,
+    copyToRegions: regions,
+    shareWithAccounts: accounts,
+    tags: sentRows.map((i) => ({ key: tags[i]!.key.trim(), value: tags[i]!.value.trim() })),
+    idempotencyKey,
+    ...(values.description.trim() ? { description: values.description.trim() } : {}),
+    ...(values.templateName.trim() ? { templateName: values.templateName.trim() } : {}),
+  };
+  return { input, sent: { sentRows, regions, accounts } };
+}
+
+/** Each message beside the field it is about; the ones no field of the form matches, apart. */
+function placeErrors(result: CreateFailure, sent: Sent): { byField: Errors; unplaced: string[] } {
+  const byField: Errors = {};
+  const unplaced: string[] = [];
+  const add = (id: string, message: string) => (byField[id] ??= []).push(message);
+  if (result.__typename === 'ValidationError') {
+    for (const { path, message } of result.fieldErrors) {
+      const id = fieldId(path, sent);
+      if (id) add(id.field, id.prefix && !message.includes(id.prefix) ? `${id.prefix}: ${message}` : message);
+      else unplaced.push(`${path}: ${message}`);
+    }
+  } else {
+    const field = FIELD_OF_CODE[result.code];
+    if (field) add(field, result.message);
+    else unplaced.push(result.message);
+  }
+  return { byField, unplaced };
+}
+
+function TagFields({
+  tags,
+  setTags,
+  errorOf,
+}: {
+  tags: TagRow[];
+  setTags: (update: (tags: TagRow[]) => TagRow[]) => void;
+  errorOf: (id: string) => string[] | undefined;
+}) {
+  const edit = (i: number, change: Partial<TagRow>) => setTags((ts) => ts.map((t, j) => (j === i ? { ...t, ...change } : t)));
+  return (
+    <fieldset class="tags">
+      <legend>Tags</legend>
+      {tags.length === 0 && <p class="hint">No tags.</p>}
+      {tags.map((tag, i) => (
+        <div class="tag-row" key={i}>
+          <TextField id={`tags.${i}.key`} label={`Tag ${i + 1} key`} value={tag.key} errors={errorOf(`tags.${i}.key`)} onInput={(v) => edit(i, { key: v })} />
+          <TextField id={`tags.${i}.value`} label={`Tag ${i + 1} value`} value={tag.value} errors={errorOf(`tags.${i}.value`)} onInput={(v) => edit(i, { value: v })} />
+          <button type="button" class="secondary small" aria-label={`Remove tag ${i + 1}`} onClick={() => setTags((ts) => ts.filter((_, j) => j !== i))}>
+            Remove
+          </button>
+        </div>
+      ))}
+      <FieldErrors id="tags" errors={errorOf('tags')} />
+      <button type="button" class="secondary small" onClick={() => setTags((ts) => [...ts, { key: '', value: '' }])}>
+        Add tag
+      </button>
+    </fieldset>
+  );
+}
+
 /**
  * `input.tags.2.key` → the tag row's key field; `input.copyToRegions.1` → the regions field,
  * prefixed with the value it is about. Undefined when the path names no field of the form.
  */
-function fieldId(
-  path: string,
-  sent: { sentRows: number[]; regions: string[]; accounts: string[] },
-): { field: string; prefix?: string } | undefined {
+function fieldId(path: string, sent: Sent): { field: string; prefix?: string } | undefined {
   const parts = path.replace(/^input\./, '').split('.');
   const [head, index, sub] = parts;
   switch (head) {

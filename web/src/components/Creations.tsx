@@ -63,75 +63,15 @@ export function Creations({ latest, transport }: { latest: WebCreationFragment |
   );
 }
 
-function CreationCard({ creation, onUpdate }: { creation: WebCreationFragment; onUpdate: (c: WebCreationFragment) => void }) {
-  const { api, announce, amisChanged } = useDashboard();
+type OnUpdate = (creation: WebCreationFragment) => void;
+
+function CreationCard({ creation, onUpdate }: { creation: WebCreationFragment; onUpdate: OnUpdate }) {
   const terminal = isTerminal(creation.status);
-  const [receivedAt, setReceivedAt] = useState(() => Date.now());
-  const [liveError, setLiveError] = useState<string>();
-  const [attempt, setAttempt] = useState(0);
-  const [confirming, setConfirming] = useState(false);
-  const [actionError, setActionError] = useState<string>();
-  const [, setTick] = useState(0);
-
-  useEffect(() => {
-    if (terminal) return;
-    setLiveError(undefined);
-    return api.subscribe(
-      WebAmiProgressDocument,
-      { id: creation.id },
-      {
-        next: (data) => {
-          setReceivedAt(Date.now());
-          onUpdate(data.amiProgress);
-        },
-        error: (err) => setLiveError(err.message),
-        complete: () => undefined,
-      },
-    );
-    // onUpdate only calls setItems: resubscribing when it changes identity would be wasted work.
-  }, [api, creation.id, terminal, attempt]);
-
-  // Tick elapsed / remaining once a second while it runs.
-  useEffect(() => {
-    if (terminal) return;
-    const timer = setInterval(() => setTick((t) => t + 1), 1000);
-    return () => clearInterval(timer);
-  }, [terminal]);
-
-  const previous = useRef(creation);
-  useEffect(() => {
-    const before = previous.current;
-    previous.current = creation;
-    // A new image id, a new stage (SNAPSHOTTING → COPYING: the source is available, copies are
-    // registered) or the end: the AMI lists are out of date.
-    const regionIds = (c: WebCreationFragment) => c.regions.filter((r) => r.amiId).length;
-    if (before.amiId !== creation.amiId || before.stage !== creation.stage || regionIds(before) !== regionIds(creation)) {
-      if (!terminal) amisChanged();
-    }
-    if (!isTerminal(before.status) && terminal) {
-      amisChanged();
-      announce(`${creation.name}: ${label(creation.status)}`);
-    }
-  }, [creation, terminal, amisChanged, announce]);
-
-  const since = terminal ? 0 : (Date.now() - receivedAt) / 1000;
-  const elapsed = creation.elapsedSeconds + since;
-  const remaining = creation.estimatedSecondsRemaining == null ? undefined : Math.max(0, creation.estimatedSecondsRemaining - since);
+  const live = useLiveProgress(creation.id, terminal, onUpdate);
+  useTicking(terminal);
+  useAmiListRefresh(creation, terminal);
+  const cancelling = useCancel(creation, onUpdate);
   const titleId = `creation-${creation.id}`;
-
-  async function cancel() {
-    setConfirming(false);
-    setActionError(undefined);
-    try {
-      const { cancelAmiCreation: result } = await api.request(WebCancelCreationDocument, { id: creation.id });
-      if (result.__typename === 'CancelAmiCreationSuccess') {
-        onUpdate(result.creation);
-        announce(`${creation.name}: cancelled`);
-      } else setActionError(result.message);
-    } catch (err) {
-      setActionError((err as Error).message);
-    }
-  }
 
   return (
     <li class="creation" data-status={creation.status} data-testid="creation" aria-labelledby={titleId}>
@@ -151,63 +91,161 @@ function CreationCard({ creation, onUpdate }: { creation: WebCreationFragment; o
         <span class="stage">{label(creation.stage)}</span>
         <span data-testid="message">{creation.message}</span>
       </p>
-      <dl class="times">
-        <div>
-          <dt>Elapsed</dt>
-          <dd data-testid="elapsed">{duration(elapsed)}</dd>
-        </div>
-        <div>
-          <dt>Remaining</dt>
-          <dd data-testid="remaining">{terminal ? '—' : remaining === undefined ? 'estimating…' : `about ${duration(remaining)}`}</dd>
-        </div>
-      </dl>
-      {creation.regions.length > 0 && (
-        <ul class="regions" aria-label="Copies to other regions">
-          {creation.regions.map((r) => (
-            <li key={r.region}>
-              <span class="region-name">{r.region}</span>
-              <Bar value={r.progress} label={`Copy to ${r.region}`} text={r.message ?? label(r.status)} small />
-              <span class="region-state">
-                {r.progress}% · {label(r.status)}
-                {r.amiId && (
-                  <>
-                    {' '}
-                    · <code>{r.amiId}</code>
-                  </>
-                )}
-              </span>
-              {r.message && !r.message.endsWith(`${r.progress}%`) && <span class="hint region-message">{r.message}</span>}
-            </li>
-          ))}
-        </ul>
-      )}
+      <Times creation={creation} terminal={terminal} receivedAt={live.receivedAt} />
+      {creation.regions.length > 0 && <RegionCopies regions={creation.regions} />}
       {creation.failureReason && <p class="error">{creation.failureReason}</p>}
-      {liveError && (
+      {live.error && (
         <p role="alert" class="error">
-          Live updates stopped: {liveError}{' '}
-          <button type="button" class="secondary small" onClick={() => setAttempt((a) => a + 1)}>
+          Live updates stopped: {live.error}{' '}
+          <button type="button" class="secondary small" onClick={live.reconnect}>
             Reconnect
           </button>
         </p>
       )}
-      {actionError && (
+      {cancelling.error && (
         <p role="alert" class="error">
-          {actionError}
+          {cancelling.error}
         </p>
       )}
       {!terminal && (
         <div class="actions">
-          <button type="button" class="secondary small" onClick={() => setConfirming(true)}>
+          <button type="button" class="secondary small" onClick={cancelling.ask}>
             Cancel creation
           </button>
         </div>
       )}
-      {confirming && (
-        <ConfirmDialog title={`Cancel ${creation.name}?`} confirmLabel="Cancel creation" onConfirm={() => void cancel()} onCancel={() => setConfirming(false)}>
+      {cancelling.confirming && (
+        <ConfirmDialog title={`Cancel ${creation.name}?`} confirmLabel="Cancel creation" onConfirm={() => void cancelling.confirm()} onCancel={cancelling.dismiss}>
           <p>The images made so far are deregistered and their snapshots deleted.</p>
         </ConfirmDialog>
       )}
     </li>
+  );
+}
+
+/**
+ * Follows an unfinished creation over the amiProgress subscription. `receivedAt` is when the last
+ * update arrived, so the card can count elapsed and remaining time on from there.
+ */
+function useLiveProgress(id: string, terminal: boolean, onUpdate: OnUpdate) {
+  const { api } = useDashboard();
+  const [receivedAt, setReceivedAt] = useState(() => Date.now());
+  const [error, setError] = useState<string>();
+  const [attempt, setAttempt] = useState(0);
+
+  useEffect(() => {
+    if (terminal) return;
+    setError(undefined);
+    return api.subscribe(
+      WebAmiProgressDocument,
+      { id },
+      {
+        next: (data) => {
+          setReceivedAt(Date.now());
+          onUpdate(data.amiProgress);
+        },
+        error: (err) => setError(err.message),
+        complete: () => undefined,
+      },
+    );
+    // onUpdate only calls setItems: resubscribing when it changes identity would be wasted work.
+  }, [api, id, terminal, attempt]);
+
+  return { receivedAt, error, reconnect: () => setAttempt((a) => a + 1) };
+}
+
+/** Re-renders once a second while the creation runs, so elapsed and remaining time tick. */
+function useTicking(terminal: boolean): void {
+  const [, setTick] = useState(0);
+  useEffect(() => {
+    if (terminal) return;
+    const timer = setInterval(() => setTick((t) => t + 1), 1000);
+    return () => clearInterval(timer);
+  }, [terminal]);
+}
+
+/** Tells the dashboard when this creation's progress means the AMI lists are out of date. */
+function useAmiListRefresh(creation: WebCreationFragment, terminal: boolean): void {
+  const { announce, amisChanged } = useDashboard();
+  const previous = useRef(creation);
+  useEffect(() => {
+    const before = previous.current;
+    previous.current = creation;
+    // A new image id, a new stage (SNAPSHOTTING → COPYING: the source is available, copies are
+    // registered) or the end: the AMI lists are out of date.
+    const regionIds = (c: WebCreationFragment) => c.regions.filter((r) => r.amiId).length;
+    if (before.amiId !== creation.amiId || before.stage !== creation.stage || regionIds(before) !== regionIds(creation)) {
+      if (!terminal) amisChanged();
+    }
+    if (!isTerminal(before.status) && terminal) {
+      amisChanged();
+      announce(`${creation.name}: ${label(creation.status)}`);
+    }
+  }, [creation, terminal, amisChanged, announce]);
+}
+
+/** The cancel button's flow: ask, confirm in a dialog, then the mutation and its outcome. */
+function useCancel(creation: WebCreationFragment, onUpdate: OnUpdate) {
+  const { api, announce } = useDashboard();
+  const [confirming, setConfirming] = useState(false);
+  const [error, setError] = useState<string>();
+
+  async function confirm() {
+    setConfirming(false);
+    setError(undefined);
+    try {
+      const { cancelAmiCreation: result } = await api.request(WebCancelCreationDocument, { id: creation.id });
+      if (result.__typename === 'CancelAmiCreationSuccess') {
+        onUpdate(result.creation);
+        announce(`${creation.name}: cancelled`);
+      } else setError(result.message);
+    } catch (err) {
+      setError((err as Error).message);
+    }
+  }
+
+  return { confirming, error, confirm, ask: () => setConfirming(true), dismiss: () => setConfirming(false) };
+}
+
+function Times({ creation, terminal, receivedAt }: { creation: WebCreationFragment; terminal: boolean; receivedAt: number }) {
+  // The server's figures were true at receivedAt; count on from there until the next update.
+  const since = terminal ? 0 : (Date.now() - receivedAt) / 1000;
+  const elapsed = creation.elapsedSeconds + since;
+  const remaining = creation.estimatedSecondsRemaining == null ? undefined : Math.max(0, creation.estimatedSecondsRemaining - since);
+  return (
+    <dl class="times">
+      <div>
+        <dt>Elapsed</dt>
+        <dd data-testid="elapsed">{duration(elapsed)}</dd>
+      </div>
+      <div>
+        <dt>Remaining</dt>
+        <dd data-testid="remaining">{terminal ? '—' : remaining === undefined ? 'estimating…' : `about ${duration(remaining)}`}</dd>
+      </div>
+    </dl>
+  );
+}
+
+function RegionCopies({ regions }: { regions: WebCreationFragment['regions'] }) {
+  return (
+    <ul class="regions" aria-label="Copies to other regions">
+      {regions.map((r) => (
+        <li key={r.region}>
+          <span class="region-name">{r.region}</span>
+          <Bar value={r.progress} label={`Copy to ${r.region}`} text={r.message ?? label(r.status)} small />
+          <span class="region-state">
+            {r.progress}% · {label(r.status)}
+            {r.amiId && (
+              <>
+                {' '}
+                · <code>{r.amiId}</code>
+              </>
+            )}
+          </span>
+          {r.message && !r.message.endsWith(`${r.progress}%`) && <span class="hint region-message">{r.message}</span>}
+        </li>
+      ))}
+    </ul>
   );
 }
 
