@@ -39,8 +39,8 @@ export interface UnitHarness {
   create(input: Partial<CreateAmiRequest> & { name: string }, instance?: FakeInstanceSpec): Promise<CreationRecord>;
   /** The creation as the service answers it. */
   status(id: string): CreationRecord;
-  /** Every value `watch` yields, as they come; `ended` resolves when the subscription completes. */
-  watch(id: string): Promise<{ values: CreationRecord[]; ended: Promise<void> }>;
+  /** Every value `watch` yields, as they come; `ended()` waits (a second at most) for the subscription to complete. */
+  watch(id: string): Promise<{ values: CreationRecord[]; ended: () => Promise<void> }>;
   close(): void;
 }
 
@@ -68,6 +68,7 @@ export function createUnitHarness(options: { tracker?: Partial<TrackerOptions> }
   const services = createServices(deps, { version: 'test', backend: 'simulator' });
   const tracker = createProgressTracker(deps, { intervalMs: INTERVAL_MS, ...options.tracker });
   const viewer: Viewer = { user: 'tester' };
+  const subscriptions: AsyncGenerator<CreationRecord>[] = [];
 
   function status(id: string): CreationRecord {
     const record = services.creations.status(viewer, id);
@@ -96,16 +97,34 @@ export function createUnitHarness(options: { tracker?: Partial<TrackerOptions> }
 
     async watch(id) {
       const updates = services.creations.watch(viewer, id);
+      subscriptions.push(updates);
       const values: CreationRecord[] = [];
       // The first value is read here, so the subscription exists before the test moves on.
       const first = await updates.next();
       if (!first.done) values.push(first.value);
-      const ended = (async () => {
+      const consumed = (async () => {
         for await (const value of updates) values.push(value);
       })();
+      // Ticks are awaited before this is, so a subscription that should have ended has ended: fail
+      // within a second rather than at the test timeout.
+      const ended = async () => {
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`the subscription to ${id} did not end (${values.length} values)`)), 1000);
+        });
+        try {
+          await Promise.race([consumed, late]);
+        } finally {
+          clearTimeout(timer);
+        }
+      };
       return { values, ended };
     },
 
-    close: () => handle.close(),
+    close() {
+      // A subscription a failed test left open must not outlive the database.
+      for (const s of subscriptions) void s.return(undefined);
+      handle.close();
+    },
   };
 }

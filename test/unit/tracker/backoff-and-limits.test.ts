@@ -101,6 +101,22 @@ describe('the time limit', () => {
     expect(failed.failureReason).toContain(`The AMI ${c.amiId} in us-east-1 was left in place`);
   });
 
+  it('waits for the copy region\'s answer before timing out a creation that is copying', async () => {
+    h = createUnitHarness();
+    const c = await h.create({ name: 'copy region throttled at the limit', copyToRegions: ['us-west-2'] }, { volumesGiB: [10] });
+    h.fake.complete(c.amiId!);
+    await h.tick();
+    h.clock.advance(TWO_HOURS + 1);
+    h.fake.failNext('DescribeImages', { region: 'us-west-2' });
+    const { report } = await h.tick();
+    expect(report.skippedRegions).toEqual(['us-west-2']);
+    expect(h.status(c.id)).toMatchObject({ status: 'IN_PROGRESS', stage: 'COPYING' });
+
+    h.clock.advance(3000);
+    await h.tick();
+    expect(h.status(c.id).status).toBe('FAILED');
+  });
+
   it('completes a creation whose image became available meanwhile, even past the limit', async () => {
     h = createUnitHarness();
     const c = await h.create({ name: 'finished while away' }, { volumesGiB: [10] });

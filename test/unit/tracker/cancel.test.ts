@@ -20,7 +20,7 @@ describe('cancelling while the tracker works', () => {
     });
     h.clock.advance(1000);
     await h.tick();
-    await watched.ended;
+    await watched.ended();
 
     const cancelled = h.status(c.id);
     expect(cancelled).toMatchObject({

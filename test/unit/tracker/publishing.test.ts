@@ -19,7 +19,7 @@ describe('publishing and sharing at the end', () => {
     h.fake.complete(c.amiId!);
     h.clock.advance(1000);
     await h.tick();
-    await watched.ended;
+    await watched.ended();
 
     expect(watched.values.map((v) => [v.status, v.stage, v.progress, v.message])).toEqual([
       ['IN_PROGRESS', 'SNAPSHOTTING', 0, 'Creating snapshot - 0% complete'],

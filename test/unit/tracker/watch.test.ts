@@ -23,7 +23,7 @@ describe('watching a creation', () => {
     h.fake.complete(c.amiId!);
     h.clock.advance(1000);
     await h.tick();
-    await watched.ended;
+    await watched.ended();
 
     expect(watched.values.map((v) => [v.status, v.progress, v.message, v.updatedAt])).toEqual([
       ['IN_PROGRESS', 0, 'Creating snapshot - 0% complete', h.clock.now() - 3000],
@@ -40,7 +40,7 @@ describe('watching a creation', () => {
     h.fake.complete(c.amiId!);
     await h.tick();
     const watched = await h.watch(c.id);
-    await watched.ended;
+    await watched.ended();
     expect(watched.values.map((v) => v.status)).toEqual(['COMPLETED']);
     expect(h.deps.events.subscriberCount()).toBe(0);
   });
@@ -51,7 +51,7 @@ describe('watching a creation', () => {
     const watched = await h.watch(c.id);
     h.fake.fail(c.amiId!, 'Client.InternalError: Snapshot failed');
     await h.tick();
-    await watched.ended;
+    await watched.ended();
     expect(watched.values.at(-1)).toMatchObject({ status: 'FAILED', failureReason: 'Client.InternalError: Snapshot failed' });
     expect(h.deps.events.subscriberCount()).toBe(0);
   });
