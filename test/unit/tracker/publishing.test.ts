@@ -73,4 +73,18 @@ describe('publishing and sharing at the end', () => {
     expect(h.fake.launchPermissions(c.amiId!).userIds).toEqual([ALICE]);
     expect(h.services.amis.get(c.amiId!)?.visibility).toBe('SHARED');
   });
+
+  it('does not hold up the other creations of the tick when one creation\'s sharing is throttled', async () => {
+    h = createUnitHarness();
+    const first = await h.create({ name: 'shared first', shareWithAccounts: [ALICE] }, { volumesGiB: [8] });
+    const second = await h.create({ name: 'shared second', shareWithAccounts: [BOB] }, { volumesGiB: [8] });
+    h.fake.complete(first.amiId!);
+    h.fake.complete(second.amiId!);
+    h.fake.failNext('ModifyImageAttribute');
+    await h.tick();
+    expect([h.status(first.id).status, h.status(second.id).status].sort()).toEqual(['COMPLETED', 'IN_PROGRESS']);
+    h.clock.advance(1000);
+    await h.tick();
+    expect([h.status(first.id).status, h.status(second.id).status]).toEqual(['COMPLETED', 'COMPLETED']);
+  });
 });
