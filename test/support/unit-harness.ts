@@ -1,0 +1,130 @@
+// Builds the services and the progress tracker for the fast unit tier: real SQLite in memory (with
+// the migrations), the in-memory EC2 fake, a manual clock the test moves, and a silent logger.
+// Tests drive ticks by hand and read through the services, never through the tracker's insides.
+//
+// The only import of the tracker in this tier: when it moves, change the path here.
+import { pino } from 'pino';
+import { openDatabase } from '../../src/db/client.js';
+import type { CreationRecord } from '../../src/db/creations.js';
+import { createServices } from '../../src/services/index.js';
+import type { ServiceDeps } from '../../src/services/context.js';
+import { createEventHub } from '../../src/services/events.js';
+import { createRegionDirectory } from '../../src/services/regions.js';
+import type { CreateAmiRequest } from '../../src/services/validation.js';
+import type { Viewer } from '../../src/services/viewer.js';
+import { createProgressTracker, type TickReport, type TrackerOptions } from '../../src/services/progress-tracker.js';
+import { createFakeEc2, type FakeCall, type FakeEc2, type FakeInstanceSpec } from './fake-ec2.js';
+
+export { copyClientToken, type TickReport } from '../../src/services/progress-tracker.js';
+
+export const SOURCE_REGION = 'us-east-1';
+export const REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1'];
+export const INTERVAL_MS = 1000;
+export const T0 = Date.UTC(2026, 0, 5, 9, 0, 0);
+
+export interface ManualClock {
+  now: () => number;
+  advance: (ms: number) => void;
+}
+
+export interface UnitHarness {
+  deps: ServiceDeps;
+  fake: FakeEc2;
+  clock: ManualClock;
+  services: ReturnType<typeof createServices>;
+  viewer: Viewer;
+  /** One tick of the tracker, and the EC2 requests it sent. */
+  tick(): Promise<{ report: TickReport; calls: FakeCall[] }>;
+  /** createAmi on a fresh instance (or `instance`), noReboot unless said otherwise. */
+  create(input: Partial<CreateAmiRequest> & { name: string }, instance?: FakeInstanceSpec): Promise<CreationRecord>;
+  /** The creation as the service answers it. */
+  status(id: string): CreationRecord;
+  /** Every value `watch` yields, as they come; `ended()` waits (a second at most) for the subscription to complete. */
+  watch(id: string): Promise<{ values: CreationRecord[]; ended: () => Promise<void> }>;
+  close(): void;
+}
+
+export function createUnitHarness(options: { tracker?: Partial<TrackerOptions> } = {}): UnitHarness {
+  let t = T0;
+  const clock: ManualClock = {
+    now: () => t,
+    advance: (ms) => {
+      t += ms;
+    },
+  };
+  const handle = openDatabase(':memory:');
+  const logger = pino({ level: 'silent' });
+  const fake = createFakeEc2({ now: clock.now, regions: REGIONS, defaultRegion: SOURCE_REGION });
+  const deps: ServiceDeps = {
+    db: handle.db,
+    ec2: fake,
+    events: createEventHub<CreationRecord>(),
+    regions: createRegionDirectory({ ec2: fake, logger, now: clock.now }),
+    clock,
+    logger,
+    sourceRegion: SOURCE_REGION,
+    inFlight: new Set(),
+  };
+  const services = createServices(deps, { version: 'test', backend: 'simulator' });
+  const tracker = createProgressTracker(deps, { intervalMs: INTERVAL_MS, ...options.tracker });
+  const viewer: Viewer = { user: 'tester' };
+  const subscriptions: AsyncGenerator<CreationRecord>[] = [];
+
+  function status(id: string): CreationRecord {
+    const record = services.creations.status(viewer, id);
+    if (!record) throw new Error(`no creation ${id}`);
+    return record;
+  }
+
+  return {
+    deps,
+    fake,
+    clock,
+    services,
+    viewer,
+    status,
+
+    async tick() {
+      const mark = fake.calls.length;
+      const report = await tracker.runOnce();
+      return { report, calls: fake.callsSince(mark) };
+    },
+
+    async create(input, instance) {
+      const instanceId = input.instance ?? fake.addInstance(instance);
+      return services.creations.create(viewer, { noReboot: true, ...input, instance: instanceId });
+    },
+
+    async watch(id) {
+      const updates = services.creations.watch(viewer, id);
+      subscriptions.push(updates);
+      const values: CreationRecord[] = [];
+      // The first value is read here, so the subscription exists before the test moves on.
+      const first = await updates.next();
+      if (!first.done) values.push(first.value);
+      const consumed = (async () => {
+        for await (const value of updates) values.push(value);
+      })();
+      // Ticks are awaited before this is, so a subscription that should have ended has ended: fail
+      // within a second rather than at the test timeout.
+      const ended = async () => {
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`the subscription to ${id} did not end (${values.length} values)`)), 1000);
+        });
+        try {
+          await Promise.race([consumed, late]);
+        } finally {
+          clearTimeout(timer);
+        }
+      };
+      return { values, ended };
+    },
+
+    close() {
+      // A subscription a failed test left open must not outlive the database.
+      for (const s of subscriptions) void s.return(undefined);
+      handle.close();
+    },
+  };
+}
