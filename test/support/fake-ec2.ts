@@ -472,13 +472,6 @@ export function createFakeEc2(
       });
     },
 
-    describeLaunchPermissions(region, imageId) {
-      return request('DescribeImageAttribute', region, { imageId }, () => {
-        const image = imageIn(region, imageId, 'DescribeImageAttribute');
-        return { public: image.launchPublic, userIds: [...image.launchUserIds] };
-      });
-    },
-
     getImageBlockPublicAccessState(region) {
       return request('GetImageBlockPublicAccessState', region, {}, () => blockPublicAccess.get(region) ?? 'unblocked');
     },
