@@ -11,8 +11,8 @@ import type { Plugin } from 'graphql-yoga';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Db } from '../db/client.js';
 import { CREATION_STATUSES } from '../db/schema.js';
-import type { HttpRoute } from '../server.js';
 import { creationsByStatus, trackedCreationsByRegion } from './db-stats.js';
+import { pathOf, type HttpRoute } from './router.js';
 
 export const METRICS_PATH = '/metrics';
 
@@ -303,7 +303,7 @@ export function createMetrics(options: { enabled: boolean; token: string | undef
 }
 
 function transportOf(context: Record<string, unknown>): 'ws' | 'sse' | 'http' {
-  // graphql-ws operations are enveloped with the socket's context (server.ts); HTTP ones carry a Request.
+  // graphql-ws operations are enveloped with the socket's context (graphql-ws.ts); HTTP ones carry a Request.
   if ('extra' in context || 'socket' in context) return 'ws';
   const request = context.request as Request | undefined;
   return request?.headers.get('accept')?.includes('text/event-stream') ? 'sse' : 'http';
@@ -311,10 +311,6 @@ function transportOf(context: Record<string, unknown>): 'ws' | 'sse' | 'http' {
 
 function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
   return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
-}
-
-export function pathOf(req: IncomingMessage): string {
-  return (req.url ?? '/').split('?')[0] ?? '/';
 }
 
 function bearerMatches(req: IncomingMessage, expected: string): boolean {

@@ -2,13 +2,13 @@
 // migrated, the progress tracker runs and completes ticks, and the EC2 endpoint has answered
 // recently: any successful (or throttled) EC2 call counts; when there was none lately, a cheap
 // DescribeRegions probe asks, at most every few seconds whatever the number of probers.
-// /health (in server.ts) stays the liveness check: it never looks outside the process.
+// /health (in router.ts) stays the liveness check: it never looks outside the process.
 import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import type { Db } from '../db/client.js';
-import type { HttpRoute } from '../server.js';
 import { migrationState } from './db-stats.js';
-import { pathOf, type Ec2CallEvent, type TrackerProbe } from './metrics.js';
+import type { Ec2CallEvent, TrackerProbe } from './metrics.js';
+import { pathOf, type HttpRoute } from './router.js';
 
 export const READY_PATH = '/ready';
 

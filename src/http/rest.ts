@@ -17,10 +17,10 @@ import {
   type RestCreationFieldsFragment,
   type RestUserAmisQuery,
 } from '../generated/graphql/graphql.js';
-import { GRAPHQL_PATH, type HttpRoute } from '../server.js';
-import { pathOf } from './metrics.js';
 import { openApiDocument } from './openapi.js';
-import { REQUEST_ID_HEADER } from './request-id.js';
+import { REQUEST_ID_HEADER, requestIdOf } from './request-id.js';
+import { pathOf, type HttpRoute } from './router.js';
+import { GRAPHQL_PATH } from './yoga.js';
 
 export const REST_PREFIX = '/api/v1';
 
@@ -444,11 +444,6 @@ function sendError(req: IncomingMessage, res: ServerResponse, err: RestError): t
 function header(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
   return Array.isArray(value) ? value[0] : value;
-}
-
-/** server.ts has set (or accepted) the request id before any route runs. */
-function requestIdOf(req: IncomingMessage): string {
-  return header(req, REQUEST_ID_HEADER) ?? '';
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
