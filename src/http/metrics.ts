@@ -11,6 +11,8 @@ import type { Plugin } from 'graphql-yoga';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Db } from '../db/client.js';
 import { CREATION_STATUSES } from '../db/schema.js';
+import { bearerToken } from '../services/auth.js';
+import { THROTTLING } from '../services/ec2/errors.js';
 import { creationsByStatus, trackedCreationsByRegion } from './db-stats.js';
 import { pathOf, type HttpRoute } from './router.js';
 
@@ -30,9 +32,6 @@ export interface TrackerProbe {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
-
-// The gateway reports EC2's code; these are the ones EC2 uses for throttling (after the SDK's own retries).
-const THROTTLING_CODES = new Set(['RequestLimitExceeded', 'Throttling', 'ThrottlingException', 'TooManyRequestsException']);
 
 /** Operation names come from clients: past this many distinct names, the rest share one label. */
 const MAX_OPERATION_NAMES = 100;
@@ -258,7 +257,7 @@ export function createMetrics(options: { enabled: boolean; token: string | undef
     /** For the gateway's onCall hook. */
     observeEc2Call(e: Ec2CallEvent): void {
       if (!options.enabled) return;
-      const outcome = e.errorCode === undefined ? 'ok' : THROTTLING_CODES.has(e.errorCode) ? 'throttled' : 'error';
+      const outcome = e.errorCode === undefined ? 'ok' : THROTTLING.has(e.errorCode) ? 'throttled' : 'error';
       ec2Calls.inc({ action: e.action, region: e.region, outcome });
       ec2Duration.observe({ action: e.action, outcome }, e.durationMs / 1000);
     },
@@ -314,9 +313,9 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
 }
 
 function bearerMatches(req: IncomingMessage, expected: string): boolean {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
-  if (!match?.[1]) return false;
-  const given = Buffer.from(match[1]);
+  const token = bearerToken(req.headers.authorization);
+  if (!token) return false;
+  const given = Buffer.from(token);
   const wanted = Buffer.from(expected);
   return given.length === wanted.length && timingSafeEqual(given, wanted);
 }

@@ -6,13 +6,12 @@
 import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import type { Db } from '../db/client.js';
+import { THROTTLING } from '../services/ec2/errors.js';
 import { migrationState } from './db-stats.js';
 import type { Ec2CallEvent, TrackerProbe } from './metrics.js';
 import { pathOf, type HttpRoute } from './router.js';
 
 export const READY_PATH = '/ready';
-
-const THROTTLING_CODES = new Set(['RequestLimitExceeded', 'Throttling', 'ThrottlingException', 'TooManyRequestsException']);
 
 export interface ReadinessOptions {
   db: Db;
@@ -60,7 +59,7 @@ export function createReadiness(options: ReadinessOptions) {
   let trackerSeenRunningAt: number | undefined;
 
   function observeEc2Call(e: Ec2CallEvent): void {
-    if (e.errorCode === undefined || THROTTLING_CODES.has(e.errorCode)) lastAnswerAt = now();
+    if (e.errorCode === undefined || THROTTLING.has(e.errorCode)) lastAnswerAt = now();
     else lastFailure = { at: now(), action: e.action, code: e.errorCode };
   }
 
