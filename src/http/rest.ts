@@ -17,6 +17,7 @@ import {
   type RestCreationFieldsFragment,
   type RestUserAmisQuery,
 } from '../generated/graphql/graphql.js';
+import { BodyLimitError, readBody } from './body-limit.js';
 import { openApiDocument } from './openapi.js';
 import { REQUEST_ID_HEADER, requestIdOf } from './request-id.js';
 import { pathOf, type HttpRoute } from './router.js';
@@ -404,19 +405,9 @@ async function readJson(req: IncomingMessage, maxBytes: number): Promise<unknown
   if (type !== undefined && !/\bjson\b/i.test(type)) {
     throw new RestError('UNSUPPORTED_MEDIA_TYPE', `Send the body as application/json (got ${type.slice(0, 80)})`);
   }
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    req.resume();
-    throw new RestError('PAYLOAD_TOO_LARGE', `Request body larger than ${maxBytes} bytes`, [], { connection: 'close' });
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > maxBytes) throw new RestError('PAYLOAD_TOO_LARGE', `Request body larger than ${maxBytes} bytes`, [], { connection: 'close' });
-    chunks.push(chunk);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
+  const text = await readBody(req, maxBytes).catch((err: unknown) => {
+    throw err instanceof BodyLimitError ? new RestError('PAYLOAD_TOO_LARGE', err.message, [], { connection: 'close' }) : err;
+  });
   if (!text.trim()) throw new RestError('VALIDATION_FAILED', 'The body is empty; send an AMICreationRequest as JSON');
   try {
     return JSON.parse(text) as unknown;
