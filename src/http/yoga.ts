@@ -120,6 +120,7 @@ function contextOf(initial: InitialContext, { auth, services }: YogaOptions): Co
   const header = request.headers.get('authorization');
   const viewer = auth.authenticate(header);
   if (!viewer) throw unauthenticated(header ? 'the token is unknown or revoked' : 'no token was sent');
+  // The router has settled the id (request-id.ts); an in-process yoga.fetch may come without one.
   return { viewer, services, requestId: request.headers.get(REQUEST_ID_HEADER) ?? randomUUID() };
 }
 
