@@ -2,17 +2,16 @@
 // migrated, the progress tracker runs and completes ticks, and the EC2 endpoint has answered
 // recently: any successful (or throttled) EC2 call counts; when there was none lately, a cheap
 // DescribeRegions probe asks, at most every few seconds whatever the number of probers.
-// /health (in server.ts) stays the liveness check: it never looks outside the process.
+// /health (in router.ts) stays the liveness check: it never looks outside the process.
 import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import type { Db } from '../db/client.js';
-import type { HttpRoute } from '../server.js';
+import { THROTTLING } from '../services/ec2/errors.js';
 import { migrationState } from './db-stats.js';
-import { pathOf, type Ec2CallEvent, type TrackerProbe } from './metrics.js';
+import type { Ec2CallEvent, TrackerProbe } from './metrics.js';
+import { pathOf, type HttpRoute } from './router.js';
 
 export const READY_PATH = '/ready';
-
-const THROTTLING_CODES = new Set(['RequestLimitExceeded', 'Throttling', 'ThrottlingException', 'TooManyRequestsException']);
 
 export interface ReadinessOptions {
   db: Db;
@@ -45,111 +44,132 @@ export interface ReadyReport {
 
 export type Readiness = ReturnType<typeof createReadiness>;
 
+/** The options with their defaults, and what readiness has seen of EC2 and the tracker so far. */
+interface State {
+  options: ReadinessOptions;
+  now: () => number;
+  log: Logger;
+  ec2MaxAgeMs: number;
+  probeEveryMs: number;
+  probeWaitMs: number;
+  trackerStaleMs: number;
+  lastAnswerAt?: number;
+  lastFailure?: { at: number; action: string; code: string };
+  probe?: Promise<void>;
+  lastProbeAt: number;
+  trackerSeenRunningAt?: number;
+}
+
 export function createReadiness(options: ReadinessOptions) {
-  const now = options.now ?? Date.now;
-  const log = options.logger.child({ component: 'readiness' });
-  const ec2MaxAgeMs = options.ec2MaxAgeMs ?? Math.max(60_000, 3 * options.pollIntervalMs);
-  const probeEveryMs = options.probeEveryMs ?? 5_000;
-  const probeWaitMs = options.probeWaitMs ?? 2_000;
-  const trackerStaleMs = Math.max(60_000, 10 * options.pollIntervalMs);
+  const state: State = {
+    options,
+    now: options.now ?? Date.now,
+    log: options.logger.child({ component: 'readiness' }),
+    ec2MaxAgeMs: options.ec2MaxAgeMs ?? Math.max(60_000, 3 * options.pollIntervalMs),
+    probeEveryMs: options.probeEveryMs ?? 5_000,
+    probeWaitMs: options.probeWaitMs ?? 2_000,
+    trackerStaleMs: Math.max(60_000, 10 * options.pollIntervalMs),
+    lastProbeAt: -Infinity,
+  };
+  const check = () => checkAll(state);
+  return { observeEc2Call: (e: Ec2CallEvent) => observeEc2Call(state, e), check, route: readyRoute(check) };
+}
 
-  let lastAnswerAt: number | undefined;
-  let lastFailure: { at: number; action: string; code: string } | undefined;
-  let probe: Promise<void> | undefined;
-  let lastProbeAt = -Infinity;
-  let trackerSeenRunningAt: number | undefined;
+/** A throttled call is an answer too: the endpoint is reachable and the credentials work. */
+function observeEc2Call(state: State, e: Ec2CallEvent): void {
+  if (e.errorCode === undefined || THROTTLING.has(e.errorCode)) state.lastAnswerAt = state.now();
+  else state.lastFailure = { at: state.now(), action: e.action, code: e.errorCode };
+}
 
-  function observeEc2Call(e: Ec2CallEvent): void {
-    if (e.errorCode === undefined || THROTTLING_CODES.has(e.errorCode)) lastAnswerAt = now();
-    else lastFailure = { at: now(), action: e.action, code: e.errorCode };
+async function checkAll(state: State): Promise<ReadyReport> {
+  const database = checkDatabase(state.options);
+  const tracker = checkTracker(state);
+  const ec2 = await checkEc2(state);
+  const failed = Object.entries({ database, tracker, ec2 }).filter(([, c]) => !c.ok);
+  return {
+    ready: failed.length === 0,
+    ...(failed.length ? { reason: failed.map(([name, c]) => `${name}: ${c.detail}`).join('; ') } : {}),
+    checks: { database, tracker, ec2 },
+  };
+}
+
+function checkDatabase({ db, sqlite }: ReadinessOptions): Check {
+  if (!sqlite.open) return { ok: false, detail: 'the database is closed' };
+  try {
+    const { expected, applied } = migrationState(db);
+    if (applied < expected) return { ok: false, detail: `${applied} of ${expected} migrations applied`, migrations: applied };
+    return { ok: true, migrations: applied };
+  } catch (err) {
+    return { ok: false, detail: `database query failed: ${err instanceof Error ? err.message : String(err)}` };
   }
+}
 
-  function ec2Fresh(): boolean {
-    return lastAnswerAt !== undefined && now() - lastAnswerAt <= ec2MaxAgeMs;
+function checkTracker(state: State): Check {
+  const { tracker } = state.options;
+  if (!tracker.isRunning()) {
+    state.trackerSeenRunningAt = undefined;
+    return { ok: false, running: false, detail: 'the progress tracker is not running' };
   }
-
-  /** One probe at a time, at most one per probeEveryMs; observeEc2Call records its outcome. */
-  function startProbe(): Promise<void> | undefined {
-    if (probe) return probe;
-    if (now() - lastProbeAt < probeEveryMs) return undefined;
-    lastProbeAt = now();
-    probe = options
-      .probeEc2()
-      .then(
-        () => undefined,
-        (err: unknown) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'EC2 readiness probe failed'),
-      )
-      .finally(() => {
-        probe = undefined;
-      });
-    return probe;
-  }
-
-  function checkDatabase(): Check {
-    if (!options.sqlite.open) return { ok: false, detail: 'the database is closed' };
-    try {
-      const { expected, applied } = migrationState(options.db);
-      if (applied < expected) return { ok: false, detail: `${applied} of ${expected} migrations applied`, migrations: applied };
-      return { ok: true, migrations: applied };
-    } catch (err) {
-      return { ok: false, detail: `database query failed: ${err instanceof Error ? err.message : String(err)}` };
-    }
-  }
-
-  function checkTracker(): Check {
-    if (!options.tracker.isRunning()) {
-      trackerSeenRunningAt = undefined;
-      return { ok: false, running: false, detail: 'the progress tracker is not running' };
-    }
-    trackerSeenRunningAt ??= now();
-    const last = options.tracker.lastTickAt();
-    const since = now() - (last ?? trackerSeenRunningAt);
-    const lastTickSecondsAgo = last === undefined ? null : round(since / 1000);
-    if (since > trackerStaleMs) {
-      return {
-        ok: false,
-        running: true,
-        lastTickSecondsAgo,
-        detail: `the progress tracker has not completed a tick in ${Math.round(since / 1000)} s`,
-      };
-    }
-    return { ok: true, running: true, lastTickSecondsAgo };
-  }
-
-  async function checkEc2(): Promise<Check> {
-    if (!ec2Fresh()) {
-      const pending = startProbe();
-      if (pending) await Promise.race([pending, new Promise((r) => setTimeout(r, probeWaitMs).unref())]);
-    }
-    const lastAnswerSecondsAgo = lastAnswerAt === undefined ? null : round((now() - lastAnswerAt) / 1000);
-    if (ec2Fresh()) return { ok: true, lastAnswerSecondsAgo };
-    // EC2's code only: its messages can name accounts and ARNs, and /ready answers anyone.
-    const failure = lastFailure && (lastAnswerAt === undefined || lastFailure.at > lastAnswerAt) ? lastFailure : undefined;
+  state.trackerSeenRunningAt ??= state.now();
+  const last = tracker.lastTickAt();
+  const since = state.now() - (last ?? state.trackerSeenRunningAt);
+  const lastTickSecondsAgo = last === undefined ? null : round(since / 1000);
+  if (since > state.trackerStaleMs) {
     return {
       ok: false,
-      lastAnswerSecondsAgo,
-      ...(failure ? { lastError: failure.code } : {}),
-      detail: failure
-        ? `the EC2 endpoint is failing (${failure.action}: ${failure.code})`
-        : probe
-          ? 'the EC2 endpoint has not answered yet'
-          : `no answer from the EC2 endpoint in the last ${Math.round(ec2MaxAgeMs / 1000)} s`,
+      running: true,
+      lastTickSecondsAgo,
+      detail: `the progress tracker has not completed a tick in ${Math.round(since / 1000)} s`,
     };
   }
+  return { ok: true, running: true, lastTickSecondsAgo };
+}
 
-  async function check(): Promise<ReadyReport> {
-    const database = checkDatabase();
-    const tracker = checkTracker();
-    const ec2 = await checkEc2();
-    const failed = Object.entries({ database, tracker, ec2 }).filter(([, c]) => !c.ok);
-    return {
-      ready: failed.length === 0,
-      ...(failed.length ? { reason: failed.map(([name, c]) => `${name}: ${c.detail}`).join('; ') } : {}),
-      checks: { database, tracker, ec2 },
-    };
+async function checkEc2(state: State): Promise<Check> {
+  if (!ec2Fresh(state)) {
+    const pending = startProbe(state);
+    if (pending) await Promise.race([pending, new Promise((r) => setTimeout(r, state.probeWaitMs).unref())]);
   }
+  const lastAnswerSecondsAgo = state.lastAnswerAt === undefined ? null : round((state.now() - state.lastAnswerAt) / 1000);
+  if (ec2Fresh(state)) return { ok: true, lastAnswerSecondsAgo };
+  // EC2's code only: its messages can name accounts and ARNs, and /ready answers anyone.
+  const { lastFailure, lastAnswerAt } = state;
+  const failure = lastFailure && (lastAnswerAt === undefined || lastFailure.at > lastAnswerAt) ? lastFailure : undefined;
+  return {
+    ok: false,
+    lastAnswerSecondsAgo,
+    ...(failure ? { lastError: failure.code } : {}),
+    detail: failure
+      ? `the EC2 endpoint is failing (${failure.action}: ${failure.code})`
+      : state.probe
+        ? 'the EC2 endpoint has not answered yet'
+        : `no answer from the EC2 endpoint in the last ${Math.round(state.ec2MaxAgeMs / 1000)} s`,
+  };
+}
 
-  const route: HttpRoute = async (req, res) => {
+function ec2Fresh(state: State): boolean {
+  return state.lastAnswerAt !== undefined && state.now() - state.lastAnswerAt <= state.ec2MaxAgeMs;
+}
+
+/** One probe at a time, at most one per probeEveryMs; observeEc2Call records its outcome. */
+function startProbe(state: State): Promise<void> | undefined {
+  if (state.probe) return state.probe;
+  if (state.now() - state.lastProbeAt < state.probeEveryMs) return undefined;
+  state.lastProbeAt = state.now();
+  state.probe = state.options
+    .probeEc2()
+    .then(
+      () => undefined,
+      (err: unknown) => state.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'EC2 readiness probe failed'),
+    )
+    .finally(() => {
+      state.probe = undefined;
+    });
+  return state.probe;
+}
+
+function readyRoute(check: () => Promise<ReadyReport>): HttpRoute {
+  return async (req, res) => {
     if (pathOf(req) !== READY_PATH) return false;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'application/json' });
@@ -161,8 +181,6 @@ export function createReadiness(options: ReadinessOptions) {
     res.end(JSON.stringify({ status: report.ready ? 'ready' : 'not_ready', ...report }));
     return true;
   };
-
-  return { observeEc2Call, check, route };
 }
 
 function round(n: number): number {

@@ -1,8 +1,9 @@
-// Responsible for the origin note's REST API (POST /api/v1/ami/create, GET /api/v1/ami/status/{ref},
-// GET /api/v1/ami/list) as a thin adapter: each request becomes one GraphQL operation executed by
-// yoga in-process with the caller's Authorization and request id, so validation, authentication,
-// rate limits and errors have one source of truth. This file only translates shapes: snake_case
-// in, the note's JSON out, and each error code to its HTTP status.
+// Responsible for the REST API of the original Prism daemon (POST /api/v1/ami/create, GET
+// /api/v1/ami/status/{ref}, GET /api/v1/ami/list; described by openapi.ts), kept for its clients as a
+// thin adapter: each request is checked against its schema (rest-requests.ts), then becomes one
+// GraphQL operation executed by yoga in-process with the caller's Authorization and request id, so
+// authentication, rate limits and the services' validation have one source of truth. This file
+// translates shapes: snake_case in, the original API's JSON out, and each error code to its HTTP status.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print, type ExecutionResult, type GraphQLFormattedError } from 'graphql';
@@ -11,16 +12,26 @@ import {
   RestAmiStatusDocument,
   RestCreateAmiDocument,
   RestUserAmisDocument,
-  type AmiFilter,
-  type CreateAmiInput,
   type ErrorCode,
   type RestCreationFieldsFragment,
   type RestUserAmisQuery,
 } from '../generated/graphql/graphql.js';
-import { GRAPHQL_PATH, type HttpRoute } from '../server.js';
-import { pathOf } from './metrics.js';
+import { z } from 'zod';
+import { BodyLimitError, readBody } from './body-limit.js';
 import { openApiDocument } from './openapi.js';
-import { REQUEST_ID_HEADER } from './request-id.js';
+import { REQUEST_ID_HEADER, requestIdOf } from './request-id.js';
+import {
+  createFieldPath,
+  createRequestSchema,
+  listFieldPath,
+  listQuerySchema,
+  queryParams,
+  statusParamsSchema,
+  toCreateInput,
+  toListVariables,
+} from './rest-requests.js';
+import { pathOf, type HttpRoute } from './router.js';
+import { GRAPHQL_PATH } from './yoga.js';
 
 export const REST_PREFIX = '/api/v1';
 
@@ -90,32 +101,6 @@ export class RestError extends Error {
   }
 }
 
-/** The note's AMICreationRequest. */
-const CREATE_FIELDS = {
-  instance_id: 'instance',
-  name: 'name',
-  description: 'description',
-  template_name: 'templateName',
-  public: 'public',
-  no_reboot: 'noReboot',
-  multi_region: 'copyToRegions',
-  share_with_accounts: 'shareWithAccounts',
-  tags: 'tags',
-} as const satisfies Record<string, keyof CreateAmiInput>;
-
-const CREATE_FIELD_OF: Record<string, string> = {
-  ...Object.fromEntries(Object.entries(CREATE_FIELDS).map(([rest, gql]) => [gql, rest])),
-  idempotencyKey: 'Idempotency-Key',
-};
-const LIST_PARAMS = ['limit', 'cursor', 'region', 'template_name', 'tag'] as const;
-const LIST_FIELD_OF: Record<string, string> = {
-  first: 'limit',
-  after: 'cursor',
-  'filter.region': 'region',
-  'filter.templateName': 'template_name',
-  'filter.tags': 'tag',
-};
-
 const QUERIES = {
   create: print(RestCreateAmiDocument),
   status: print(RestAmiStatusDocument),
@@ -129,153 +114,119 @@ export interface RestApiOptions {
   logger: Logger;
 }
 
+/** What every handler needs: the options, and the adapter's own logger. */
+interface Rest extends RestApiOptions {
+  log: Logger;
+}
+
 export function createRestApi(options: RestApiOptions): HttpRoute {
-  const log = options.logger.child({ component: 'rest' });
+  const rest: Rest = { ...options, log: options.logger.child({ component: 'rest' }) };
+  return (req, res) => handle(rest, req, res);
+}
 
-  return async (req, res) => {
-    const path = pathOf(req);
-    if (path !== REST_PREFIX && !path.startsWith(`${REST_PREFIX}/`)) return false;
-    try {
-      const { route, params } = match(req.method ?? 'GET', path);
-      switch (route.path) {
-        case '/api/v1/ami/create': {
-          const created = await create(req);
-          return send(res, 202, created, { location: `${REST_PREFIX}/ami/status/${encodeURIComponent(String(created.creation_id))}` });
-        }
-        case '/api/v1/ami/status/{ref}':
-          return send(res, 200, await status(req, params[0] ?? ''));
-        case '/api/v1/ami/list':
-          return send(res, 200, await list(req));
-        case '/api/v1/openapi.json':
-          return send(res, 200, openApiDocument);
+async function handle(rest: Rest, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+  const path = pathOf(req);
+  if (path !== REST_PREFIX && !path.startsWith(`${REST_PREFIX}/`)) return false;
+  try {
+    const { route, params } = match(req.method ?? 'GET', path);
+    switch (route.path) {
+      case '/api/v1/ami/create': {
+        const created = await create(rest, req);
+        return send(res, 202, created, { location: `${REST_PREFIX}/ami/status/${encodeURIComponent(String(created.creation_id))}` });
       }
-    } catch (err) {
-      if (err instanceof RestError) return sendError(req, res, err);
-      log.error({ err }, 'REST request failed');
-      return sendError(req, res, new RestError('INTERNAL_ERROR', `Unexpected error (request id ${requestIdOf(req)})`));
+      case '/api/v1/ami/status/{ref}':
+        return send(res, 200, await status(rest, req, params[0] ?? ''));
+      case '/api/v1/ami/list':
+        return send(res, 200, await list(rest, req));
+      case '/api/v1/openapi.json':
+        return send(res, 200, openApiDocument);
     }
+  } catch (err) {
+    if (err instanceof RestError) return sendError(req, res, err);
+    rest.log.error({ err }, 'REST request failed');
+    return sendError(req, res, new RestError('INTERNAL_ERROR', `Unexpected error (request id ${requestIdOf(req)})`));
+  }
+}
+
+async function create(rest: Rest, req: IncomingMessage): Promise<Record<string, unknown>> {
+  const request = parseRequest(createRequestSchema, await readJson(req, rest.maxBodyBytes), 'field');
+  const { input, tagKeys } = toCreateInput(request, header(req, 'idempotency-key'));
+  const mapPath = (p: string) => createFieldPath(p, tagKeys);
+  const data = await execute(rest, req, RestCreateAmiDocument, QUERIES.create, { input }, mapPath);
+  const result = data.createAmi;
+  if (result.__typename === 'CreateAmiSuccess') return toCreationResult(result.creation);
+  throw new RestError(
+    result.code,
+    result.message,
+    result.__typename === 'ValidationError' ? result.fieldErrors.map((f) => ({ field: mapPath(f.path), message: f.message })) : [],
+    {},
+    result.__typename === 'Ec2Error' && result.ec2Code ? { ec2_code: result.ec2Code } : {},
+  );
+}
+
+async function status(rest: Rest, req: IncomingMessage, rawRef: string): Promise<Record<string, unknown>> {
+  const { ref } = parseRequest(statusParamsSchema, { ref: rawRef }, 'parameter');
+  const data = await execute(rest, req, RestAmiStatusDocument, QUERIES.status, { ref }, (p) => p);
+  if (!data.amiStatus) {
+    throw ref.startsWith('ami-')
+      ? new RestError('AMI_NOT_FOUND', `No AMI creation of yours produced ${ref}`)
+      : new RestError('CREATION_NOT_FOUND', `No AMI creation of yours has the id ${ref}`);
+  }
+  return toCreationResult(data.amiStatus);
+}
+
+async function list(rest: Rest, req: IncomingMessage): Promise<Record<string, unknown>> {
+  const query = parseRequest(listQuerySchema, queryParams(new URL(req.url ?? '/', 'http://localhost').searchParams), 'parameter');
+  const data = await execute(rest, req, RestUserAmisDocument, QUERIES.list, toListVariables(query), listFieldPath);
+  const page = data.userAmis;
+  return {
+    amis: page.edges.map((e) => toAmiInfo(e.node)),
+    total_count: page.totalCount,
+    next_cursor: page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null,
   };
+}
 
-  async function create(req: IncomingMessage): Promise<Record<string, unknown>> {
-    const body = await readJson(req, options.maxBodyBytes);
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      throw new RestError('VALIDATION_FAILED', 'The body must be a JSON object (an AMICreationRequest)');
+/**
+ * The request checked against its schema, or VALIDATION_FAILED naming every problem: body fields by
+ * their path (tags.team, multi_region.0), query and path parameters by their name.
+ */
+function parseRequest<S extends z.ZodType>(schema: S, value: unknown, kind: 'field' | 'parameter'): z.output<S> {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const known = schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
+  const fieldErrors = parsed.error.issues.flatMap((issue): RestFieldError[] => {
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((field) => ({ field, message: `unknown ${kind}; expected one of ${known.join(', ')}` }));
     }
-    const unknown = Object.keys(body).filter((k) => !(k in CREATE_FIELDS));
-    if (unknown.length) {
-      throw new RestError(
-        'VALIDATION_FAILED',
-        `Unknown field${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}`,
-        unknown.map((field) => ({ field, message: `unknown field; expected one of ${Object.keys(CREATE_FIELDS).join(', ')}` })),
-      );
-    }
-    const input: Record<string, unknown> = {};
-    for (const [restName, value] of Object.entries(body as Record<string, unknown>)) {
-      if (value === undefined || value === null) continue;
-      input[CREATE_FIELDS[restName as keyof typeof CREATE_FIELDS]] = value;
-    }
-    // The note sends tags as a {key: value} map; GraphQL takes [{key, value}] (and checks the values).
-    const tagKeys: string[] = [];
-    if (isPlainObject(input.tags)) {
-      input.tags = Object.entries(input.tags).map(([key, value]) => {
-        tagKeys.push(key);
-        return { key, value };
-      });
-    }
-    const idempotencyKey = header(req, 'idempotency-key');
-    if (idempotencyKey !== undefined) input.idempotencyKey = idempotencyKey;
+    if (issue.path.length === 0) return [];
+    return [{ field: kind === 'field' ? issue.path.map(String).join('.') : String(issue.path[0]), message: issue.message }];
+  });
+  const whole = parsed.error.issues.find((issue) => issue.path.length === 0 && issue.code !== 'unrecognized_keys');
+  const message = whole?.message ?? `Invalid request: ${fieldErrors.map((f) => `${f.field}: ${f.message}`).join('; ')}`;
+  throw new RestError('VALIDATION_FAILED', message, fieldErrors);
+}
 
-    const mapPath = (p: string) => createFieldPath(p, tagKeys);
-    const data = await execute(req, RestCreateAmiDocument, QUERIES.create, { input: input as CreateAmiInput }, mapPath);
-    const result = data.createAmi;
-    if (result.__typename !== 'CreateAmiSuccess') {
-      throw new RestError(
-        result.code,
-        result.message,
-        result.__typename === 'ValidationError' ? result.fieldErrors.map((f) => ({ field: mapPath(f.path), message: f.message })) : [],
-        {},
-        result.__typename === 'Ec2Error' && result.ec2Code ? { ec2_code: result.ec2Code } : {},
-      );
-    }
-    return toCreationResult(result.creation);
-  }
-
-  async function status(req: IncomingMessage, rawRef: string): Promise<Record<string, unknown>> {
-    let ref: string;
-    try {
-      ref = decodeURIComponent(rawRef);
-    } catch {
-      throw new RestError('VALIDATION_FAILED', 'The reference is not valid percent-encoding', [{ field: 'ref', message: 'invalid encoding' }]);
-    }
-    const data = await execute(req, RestAmiStatusDocument, QUERIES.status, { ref }, (p) => (p === 'ref' ? 'ref' : p));
-    if (!data.amiStatus) {
-      throw ref.startsWith('ami-')
-        ? new RestError('AMI_NOT_FOUND', `No AMI creation of yours produced ${ref}`)
-        : new RestError('CREATION_NOT_FOUND', `No AMI creation of yours has the id ${ref}`);
-    }
-    return toCreationResult(data.amiStatus);
-  }
-
-  async function list(req: IncomingMessage): Promise<Record<string, unknown>> {
-    const query = new URL(req.url ?? '/', 'http://localhost').searchParams;
-    const unknown = [...new Set(query.keys())].filter((k) => !(LIST_PARAMS as readonly string[]).includes(k));
-    if (unknown.length) {
-      throw new RestError(
-        'VALIDATION_FAILED',
-        `Unknown query parameter${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}`,
-        unknown.map((field) => ({ field, message: `unknown parameter; expected one of ${LIST_PARAMS.join(', ')}` })),
-      );
-    }
-    const filter: AmiFilter = {};
-    const region = query.get('region');
-    if (region !== null) filter.region = region;
-    const template = query.get('template_name');
-    if (template !== null) filter.templateName = template;
-    const tags = query.getAll('tag');
-    if (tags.length) {
-      const bad = tags.filter((t) => !t.includes('='));
-      if (bad.length) {
-        throw new RestError('VALIDATION_FAILED', 'tag must be key=value', bad.map((t) => ({ field: 'tag', message: `"${t}" is not key=value` })));
-      }
-      filter.tags = tags.map((t) => ({ key: t.slice(0, t.indexOf('=')), value: t.slice(t.indexOf('=') + 1) }));
-    }
-    const limit = query.get('limit');
-    const variables = {
-      // An integer-looking limit becomes a number; anything else goes as it is and GraphQL rejects it.
-      ...(limit !== null ? { first: (/^-?\d+$/.test(limit) ? Number(limit) : limit) as number } : {}),
-      ...(query.get('cursor') !== null ? { after: query.get('cursor') } : {}),
-      ...(Object.keys(filter).length ? { filter } : {}),
-    };
-    const data = await execute(req, RestUserAmisDocument, QUERIES.list, variables, (p) => LIST_FIELD_OF[p] ?? LIST_FIELD_OF[p.split('.').slice(0, 2).join('.')] ?? p);
-    const page = data.userAmis;
-    return {
-      amis: page.edges.map((e) => toAmiInfo(e.node)),
-      total_count: page.totalCount,
-      next_cursor: page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null,
-    };
-  }
-
-  async function execute<R, V>(
-    req: IncomingMessage,
-    _doc: TypedDocumentNode<R, V>,
-    query: string,
-    variables: V,
-    mapPath: (graphqlPath: string) => string,
-  ): Promise<R> {
-    const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
-    const authorization = header(req, 'authorization');
-    if (authorization !== undefined) headers.authorization = authorization;
-    headers[REQUEST_ID_HEADER] = requestIdOf(req);
-    const response = await options.yoga.fetch(`http://localhost${GRAPHQL_PATH}`, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify({ query, variables }),
-    });
-    const result = (await response.json()) as ExecutionResult<R>;
-    if (result.errors?.length) throw fromGraphqlErrors(result.errors, response, mapPath);
-    if (!result.data) throw new RestError('INTERNAL_ERROR', `The GraphQL operation returned no data (request id ${requestIdOf(req)})`);
-    return result.data;
-  }
+async function execute<R, V>(
+  rest: Rest,
+  req: IncomingMessage,
+  _doc: TypedDocumentNode<R, V>,
+  query: string,
+  variables: V,
+  mapPath: (graphqlPath: string) => string,
+): Promise<R> {
+  const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
+  const authorization = header(req, 'authorization');
+  if (authorization !== undefined) headers.authorization = authorization;
+  headers[REQUEST_ID_HEADER] = requestIdOf(req);
+  const response = await rest.yoga.fetch(`http://localhost${GRAPHQL_PATH}`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ query, variables }),
+  });
+  const result = (await response.json()) as ExecutionResult<R>;
+  if (result.errors?.length) throw fromGraphqlErrors(result.errors, response, mapPath);
+  if (!result.data) throw new RestError('INTERNAL_ERROR', `The GraphQL operation returned no data (request id ${requestIdOf(req)})`);
+  return result.data;
 }
 
 /** Top-level GraphQL errors (not result-union members) → one REST error. */
@@ -291,48 +242,20 @@ export function fromGraphqlErrors(
     const retryAfter = response.headers.get('retry-after');
     return new RestError('RATE_LIMITED', first.message, [], retryAfter ? { 'retry-after': retryAfter } : {});
   }
-  // Variables that do not fit the schema (a string for a boolean, a missing name): GraphQL's own checks.
-  if (code === 'BAD_USER_INPUT' || (response.status === 400 && errors.every((e) => e.message.startsWith('Variable "$')))) {
-    const fieldErrors = errors.map((e) => ({ field: mapPath(variablePath(e.message)), message: variableProblem(e.message) }));
-    return new RestError('VALIDATION_FAILED', `Invalid request: ${fieldErrors.map((f) => `${f.field}: ${f.message}`).join('; ')}`, fieldErrors);
-  }
   if (code && code in HTTP_STATUS) {
     const fieldErrors = Array.isArray(first.extensions?.fieldErrors)
       ? (first.extensions.fieldErrors as { path: string; message: string }[]).map((f) => ({ field: mapPath(f.path), message: f.message }))
       : [];
     return new RestError(code as RestErrorCode, first.message, fieldErrors);
   }
+  // The request schemas check what GraphQL would, so this is a gap between them: still the client's input.
+  if (code === 'BAD_USER_INPUT' || response.status === 400) {
+    return new RestError('VALIDATION_FAILED', `Invalid request: ${errors.map((e) => e.message).join('; ')}`);
+  }
   return new RestError('INTERNAL_ERROR', first.message);
 }
 
-/** `Variable "$input" got invalid value 5 at "input.tags[0].value"; …` → input.tags.0.value */
-function variablePath(message: string): string {
-  const at = /got invalid value .*? at "([^"]+)"/.exec(message)?.[1];
-  const variable = /^Variable "\$(\w+)"/.exec(message)?.[1] ?? '';
-  let path = (at ?? variable).replace(/\[(\d+)\]/g, '.$1');
-  const missing = /Field "(\w+)" of required type/.exec(message)?.[1];
-  if (missing) path = `${path}.${missing}`;
-  return path;
-}
-
-function variableProblem(message: string): string {
-  const parts = message.split('; ');
-  return parts.length > 1 ? parts.slice(1).join('; ') : message;
-}
-
-/** GraphQL input paths (input.templateName, input.tags.3.key) → the request's own names. */
-export function createFieldPath(graphqlPath: string, tagKeys: readonly string[] = []): string {
-  const parts = graphqlPath.split('.');
-  if (parts[0] === 'input') parts.shift();
-  const [head = '', ...rest] = parts;
-  if (head === 'tags' && rest[0] !== undefined && /^\d+$/.test(rest[0])) {
-    const key = tagKeys[Number(rest[0])];
-    if (key !== undefined) return `tags.${key}`;
-  }
-  return [CREATE_FIELD_OF[head] ?? head, ...rest].join('.');
-}
-
-/** The note's AMICreationResult / API response format. */
+/** The original API's AMICreationResult (its response format). */
 export function toCreationResult(c: RestCreationFieldsFragment): Record<string, unknown> {
   return {
     creation_id: c.id,
@@ -366,7 +289,7 @@ export function toCreationResult(c: RestCreationFieldsFragment): Record<string, 
 
 type AmiNode = RestUserAmisQuery['userAmis']['edges'][number]['node'];
 
-/** The note's AMIInfo. */
+/** The original API's AMIInfo. */
 export function toAmiInfo(a: AmiNode): Record<string, unknown> {
   return {
     ami_id: a.amiId,
@@ -404,19 +327,9 @@ async function readJson(req: IncomingMessage, maxBytes: number): Promise<unknown
   if (type !== undefined && !/\bjson\b/i.test(type)) {
     throw new RestError('UNSUPPORTED_MEDIA_TYPE', `Send the body as application/json (got ${type.slice(0, 80)})`);
   }
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    req.resume();
-    throw new RestError('PAYLOAD_TOO_LARGE', `Request body larger than ${maxBytes} bytes`, [], { connection: 'close' });
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > maxBytes) throw new RestError('PAYLOAD_TOO_LARGE', `Request body larger than ${maxBytes} bytes`, [], { connection: 'close' });
-    chunks.push(chunk);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
+  const text = await readBody(req, maxBytes).catch((err: unknown) => {
+    throw err instanceof BodyLimitError ? new RestError('PAYLOAD_TOO_LARGE', err.message, [], { connection: 'close' }) : err;
+  });
   if (!text.trim()) throw new RestError('VALIDATION_FAILED', 'The body is empty; send an AMICreationRequest as JSON');
   try {
     return JSON.parse(text) as unknown;
@@ -444,13 +357,4 @@ function sendError(req: IncomingMessage, res: ServerResponse, err: RestError): t
 function header(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
   return Array.isArray(value) ? value[0] : value;
-}
-
-/** server.ts has set (or accepted) the request id before any route runs. */
-function requestIdOf(req: IncomingMessage): string {
-  return header(req, REQUEST_ID_HEADER) ?? '';
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

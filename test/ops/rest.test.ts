@@ -156,7 +156,7 @@ describe('REST API against the simulator', () => {
     expect(fields).toEqual(expect.arrayContaining(['name', 'tags.aws:owner']));
     expect(fields.some((f) => f.startsWith('multi_region'))).toBe(true);
 
-    // Types are GraphQL's to check: a string for a boolean, a missing required field.
+    // Types are checked before any GraphQL runs: a string for a boolean, a missing required field.
     const wrongType = await call(t, 'POST', '/api/v1/ami/create', { body: { instance_id: 'demo-workstation', name: 'rest-ok-name', public: 'yes' } });
     expectError(wrongType, 400, 'VALIDATION_FAILED');
     expect(wrongType.body.error!.field_errors.map((f) => f.field)).toEqual(['public']);

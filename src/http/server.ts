@@ -1,0 +1,55 @@
+// Responsible for putting the network surface together: one node HTTP server on one port, answered
+// by the router (HTTP and SSE) and shared by graphql-ws (WebSocket upgrades on /graphql), so every
+// transport sees the same yoga, and the order in which they shut down.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { attachGraphqlWs } from './graphql-ws.js';
+import { createRouter, type HttpRoute } from './router.js';
+import { createYogaServer, GRAPHQL_PATH, type Yoga, type YogaOptions } from './yoga.js';
+
+export interface GraphqlServer {
+  yoga: Yoga;
+  http: Server;
+  listen(port: number, host: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+export interface ServerOptions extends YogaOptions {
+  /** Extra liveness facts for /health (e.g. the tracker's state). */
+  health?: () => Record<string, unknown>;
+  /**
+   * HTTP routes beside /graphql (REST adapter, metrics, the dashboard's assets), tried in order
+   * before GraphQL; a handler returns true when it answered the request.
+   */
+  routes?: HttpRoute[];
+}
+
+export function createGraphqlServer(options: ServerOptions): GraphqlServer {
+  const yoga = createYogaServer(options);
+  const { maxBodyBytes } = options.security;
+  const http = createServer(createRouter({ yoga, routes: options.routes ?? [], maxBodyBytes, health: options.health }));
+  const ws = attachGraphqlWs({ server: http, yoga, auth: options.auth, maxPayload: maxBodyBytes });
+  return {
+    yoga,
+    http,
+    listen: (port, host) => listen(http, port, host),
+    async close() {
+      await ws.close();
+      http.closeAllConnections();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    },
+  };
+}
+
+/** Resolves with the GraphQL URL once listening (the port the system chose when `port` is 0). */
+function listen(http: Server, port: number, host: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(port, host, () => {
+      http.off('error', reject);
+      const { port: actual } = http.address() as AddressInfo;
+      const shownHost = host.includes(':') ? `[${host}]` : host;
+      resolve(`http://${shownHost}:${actual}${GRAPHQL_PATH}`);
+    });
+  });
+}
