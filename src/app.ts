@@ -1,20 +1,22 @@
 // Builds the whole server from a Config: database, EC2 gateway (and the simulator behind it when
-// configured), services, progress tracker, GraphQL over HTTP/SSE/WebSocket. Returns { start, stop }.
+// configured), services, progress tracker and reconciler, GraphQL over HTTP/SSE/WebSocket, and the
+// routes beside it. Returns { start, stop } with the parts tests and benchmarks look into.
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
+import { startSimulator, type RunningSimulator } from '../simulator/index.js';
 import type { Config } from './config.js';
-import { openDatabase } from './db/client.js';
+import { openDatabase, type DatabaseHandle } from './db/client.js';
+import type { CreationRecord } from './db/creations.js';
 import { createDashboardRoute } from './http/dashboard.js';
-import { createMetrics, type Ec2CallEvent } from './http/metrics.js';
+import { createMetrics, type Ec2CallEvent, type Metrics } from './http/metrics.js';
 import { createReadiness } from './http/readiness.js';
 import { createRestApi } from './http/rest.js';
-import type { CreationRecord } from './db/creations.js';
-import { schema } from './schema/index.js';
-import { createGraphqlServer } from './http/server.js';
 import type { HttpRoute } from './http/router.js';
+import { createGraphqlServer } from './http/server.js';
+import { schema } from './schema/index.js';
 import { systemClock, type Clock, type ServiceDeps } from './services/context.js';
+import type { AuthService } from './services/auth.js';
 import { createEc2Gateway } from './services/ec2/gateway.js';
-import { startSimulator, type RunningSimulator } from '../simulator/index.js';
 import { createEventHub } from './services/events.js';
 import { createServices } from './services/index.js';
 import { createProgressTracker } from './services/progress-tracker.js';
@@ -36,45 +38,48 @@ export interface AppOverrides {
 
 export type App = Awaited<ReturnType<typeof buildApp>>;
 
-export async function buildApp(config: Config, logger: Logger, overrides: AppOverrides = {}) {
-  const metrics = createMetrics(config.metrics);
-  const database = openDatabase(config.databasePath);
-  metrics.instrumentSqlite(database.sqlite);
+interface Ec2Backend {
+  simulator: RunningSimulator | undefined;
+  endpoint: string | undefined;
+  credentials: AppOverrides['credentials'];
+}
 
-  let simulator: RunningSimulator | undefined;
-  let endpoint = config.ec2Endpoint;
-  let credentials = overrides.credentials;
-  if (config.ec2Backend === 'simulator') {
-    simulator = await startSimulator({
-      ...(config.simulator.speedGiBPerSecond ? { speedGiBPerSecond: config.simulator.speedGiBPerSecond } : {}),
-      throttleRate: config.simulator.throttleRate,
-      failRate: config.simulator.failRate,
-      blockPublicAccess: config.simulator.blockPublicAccess,
-      ...(config.simulator.statePath ? { statePath: config.simulator.statePath } : {}),
-      logger: logger.child({ component: 'simulator' }),
-    });
-    endpoint = simulator.url;
-    // The simulator does not check signatures; fixed credentials keep the SDK from searching for real ones.
-    credentials = { accessKeyId: 'prism-ami-simulator', secretAccessKey: 'prism-ami-simulator' };
+/** The simulator, started in-process on a loopback port when configured; otherwise the configured endpoint. */
+async function startEc2Backend(config: Config, logger: Logger, overrides: AppOverrides): Promise<Ec2Backend> {
+  if (config.ec2Backend !== 'simulator') {
+    return { simulator: undefined, endpoint: config.ec2Endpoint, credentials: overrides.credentials };
   }
+  const simulator = await startSimulator({
+    ...(config.simulator.speedGiBPerSecond ? { speedGiBPerSecond: config.simulator.speedGiBPerSecond } : {}),
+    throttleRate: config.simulator.throttleRate,
+    failRate: config.simulator.failRate,
+    blockPublicAccess: config.simulator.blockPublicAccess,
+    ...(config.simulator.statePath ? { statePath: config.simulator.statePath } : {}),
+    logger: logger.child({ component: 'simulator' }),
+  });
+  // The simulator does not check signatures; fixed credentials keep the SDK from searching for real ones.
+  const credentials = { accessKeyId: 'prism-ami-simulator', secretAccessKey: 'prism-ami-simulator' };
+  return { simulator, endpoint: simulator.url, credentials };
+}
 
+/** The gateway, with every call seen by the log, the metrics and (added once built) readiness. */
+function createObservedGateway(config: Config, logger: Logger, backend: Ec2Backend, metrics: Metrics) {
   const ec2Log = logger.child({ component: 'ec2' });
-  // Metrics and readiness (built below, once the tracker exists) watch every EC2 call.
-  const ec2Observers: ((e: Ec2CallEvent) => void)[] = [
-    (e) => ec2Log.debug(e, 'ec2 call'),
-    (e) => metrics.observeEc2Call(e),
-  ];
+  const observers: ((e: Ec2CallEvent) => void)[] = [(e) => ec2Log.debug(e, 'ec2 call'), (e) => metrics.observeEc2Call(e)];
   const ec2 = createEc2Gateway({
-    endpoint,
-    credentials,
+    endpoint: backend.endpoint,
+    credentials: backend.credentials,
     defaultRegion: config.region,
     onCall: (e) => {
-      for (const observe of ec2Observers) observe(e);
+      for (const observe of observers) observe(e);
     },
   });
-  const clock = overrides.clock ?? systemClock;
-  const deps: ServiceDeps = {
-    db: database.db,
+  return { ec2, observe: (observer: (e: Ec2CallEvent) => void) => observers.push(observer) };
+}
+
+function createServiceDeps(config: Config, logger: Logger, db: DatabaseHandle, ec2: ServiceDeps['ec2'], clock: Clock): ServiceDeps {
+  return {
+    db: db.db,
     ec2,
     events: createEventHub<CreationRecord>(),
     regions: createRegionDirectory({ ec2, logger, now: () => clock.now() }),
@@ -83,15 +88,27 @@ export async function buildApp(config: Config, logger: Logger, overrides: AppOve
     sourceRegion: config.region,
     inFlight: new Set(),
   };
-  const services = createServices(deps, { version: VERSION, backend: config.ec2Backend });
+}
+
+function createBackgroundWork(config: Config, deps: ServiceDeps, metrics: Metrics, overrides: AppOverrides) {
   const tracker = createProgressTracker(deps, {
     onTick: (_report, durationMs) => metrics.observeTick(durationMs),
     intervalMs: config.pollIntervalMs,
     ...(overrides.trackerMaxDurationMs ? { maxDurationMs: overrides.trackerMaxDurationMs } : {}),
   });
-  const reconciler = createReconciler(deps, {
-    intervalMs: overrides.reconcileIntervalMs ?? config.pollIntervalMs * 30,
-  });
+  const reconciler = createReconciler(deps, { intervalMs: overrides.reconcileIntervalMs ?? config.pollIntervalMs * 30 });
+  return { tracker, reconciler };
+}
+
+export async function buildApp(config: Config, logger: Logger, overrides: AppOverrides = {}) {
+  const metrics = createMetrics(config.metrics);
+  const database = openDatabase(config.databasePath);
+  metrics.instrumentSqlite(database.sqlite);
+  const backend = await startEc2Backend(config, logger, overrides);
+  const { ec2, observe } = createObservedGateway(config, logger, backend, metrics);
+  const deps = createServiceDeps(config, logger, database, ec2, overrides.clock ?? systemClock);
+  const services = createServices(deps, { version: VERSION, backend: config.ec2Backend });
+  const { tracker, reconciler } = createBackgroundWork(config, deps, metrics, overrides);
   const readiness = createReadiness({
     db: database.db,
     sqlite: database.sqlite,
@@ -101,7 +118,7 @@ export async function buildApp(config: Config, logger: Logger, overrides: AppOve
     logger,
     ...overrides.readiness,
   });
-  ec2Observers.push((e) => readiness.observeEc2Call(e));
+  observe((e) => readiness.observeEc2Call(e));
   metrics.watch({ db: database.db, tracker, pollIntervalMs: config.pollIntervalMs });
   const routes: HttpRoute[] = [readiness.route, metrics.route];
   const server = createGraphqlServer({
@@ -117,10 +134,8 @@ export async function buildApp(config: Config, logger: Logger, overrides: AppOve
   // The REST adapter runs its operations through this server's yoga; the dashboard serves the rest.
   routes.push(createRestApi({ yoga: server.yoga, maxBodyBytes: config.security.maxBodyBytes, logger }), createDashboardRoute());
 
-  let url: string | undefined;
   let signInUrl: string | undefined;
   let stopping: Promise<void> | undefined;
-
   return {
     services,
     tracker,
@@ -129,39 +144,14 @@ export async function buildApp(config: Config, logger: Logger, overrides: AppOve
     deps,
     metrics,
     readiness,
-    simulator,
+    simulator: backend.simulator,
     /** The dashboard URL with the local user's token, once started (Jupyter-style sign-in). */
     signInUrl: () => signInUrl,
     async start(): Promise<string> {
-      url = await server.listen(config.port, config.host);
+      const url = await server.listen(config.port, config.host);
       tracker.start();
       reconciler.start();
-      const local = config.localTokenPath ? services.auth.ensureLocalToken(config.localTokenPath) : undefined;
-      logger.info(
-        {
-          url,
-          ec2Backend: config.ec2Backend,
-          ec2Endpoint: endpoint ?? 'AWS default endpoints',
-          region: config.region,
-          database: config.databasePath,
-          pollIntervalMs: config.pollIntervalMs,
-        },
-        `prism-ami listening on ${url}`,
-      );
-      if (local) {
-        // The structured log never carries a token; main.ts prints the sign-in URL to the terminal.
-        signInUrl = `${new URL('/', url).href}?token=${local.token}`;
-        logger.info(
-          `${local.created ? 'Created a token for user "local" in' : 'The token for user "local" is in'} ${config.localTokenPath} (mode 0600)`,
-        );
-      }
-      if (simulator) {
-        logger.info(
-          `EC2 backend: built-in simulator at ${simulator.url} (${config.ec2BackendReason}); no AWS calls are made`,
-        );
-      } else {
-        logger.info(`EC2 backend: ${endpoint ?? 'AWS'} in ${config.region} (${config.ec2BackendReason})`);
-      }
+      signInUrl = logStart(config, logger, url, backend, services.auth);
       return url;
     },
     stop(): Promise<void> {
@@ -170,11 +160,44 @@ export async function buildApp(config: Config, logger: Logger, overrides: AppOve
         await reconciler.stop();
         await server.close();
         ec2.destroy();
-        await simulator?.stop();
+        await backend.simulator?.stop();
         database.close();
         logger.info('prism-ami stopped');
       })();
       return stopping;
     },
   };
+}
+
+/** Says where the server listens and what it talks to; returns the local user's sign-in URL, if any. */
+function logStart(
+  config: Config,
+  logger: Logger,
+  url: string,
+  backend: Ec2Backend,
+  auth: Pick<AuthService, 'ensureLocalToken'>,
+): string | undefined {
+  const local = config.localTokenPath ? auth.ensureLocalToken(config.localTokenPath) : undefined;
+  logger.info(
+    {
+      url,
+      ec2Backend: config.ec2Backend,
+      ec2Endpoint: backend.endpoint ?? 'AWS default endpoints',
+      region: config.region,
+      database: config.databasePath,
+      pollIntervalMs: config.pollIntervalMs,
+    },
+    `prism-ami listening on ${url}`,
+  );
+  if (backend.simulator) {
+    logger.info(`EC2 backend: built-in simulator at ${backend.simulator.url} (${config.ec2BackendReason}); no AWS calls are made`);
+  } else {
+    logger.info(`EC2 backend: ${backend.endpoint ?? 'AWS'} in ${config.region} (${config.ec2BackendReason})`);
+  }
+  if (!local) return undefined;
+  // The structured log never carries a token; main.ts prints the sign-in URL to the terminal.
+  logger.info(
+    `${local.created ? 'Created a token for user "local" in' : 'The token for user "local" is in'} ${config.localTokenPath} (mode 0600)`,
+  );
+  return `${new URL('/', url).href}?token=${local.token}`;
 }
