@@ -3,6 +3,7 @@ import { and, asc, desc, eq, inArray, isNull, lt, ne, notInArray, or, sql, type 
 import type { Db } from './client.js';
 import { decodeCursor, encodeCursor, type Page } from './pagination.js';
 import {
+  ACTIVE_STATUSES,
   amis,
   creations,
   creationTags,
@@ -26,8 +27,6 @@ export interface CreationRecord extends CreationRow {
 
 export type CreationPatch = Partial<Omit<CreationRow, 'id' | 'owner' | 'createdAt'>>;
 export type CopyPatch = Partial<Omit<RegionCopyRow, 'creationId' | 'region' | 'position'>>;
-
-export const ACTIVE_STATUSES: CreationStatus[] = ['PENDING', 'IN_PROGRESS'];
 
 export function insertCreation(db: Db, row: NewCreationRow, tags: TagRow[], copyRegions: string[]): void {
   db.transaction((tx) => {

@@ -15,7 +15,7 @@ import {
 } from '../db/creations.js';
 import { upsertAmi } from '../db/amis.js';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../db/pagination.js';
-import type { CreationStatus } from '../db/schema.js';
+import { isTerminal, type CreationStatus } from '../db/schema.js';
 import { creationTopic, type ServiceDeps } from './context.js';
 import { Ec2CallError, isRejection, publicAccessBlockedMessage, toDomainError } from './ec2/errors.js';
 import type { Ec2Instance } from './ec2/types.js';
@@ -343,9 +343,8 @@ export function createAmiCreationService(deps: ServiceDeps) {
   };
 }
 
-export function isTerminal(status: CreationStatus): boolean {
-  return status !== 'PENDING' && status !== 'IN_PROGRESS';
-}
+/** The schema asks services, not the database, whether a status is final. */
+export { isTerminal };
 
 export function pageSize(first: number | null | undefined): number {
   if (first == null) return DEFAULT_PAGE_SIZE;
