@@ -7,19 +7,20 @@
 // without an AMI id is resolved by the creation-id tag (or name) before CreateImage is ever sent
 // again, and copies are requested with a per-creation ClientToken after a look for an earlier copy.
 import { createHash } from 'node:crypto';
-import { findAmi, updateAmi, upsertAmi, type AmiPatch } from '../db/amis.js';
+import { findAmi, type AmiPatch } from '../db/amis.js';
 import {
   findCreation,
   listActiveCreations,
   listCancellingCreations,
-  updateCreation,
   type CopyPatch,
   type CreationPatch,
   type CreationRecord,
 } from '../db/creations.js';
 import type { CreationStatus, RegionCopyRow } from '../db/schema.js';
 import { finishCancel, removeLateImage } from './cancellation.js';
-import { creationTopic, type ServiceDeps } from './context.js';
+import type { ServiceDeps } from './context.js';
+import * as lifecycle from './creations/lifecycle.js';
+import { keepRequestedImage, sendCreateImage } from './creations/request-image.js';
 import { isRejection, isThrottling, isTransient, toDomainError } from './ec2/errors.js';
 import type { Ec2Image, Ec2Snapshot } from './ec2/types.js';
 import { applyLaunchPermissions } from './launch-permissions.js';
@@ -32,7 +33,6 @@ import {
   type WorkDone,
   type WorkPlan,
 } from './progress.js';
-import { pendingAmi } from './ami-records.js';
 import { imageTags, TAG_CREATION_ID } from './system-tags.js';
 
 export interface TrackerOptions {
@@ -76,7 +76,7 @@ interface Observations {
 export type ProgressTracker = ReturnType<typeof createProgressTracker>;
 
 export function createProgressTracker(deps: ServiceDeps, options: TrackerOptions) {
-  const { db, ec2, events, clock } = deps;
+  const { db, ec2, clock } = deps;
   const log = deps.logger.child({ service: 'progress-tracker' });
   const maxDurationMs = Math.max(TWO_HOURS, options.maxDurationMs ?? TWO_HOURS);
   const notVisibleGraceMs = options.notVisibleGraceMs ?? 5 * 60 * 1000;
@@ -202,7 +202,7 @@ export function createProgressTracker(deps: ServiceDeps, options: TrackerOptions
     }
     if (image) {
       log.info({ creationId: c.id, amiId: image.id }, 'adopted the image of an unconfirmed CreateImage');
-      adoptSourceImage(c, image.id, now);
+      await lifecycle.recordSourceImage(deps, c, image.id);
       return;
     }
     if (now - c.createdAt > maxDurationMs) {
@@ -213,87 +213,39 @@ export function createProgressTracker(deps: ServiceDeps, options: TrackerOptions
     if (c.imageRequestedAt !== null && now - c.imageRequestedAt < reRequestAfterMs) return;
     // No image carries this creation's tag or name: asking again cannot make a second AMI, and
     // if the first request did land after all, EC2 answers InvalidAMIName.Duplicate.
-    if (!updateCreation(db, c.id, { imageRequestedAt: now, updatedAt: now }, [], { onlyIfActive: true })) return;
+    if (!(await lifecycle.markImageRequested(deps, c.id))) return;
     let amiId: string;
     try {
-      amiId = await ec2.createImage(c.sourceRegion, {
-        instanceId: c.instanceId,
-        name: c.name,
-        description: c.description ?? undefined,
-        noReboot: c.noReboot,
-        tags: imageTags(c),
-      });
+      amiId = await sendCreateImage(deps, c);
       ec2Calls++;
     } catch (err) {
       if (isTransient(err) || (err as { ec2Code?: string }).ec2Code === 'InvalidAMIName.Duplicate') return;
       return finish(c, 'FAILED', { failureReason: toDomainError(err).message });
     }
-    if (!adoptSourceImage(c, amiId, clock.now())) {
-      // Cancelled while CreateImage was under way.
-      await removeLateImage(deps, c, { region: c.sourceRegion, amiId });
-    }
-  }
-
-  function adoptSourceImage(c: CreationRecord, amiId: string, now: number): boolean {
-    const applied = updateCreation(
-      db,
-      c.id,
-      { amiId, status: 'IN_PROGRESS', stage: 'SNAPSHOTTING', message: 'Creating snapshot - 0% complete', updatedAt: now },
-      [],
-      {
-        onlyIfActive: true,
-        also: () =>
-          upsertAmi(db, pendingAmi(c, amiId, c.sourceRegion, now), imageTags(c)),
-      },
-    );
-    if (applied) publish(c.id);
-    return applied;
+    await keepRequestedImage(deps, c, amiId);
   }
 
   /** AMI rows follow EC2 only while their creation is tracked: a cancel's DEREGISTERED stays. */
-  function updateAmiIfActive(creationId: string, amiId: string, patch: AmiPatch): void {
-    updateCreation(db, creationId, {}, [], { onlyIfActive: true, also: () => updateAmi(db, amiId, patch) });
-  }
-
-  function publish(id: string): void {
-    const record = findCreation(db, id);
-    if (record) events.publish(creationTopic(id), record);
+  async function updateAmiIfActive(creationId: string, amiId: string, patch: AmiPatch): Promise<void> {
+    await lifecycle.updateAmiWhileTracked(deps, creationId, amiId, patch);
   }
 
   function plan(c: CreationRecord): WorkPlan {
     return { sizeGiB: c.sizeGiB, copies: c.copies.length, publishes: c.public || c.shareAccounts.length > 0 };
   }
 
-  function finish(
+  async function finish(
     c: CreationRecord,
-    status: CreationStatus,
+    status: lifecycle.Ending['status'],
     extra: { failureReason?: string; message?: string; copies?: { region: string; patch: CopyPatch }[] } = {},
-  ): void {
-    const now = clock.now();
-    const message =
-      extra.message ??
-      (status === 'FAILED'
-        ? `Failed: ${extra.failureReason ?? 'unknown reason'}`
-        : status === 'CANCELLED'
-          ? 'Cancelled'
-          : availableMessage(c));
-    const applied = updateCreation(
-      db,
-      c.id,
-      {
-        status,
-        stage: status === 'FAILED' || status === 'CANCELLED' ? c.stage : 'DONE',
-        progress: status === 'COMPLETED' || status === 'PARTIALLY_COMPLETED' ? 100 : c.progress,
-        message,
-        failureReason: extra.failureReason ?? c.failureReason,
-        estimatedSecondsRemaining: null,
-        completedAt: now,
-        updatedAt: now,
-      },
-      extra.copies ?? [],
-      { onlyIfActive: true },
-    );
-    if (applied) publish(c.id);
+  ): Promise<void> {
+    const message = extra.message ?? (status === 'FAILED' ? `Failed: ${extra.failureReason ?? 'unknown reason'}` : availableMessage(c));
+    await lifecycle.finish(deps, c, {
+      status,
+      message,
+      ...(extra.failureReason !== undefined ? { failureReason: extra.failureReason } : {}),
+      ...(extra.copies ? { copies: extra.copies } : {}),
+    });
   }
 
   function availableMessage(c: CreationRecord): string {
@@ -335,8 +287,8 @@ export function createProgressTracker(deps: ServiceDeps, options: TrackerOptions
     if (!img) {
       const since = c.imageRequestedAt ?? c.createdAt;
       if (now - since > notVisibleGraceMs) {
-        updateAmiIfActive(c.id, c.amiId!, { state: 'FAILED', updatedAt: now });
-        finish(c, 'FAILED', {
+        await updateAmiIfActive(c.id, c.amiId!, { state: 'FAILED', updatedAt: now });
+        await finish(c, 'FAILED', {
           failureReason: `EC2 no longer lists image ${c.amiId}; it was deregistered or never registered`,
         });
         return 'finished';
@@ -346,7 +298,7 @@ export function createProgressTracker(deps: ServiceDeps, options: TrackerOptions
     const patch: CreationPatch = {};
     if (img.snapshotIds.join() !== c.snapshotIds.join()) {
       patch.snapshotIds = img.snapshotIds;
-      updateAmiIfActive(c.id, img.id, { snapshotIds: img.snapshotIds, updatedAt: now });
+      await updateAmiIfActive(c.id, img.id, { snapshotIds: img.snapshotIds, updatedAt: now });
     }
     if (!c.snapshotsTagged && img.snapshotIds.length && takeTagBudget(c.sourceRegion)) {
       try {
@@ -358,8 +310,8 @@ export function createProgressTracker(deps: ServiceDeps, options: TrackerOptions
     }
     if (FAILED_IMAGE_STATES.has(img.state)) {
       const reason = img.stateReason ?? `image ${img.id} entered state ${img.state}`;
-      updateAmiIfActive(c.id, img.id, { state: 'FAILED', updatedAt: now });
-      finish(c, 'FAILED', {
+      await updateAmiIfActive(c.id, img.id, { state: 'FAILED', updatedAt: now });
+      await finish(c, 'FAILED', {
         failureReason: reason,
         copies: c.copies.map((x) => ({
           region: x.region,
@@ -369,7 +321,7 @@ export function createProgressTracker(deps: ServiceDeps, options: TrackerOptions
       return 'finished';
     }
     if (img.state === 'available') {
-      updateAmiIfActive(c.id, img.id, {
+      await updateAmiIfActive(c.id, img.id, {
         state: 'AVAILABLE',
         sizeGiB: img.sizeGiB || c.sizeGiB,
         encrypted: img.encrypted,
@@ -378,8 +330,8 @@ export function createProgressTracker(deps: ServiceDeps, options: TrackerOptions
       });
       if (c.copies.length) return { ...patch, stage: 'COPYING', message: `Copying to ${c.copies.map((x) => x.region).join(', ')}` };
       if (plan(c).publishes) return { ...patch, stage: 'PUBLISHING', message: publishingMessage(c) };
-      if (!updateCreation(db, c.id, patch, [], { onlyIfActive: true })) return 'finished';
-      finish(findCreation(db, c.id)!, 'COMPLETED');
+      await lifecycle.applyProgress(deps, c.id, patch);
+      await finish(findCreation(db, c.id)!, 'COMPLETED');
       return 'finished';
     }
     const fraction = imageFraction(img, obs);
@@ -416,17 +368,17 @@ export function createProgressTracker(deps: ServiceDeps, options: TrackerOptions
     const copies: RegionCopyRow[] = [];
     for (const copy of c.copies) {
       const patch = await advanceCopy(c, copy, obs, now);
-      copyPatches.push({ region: copy.region, patch });
+      copyPatches.push({ region: copy.region, patch: changes(copy, patch) });
       copies.push({ ...copy, ...patch });
     }
-    updateCreation(db, c.id, {}, copyPatches, { onlyIfActive: true });
+    await lifecycle.applyProgress(deps, c.id, {}, copyPatches);
     const next: CreationRecord = { ...c, copies };
     const parts = copies.map((x) =>
       x.status === 'COMPLETED' ? `${x.region} done` : x.status === 'FAILED' ? `${x.region} failed` : `${x.region} - ${x.progress}%`,
     );
     if (copies.every((x) => x.status === 'COMPLETED' || x.status === 'FAILED')) {
       if (plan(c).publishes) return { stage: 'PUBLISHING', message: publishingMessage(c), ...progressFields(next, obs, 1) };
-      finish(findCreation(db, c.id)!, copies.some((x) => x.status === 'FAILED') ? 'PARTIALLY_COMPLETED' : 'COMPLETED');
+      await finish(findCreation(db, c.id)!, copies.some((x) => x.status === 'FAILED') ? 'PARTIALLY_COMPLETED' : 'COMPLETED');
       return 'finished';
     }
     return { message: `Copying to ${parts.join(', ')}`, ...progressFields(next, obs, 1) };
@@ -442,7 +394,7 @@ export function createProgressTracker(deps: ServiceDeps, options: TrackerOptions
     const img = obs.images.get(copy.amiId);
     if (!img) {
       if (now - (copy.startedAt ?? now) > notVisibleGraceMs) {
-        updateAmiIfActive(c.id, copy.amiId, { state: 'FAILED', updatedAt: now });
+        await updateAmiIfActive(c.id, copy.amiId, { state: 'FAILED', updatedAt: now });
         const reason = `EC2 no longer lists copy ${copy.amiId} in ${copy.region}`;
         return { status: 'FAILED', message: reason, failureReason: reason, completedAt: now };
       }
@@ -451,7 +403,7 @@ export function createProgressTracker(deps: ServiceDeps, options: TrackerOptions
     const patch: CopyPatch = {};
     if (img.snapshotIds.join() !== copy.snapshotIds.join()) {
       patch.snapshotIds = img.snapshotIds;
-      updateAmiIfActive(c.id, img.id, { snapshotIds: img.snapshotIds, updatedAt: now });
+      await updateAmiIfActive(c.id, img.id, { snapshotIds: img.snapshotIds, updatedAt: now });
     }
     if (!copy.snapshotsTagged && img.snapshotIds.length && takeTagBudget(copy.region)) {
       try {
@@ -463,11 +415,11 @@ export function createProgressTracker(deps: ServiceDeps, options: TrackerOptions
     }
     if (FAILED_IMAGE_STATES.has(img.state)) {
       const reason = img.stateReason ?? `copy ${img.id} entered state ${img.state}`;
-      updateAmiIfActive(c.id, img.id, { state: 'FAILED', updatedAt: now });
+      await updateAmiIfActive(c.id, img.id, { state: 'FAILED', updatedAt: now });
       return { ...patch, status: 'FAILED', message: `Copy failed: ${reason}`, failureReason: reason, completedAt: now };
     }
     if (img.state === 'available') {
-      updateAmiIfActive(c.id, img.id, { state: 'AVAILABLE', sizeGiB: img.sizeGiB || c.sizeGiB, encrypted: img.encrypted, updatedAt: now });
+      await updateAmiIfActive(c.id, img.id, { state: 'AVAILABLE', sizeGiB: img.sizeGiB || c.sizeGiB, encrypted: img.encrypted, updatedAt: now });
       return { ...patch, status: 'COMPLETED', progress: 100, message: `Available as ${img.id}`, completedAt: now };
     }
     const pct = Math.max(copy.progress, Math.floor(imageFraction(img, obs) * 100));
@@ -491,10 +443,7 @@ export function createProgressTracker(deps: ServiceDeps, options: TrackerOptions
         if (amiId) log.info({ creationId: c.id, region: copy.region, amiId }, 'adopted the copy of an unconfirmed CopyImage');
       }
       if (!amiId) {
-        const marked = updateCreation(db, c.id, {}, [{ region: copy.region, patch: { startedAt: now, message: 'Requesting the copy' } }], {
-          onlyIfActive: true,
-        });
-        if (!marked) return {};
+        if (!(await lifecycle.requestCopy(deps, c.id, copy.region))) return {};
         amiId = await ec2.copyImage(copy.region, {
           sourceRegion: c.sourceRegion,
           sourceImageId: c.amiId!,
@@ -505,14 +454,8 @@ export function createProgressTracker(deps: ServiceDeps, options: TrackerOptions
         });
         ec2Calls++;
       }
-      const at = clock.now();
-      const patch: CopyPatch = { amiId, status: 'IN_PROGRESS', startedAt: at, message: 'Copy started' };
-      const recorded = updateCreation(db, c.id, {}, [{ region: copy.region, patch }], {
-        onlyIfActive: true,
-        also: () =>
-          upsertAmi(db, pendingAmi(c, amiId, copy.region, at), imageTags(c)),
-      });
-      if (!recorded) {
+      const patch = await lifecycle.recordCopy(deps, c, copy.region, amiId);
+      if (!patch) {
         await removeLateImage(deps, c, { region: copy.region, amiId });
         return {};
       }
@@ -566,7 +509,7 @@ export function createProgressTracker(deps: ServiceDeps, options: TrackerOptions
     }
     const status: CreationStatus = c.copies.some((x) => x.status === 'FAILED') ? 'PARTIALLY_COMPLETED' : 'COMPLETED';
     const message = problems.length ? `${availableMessage(c)}; ${problems.join('; ')}` : undefined;
-    finish(c, status, { ...(message ? { message, failureReason: problems.join('; ') } : {}) });
+    await finish(c, status, { ...(message ? { message, failureReason: problems.join('; ') } : {}) });
     return 'finished';
   }
 
@@ -588,13 +531,13 @@ export function createProgressTracker(deps: ServiceDeps, options: TrackerOptions
    * Give up after the limit (at least 2 hours): judged only after this tick's observation, so a
    * creation that finished while the server was down completes instead of timing out.
    */
-  function timeOut(c: CreationRecord): void {
+  async function timeOut(c: CreationRecord): Promise<void> {
     const now = clock.now();
     const left = [
       ...(c.amiId ? [`${c.amiId} in ${c.sourceRegion}`] : []),
       ...c.copies.filter((x) => x.amiId && x.status === 'IN_PROGRESS').map((x) => `${x.amiId} in ${x.region}`),
     ];
-    finish(c, 'FAILED', {
+    await finish(c, 'FAILED', {
       failureReason:
         `The creation did not finish within ${hours(maxDurationMs)}. ` +
         (left.length
@@ -633,13 +576,12 @@ export function createProgressTracker(deps: ServiceDeps, options: TrackerOptions
     }
     if (result === 'finished') return true;
     if (now - c.createdAt > maxDurationMs && observed(c, obs)) {
-      timeOut(findCreation(db, c.id) ?? c);
+      await timeOut(findCreation(db, c.id) ?? c);
       return true;
     }
     const changed = Object.entries(result).some(([k, v]) => JSON.stringify(c[k as keyof CreationRecord]) !== JSON.stringify(v));
     if (!changed) return false;
-    if (!updateCreation(db, c.id, { ...result, updatedAt: now }, [], { onlyIfActive: true })) return false;
-    publish(c.id);
+    if (!(await lifecycle.applyProgress(deps, c.id, result))) return false;
     // A stage change is acted on at once rather than one interval later.
     if (result.stage && result.stage !== c.stage) {
       const next = findCreation(db, c.id);
@@ -756,6 +698,15 @@ export function createProgressTracker(deps: ServiceDeps, options: TrackerOptions
     isRunning: () => running,
     lastTickAt: () => lastTickAt,
   };
+}
+
+/** The fields of a patch that differ from the row: a tick writes (and publishes) only what changed. */
+function changes<T extends object>(row: T, patch: Partial<T>): Partial<T> {
+  const out: Partial<T> = {};
+  for (const [k, v] of Object.entries(patch) as [keyof T, T[keyof T]][]) {
+    if (JSON.stringify(row[k]) !== JSON.stringify(v)) out[k] = v;
+  }
+  return out;
 }
 
 function hours(ms: number): string {
