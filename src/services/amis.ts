@@ -58,10 +58,6 @@ export function createAmiService(deps: ServiceDeps) {
       return listAmis(db, { visibility: 'PUBLIC', filter: args.filter ?? null, first: pageSize(args.first), after: args.after ?? null });
     },
 
-    get(amiId: string): AmiRecord | undefined {
-      return findAmi(db, amiId);
-    },
-
     async publish(viewer: Viewer, input: { amiId: string; public: boolean }): Promise<AmiRecord> {
       const ami = ownAmi(viewer, input.amiId);
       if (ami.state !== 'AVAILABLE') {
