@@ -15,14 +15,19 @@ export async function advance(ctx: TrackerContext, c: CreationRecord, obs: Obser
   const result = await stageStep(ctx, c, obs);
   if (result === undefined) return false;
   if (result === 'finished') return true;
+  const { patch, copies } = result;
   if (now - c.createdAt > ctx.settings.maxDurationMs && observedAll(c, obs)) {
+    // What the copies reached in this tick stands; only what is still under way times out.
+    if (copies.length) await applyProgress(ctx.deps, c.id, {}, copies);
     await timeOut(ctx, findCreation(ctx.deps.db, c.id) ?? c);
     return true;
   }
-  const changed = Object.entries(result).some(([k, v]) => JSON.stringify(c[k as keyof CreationRecord]) !== JSON.stringify(v));
+  const changed = Object.entries(patch).some(([k, v]) => JSON.stringify(c[k as keyof CreationRecord]) !== JSON.stringify(v));
+  if (!changed && copies.length === 0) return false;
+  // The creation's and its copies' changes of this tick, in one transaction.
+  if (!(await applyProgress(ctx.deps, c.id, changed ? patch : {}, copies))) return false;
   if (!changed) return false;
-  if (!(await applyProgress(ctx.deps, c.id, result))) return false;
-  if (result.stage && result.stage !== c.stage) {
+  if (patch.stage && patch.stage !== c.stage) {
     const next = findCreation(ctx.deps.db, c.id);
     if (next && (next.stage === 'COPYING' || next.stage === 'PUBLISHING')) await advance(ctx, next, obs);
   }

@@ -5,10 +5,10 @@
 // was never stored is looked for by its tag before CopyImage is sent again; the ClientToken makes
 // a repeated CopyImage answer the same image on EC2 as well.
 import { createHash } from 'node:crypto';
-import { findCreation, type CopyPatch, type CreationRecord } from '../../db/creations.js';
+import type { CopyPatch, CreationRecord } from '../../db/creations.js';
 import { isTerminal, type RegionCopyRow } from '../../db/schema.js';
 import { removeLateImage } from '../cancellation.js';
-import { applyProgress, recordCopy, requestCopy } from '../creations/lifecycle.js';
+import { recordCopy, requestCopy, type CopyChange } from '../creations/lifecycle.js';
 import { isRejection, toDomainError } from '../ec2/errors.js';
 import { imageTags, TAG_CREATION_ID } from '../system-tags.js';
 import type { TrackerContext } from './context.js';
@@ -21,22 +21,20 @@ import type { StageResult } from './snapshotting.js';
 
 export async function advanceCopying(ctx: TrackerContext, c: CreationRecord, obs: Observations): Promise<StageResult> {
   const now = ctx.deps.clock.now();
-  const changes: { region: string; patch: CopyPatch }[] = [];
+  const changes: CopyChange[] = [];
   const copies: RegionCopyRow[] = [];
   for (const copy of c.copies) {
-    const patch = await advanceCopy(ctx, c, copy, obs, now);
-    changes.push({ region: copy.region, patch: changedFields(copy, patch) });
+    const patch = changedFields(copy, await advanceCopy(ctx, c, copy, obs, now));
+    if (Object.keys(patch).length) changes.push({ region: copy.region, patch });
     copies.push({ ...copy, ...patch });
   }
-  await applyProgress(ctx.deps, c.id, {}, changes);
   const next: CreationRecord = { ...c, copies };
   if (copies.every((x) => x.status === 'COMPLETED' || x.status === 'FAILED')) {
-    if (plan(c).publishes) return { stage: 'PUBLISHING', message: publishingMessage(c), ...progressFields(ctx, next, obs, 1) };
-    const current = findCreation(ctx.deps.db, c.id);
-    if (current) await complete(ctx, current);
+    if (plan(c).publishes) return { patch: { stage: 'PUBLISHING', message: publishingMessage(c), ...progressFields(ctx, next, obs, 1) }, copies: changes };
+    await complete(ctx, next, [], changes);
     return 'finished';
   }
-  return { message: copyingMessage(copies), ...progressFields(ctx, next, obs, 1) };
+  return { patch: { message: copyingMessage(copies), ...progressFields(ctx, next, obs, 1) }, copies: changes };
 }
 
 async function advanceCopy(ctx: TrackerContext, c: CreationRecord, copy: RegionCopyRow, obs: Observations, now: number): Promise<CopyPatch> {

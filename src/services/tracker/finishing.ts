@@ -1,6 +1,7 @@
 // Responsible for ending a creation from the tracker: completed (fully or with failed copies),
 // failed with the reason EC2 gave, or timed out after the limit (at least 2 hours).
 import type { CreationRecord } from '../../db/creations.js';
+import { isTerminal } from '../../db/schema.js';
 import { finish, type CopyChange } from '../creations/lifecycle.js';
 import type { TrackerContext } from './context.js';
 import { availableMessage, copyTimedOutMessage, failedMessage, hours, timedOutReason } from './messages.js';
@@ -10,11 +11,14 @@ export async function fail(ctx: TrackerContext, c: CreationRecord, reason: strin
   await finish(ctx.deps, c, { status: 'FAILED', message: failedMessage(reason), failureReason: reason, copies });
 }
 
-/** COMPLETED, or PARTIALLY_COMPLETED when a copy failed; `problems` are what publishing could not do. */
-export async function complete(ctx: TrackerContext, c: CreationRecord, problems: string[] = []): Promise<void> {
+/**
+ * COMPLETED, or PARTIALLY_COMPLETED when a copy failed; `problems` are what publishing could not do,
+ * `copies` the copies' last changes (already merged into `c`).
+ */
+export async function complete(ctx: TrackerContext, c: CreationRecord, problems: string[] = [], copies: CopyChange[] = []): Promise<void> {
   const status = c.copies.some((x) => x.status === 'FAILED') ? 'PARTIALLY_COMPLETED' : 'COMPLETED';
   const message = problems.length ? `${availableMessage(c)}; ${problems.join('; ')}` : availableMessage(c);
-  await finish(ctx.deps, c, { status, message, ...(problems.length ? { failureReason: problems.join('; ') } : {}) });
+  await finish(ctx.deps, c, { status, message, ...(problems.length ? { failureReason: problems.join('; ') } : {}), copies });
 }
 
 /** Whether this tick saw every region the creation is waiting on (needed before timing it out). */
@@ -32,7 +36,7 @@ export async function timeOut(ctx: TrackerContext, c: CreationRecord): Promise<v
   const now = ctx.deps.clock.now();
   const { maxDurationMs } = ctx.settings;
   const copies = c.copies
-    .filter((x) => x.status === 'PENDING' || x.status === 'IN_PROGRESS')
+    .filter((x) => !isTerminal(x.status))
     .map((x) => ({
       region: x.region,
       patch: {

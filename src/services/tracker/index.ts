@@ -27,10 +27,15 @@ export interface TrackerOptions {
 }
 
 export interface TickReport {
+  /** Creations tracked this tick (active, with an AMI id, no CreateImage under way here). */
   creations: number;
+  /** Regions those creations touch (source and copies). */
   regions: number;
+  /** EC2 requests the gateway sent while the tick ran (every action, retries of the SDK not counted). */
   ec2Calls: number;
+  /** Creations whose state changed. */
   changed: number;
+  /** Regions not looked at this tick (backing off, or their Describe calls failed). */
   skippedRegions: string[];
 }
 

@@ -1,7 +1,7 @@
 // Responsible for the SNAPSHOTTING stage: the source image's snapshots progress until EC2 marks
 // the image available; then the creation moves on to copying, publishing, or completes.
 import { findCreation, type CreationPatch, type CreationRecord } from '../../db/creations.js';
-import { applyProgress } from '../creations/lifecycle.js';
+import { applyProgress, type CopyChange } from '../creations/lifecycle.js';
 import type { TrackerContext } from './context.js';
 import { plan, progressFields } from './estimate.js';
 import { complete, fail } from './finishing.js';
@@ -9,7 +9,14 @@ import { stepImage, type SnapshotPatch } from './image-step.js';
 import { copiesStartingMessage, publishingMessage, snapshotMessage } from './messages.js';
 import type { Observations } from './observe.js';
 
-export type StageResult = CreationPatch | 'finished';
+/** What a stage step saw: the creation's and its copies' changes to write, or the creation has ended. */
+export interface StageChange {
+  patch: CreationPatch;
+  copies: CopyChange[];
+}
+export type StageResult = StageChange | 'finished';
+
+const change = (patch: CreationPatch): StageChange => ({ patch, copies: [] });
 
 export async function advanceSnapshotting(ctx: TrackerContext, c: CreationRecord, obs: Observations): Promise<StageResult> {
   const target = {
@@ -23,7 +30,7 @@ export async function advanceSnapshotting(ctx: TrackerContext, c: CreationRecord
   const step = await stepImage(ctx, c, target, obs);
   switch (step.state) {
     case 'waiting':
-      return { message: step.message };
+      return change({ message: step.message });
     case 'gone':
       await fail(ctx, c, step.reason);
       return 'finished';
@@ -37,14 +44,14 @@ export async function advanceSnapshotting(ctx: TrackerContext, c: CreationRecord
       return sourceAvailable(ctx, c, step.patch);
     case 'pending': {
       const pct = Math.floor(step.fraction * 100);
-      return { ...step.patch, message: snapshotMessage(pct), ...progressFields(ctx, c, obs, step.fraction) };
+      return change({ ...step.patch, message: snapshotMessage(pct), ...progressFields(ctx, c, obs, step.fraction) });
     }
   }
 }
 
 async function sourceAvailable(ctx: TrackerContext, c: CreationRecord, patch: SnapshotPatch): Promise<StageResult> {
-  if (c.copies.length) return { ...patch, stage: 'COPYING', message: copiesStartingMessage(c) };
-  if (plan(c).publishes) return { ...patch, stage: 'PUBLISHING', message: publishingMessage(c) };
+  if (c.copies.length) return change({ ...patch, stage: 'COPYING', message: copiesStartingMessage(c) });
+  if (plan(c).publishes) return change({ ...patch, stage: 'PUBLISHING', message: publishingMessage(c) });
   await applyProgress(ctx.deps, c.id, patch);
   const current = findCreation(ctx.deps.db, c.id);
   if (current) await complete(ctx, current);
