@@ -56,7 +56,12 @@ export function keyset(columns: KeysetColumns, filter: SQL[], page: { first: num
       or(lt(columns.createdAt, cursor.createdAt), and(eq(columns.createdAt, cursor.createdAt), lt(columns.id, cursor.id)))!,
     );
   }
-  return { where: and(...conds), orderBy: [desc(columns.createdAt), desc(columns.id)], limit: page.first + 1, afterCursor: cursor !== undefined };
+  return {
+    where: and(...conds),
+    orderBy: [desc(columns.createdAt), desc(columns.id)],
+    limit: page.first + 1,
+    afterCursor: cursor !== undefined,
+  };
 }
 
 /** The page of `rows` read with a keyset's limit. */

@@ -75,7 +75,11 @@ interface CheckedRequest {
 }
 
 /** Everything EC2 would refuse, refused before anything is recorded; or the creation an idempotency key already made. */
-async function checkRequest(deps: ServiceDeps, viewer: Viewer, input: CreateAmiRequest): Promise<CheckedRequest | { existing: CreationRecord }> {
+async function checkRequest(
+  deps: ServiceDeps,
+  viewer: Viewer,
+  input: CreateAmiRequest,
+): Promise<CheckedRequest | { existing: CreationRecord }> {
   const { sourceRegion } = deps;
   const fieldErrors = validateCreateAmi(input, { knownRegions: await deps.regions.knownRegions(), sourceRegion });
   if (fieldErrors.length) throw new ValidationError(fieldErrors);
@@ -133,7 +137,10 @@ async function resolveInstance(deps: ServiceDeps, ref: string): Promise<Ec2Insta
   }
   if (candidates.length > 1) {
     const list = candidates.map((i) => `${i.id} (${i.state})`).join(', ');
-    throw new ConflictError('INSTANCE_AMBIGUOUS', `${candidates.length} instances are named "${ref}": ${list}. Pass the instance id instead.`);
+    throw new ConflictError(
+      'INSTANCE_AMBIGUOUS',
+      `${candidates.length} instances are named "${ref}": ${list}. Pass the instance id instead.`,
+    );
   }
   return candidates[0]!;
 }
@@ -206,9 +213,10 @@ async function recordCreation(deps: ServiceDeps, viewer: Viewer, input: CreateAm
     return await record(deps, row, tags, [...(input.copyToRegions ?? [])]);
   } catch (err) {
     // Two retries with the same key raced: the first insert won; answer with it.
-    const winner =
-      input.idempotencyKey && /UNIQUE/.test(String(err)) ? findCreationByIdempotencyKey(deps.db, viewer.user, input.idempotencyKey) : undefined;
-    if (winner) return winner;
+    if (input.idempotencyKey && /UNIQUE/.test(String(err))) {
+      const winner = findCreationByIdempotencyKey(deps.db, viewer.user, input.idempotencyKey);
+      if (winner) return winner;
+    }
     throw err;
   }
 }

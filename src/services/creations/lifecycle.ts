@@ -35,6 +35,7 @@ export function hasEnded(c: Pick<CreationRecord, 'status' | 'completedAt'>): boo
 }
 
 export type LifecycleDeps = Pick<ServiceDeps, 'db' | 'events' | 'clock'>;
+
 export interface CopyChange {
   region: string;
   patch: CopyPatch;
@@ -68,16 +69,17 @@ async function transition(
   return applied;
 }
 
-function publish(deps: LifecycleDeps, id: string): void {
+/** Tell the creation's subscribers its full current state, so that one who missed an event loses nothing. */
+function publish(deps: LifecycleDeps, id: string): CreationRecord | undefined {
   const record = findCreation(deps.db, id);
   if (record) deps.events.publish(creationTopic(id), record);
+  return record;
 }
 
 /** A new creation, recorded before EC2 is asked for anything so that a crash loses nothing. */
 export async function record(deps: LifecycleDeps, row: NewCreationRow, tags: TagRow[], copyRegions: string[]): Promise<CreationRecord> {
   await write(() => insertCreation(deps.db, row, tags, copyRegions));
-  publish(deps, row.id);
-  return findCreation(deps.db, row.id)!;
+  return publish(deps, row.id)!;
 }
 
 /** EC2 refused CreateImage: no image exists, so nothing remains of the request. */
@@ -99,7 +101,13 @@ export function awaitImageConfirmation(deps: LifecycleDeps, id: string): Promise
 /** EC2 made the source image: the creation snapshots it, and the AMI row exists (pending). */
 export function recordSourceImage(deps: LifecycleDeps, c: CreationRecord, amiId: string): Promise<boolean> {
   const now = deps.clock.now();
-  const patch: CreationPatch = { amiId, status: 'IN_PROGRESS', stage: 'SNAPSHOTTING', message: 'Creating snapshot - 0% complete', updatedAt: now };
+  const patch: CreationPatch = {
+    amiId,
+    status: 'IN_PROGRESS',
+    stage: 'SNAPSHOTTING',
+    message: 'Creating snapshot - 0% complete',
+    updatedAt: now,
+  };
   return transition(deps, c.id, 'active', patch, [], () => upsertAmi(deps.db, pendingAmi(c, amiId, c.sourceRegion, now), imageTags(c)));
 }
 
@@ -168,7 +176,13 @@ export function beginCancel(deps: LifecycleDeps, c: CreationRecord): Promise<boo
   const copies = c.copies
     .filter((x) => !isTerminal(x.status))
     .map((x) => ({ region: x.region, patch: { status: 'CANCELLED' as const, message: 'Cancelled', completedAt: now } }));
-  const patch: CreationPatch = { status: 'CANCELLED', message: CANCELLING_MESSAGE, estimatedSecondsRemaining: null, completedAt: null, updatedAt: now };
+  const patch: CreationPatch = {
+    status: 'CANCELLED',
+    message: CANCELLING_MESSAGE,
+    estimatedSecondsRemaining: null,
+    completedAt: null,
+    updatedAt: now,
+  };
   return transition(deps, c.id, 'active', patch, copies);
 }
 

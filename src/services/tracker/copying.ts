@@ -30,18 +30,33 @@ export async function advanceCopying(ctx: TrackerContext, c: CreationRecord, obs
   }
   const next: CreationRecord = { ...c, copies };
   if (copies.every((x) => x.status === 'COMPLETED' || x.status === 'FAILED')) {
-    if (plan(c).publishes) return { patch: { stage: 'PUBLISHING', message: publishingMessage(c), ...progressFields(ctx, next, obs, 1) }, copies: changes };
+    if (plan(c).publishes) {
+      return { patch: { stage: 'PUBLISHING', message: publishingMessage(c), ...progressFields(ctx, next, obs, 1) }, copies: changes };
+    }
     await complete(ctx, next, [], changes);
     return 'finished';
   }
   return { patch: { message: copyingMessage(copies), ...progressFields(ctx, next, obs, 1) }, copies: changes };
 }
 
-async function advanceCopy(ctx: TrackerContext, c: CreationRecord, copy: RegionCopyRow, obs: Observations, now: number): Promise<CopyPatch> {
+async function advanceCopy(
+  ctx: TrackerContext,
+  c: CreationRecord,
+  copy: RegionCopyRow,
+  obs: Observations,
+  now: number,
+): Promise<CopyPatch> {
   if (isTerminal(copy.status)) return {};
   if (!copy.amiId) return ctx.regions.ready(copy.region) ? startCopy(ctx, c, copy, now) : {};
   if (obs.unavailable.has(copy.region)) return {};
-  const target = { kind: 'copy' as const, region: copy.region, amiId: copy.amiId, snapshotIds: copy.snapshotIds, snapshotsTagged: copy.snapshotsTagged, requestedAt: copy.startedAt ?? now };
+  const target = {
+    kind: 'copy' as const,
+    region: copy.region,
+    amiId: copy.amiId,
+    snapshotIds: copy.snapshotIds,
+    snapshotsTagged: copy.snapshotsTagged,
+    requestedAt: copy.startedAt ?? now,
+  };
   const step = await stepImage(ctx, c, target, obs);
   switch (step.state) {
     case 'waiting':

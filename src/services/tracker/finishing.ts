@@ -15,7 +15,12 @@ export async function fail(ctx: TrackerContext, c: CreationRecord, reason: strin
  * COMPLETED, or PARTIALLY_COMPLETED when a copy failed; `problems` are what publishing could not do,
  * `copies` the copies' last changes (already merged into `c`).
  */
-export async function complete(ctx: TrackerContext, c: CreationRecord, problems: string[] = [], copies: CopyChange[] = []): Promise<void> {
+export async function complete(
+  ctx: TrackerContext,
+  c: CreationRecord,
+  problems: string[] = [],
+  copies: CopyChange[] = [],
+): Promise<void> {
   const status = c.copies.some((x) => x.status === 'FAILED') ? 'PARTIALLY_COMPLETED' : 'COMPLETED';
   const message = problems.length ? `${availableMessage(c)}; ${problems.join('; ')}` : availableMessage(c);
   await finish(ctx.deps, c, { status, message, ...(problems.length ? { failureReason: problems.join('; ') } : {}), copies });

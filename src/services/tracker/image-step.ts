@@ -40,7 +40,9 @@ export async function stepImage(ctx: TrackerContext, c: CreationRecord, target: 
   const img = obs.images.get(target.amiId);
   if (!img) {
     // EC2 lists a new image only after a while; one not listed long after its request is gone.
-    if (now - target.requestedAt <= ctx.settings.notVisibleGraceMs) return { state: 'waiting', message: waitingToListMessage(target.kind, target.amiId) };
+    if (now - target.requestedAt <= ctx.settings.notVisibleGraceMs) {
+      return { state: 'waiting', message: waitingToListMessage(target.kind, target.amiId) };
+    }
     await updateAmiWhileTracked(deps, c.id, target.amiId, { state: 'FAILED', updatedAt: now });
     return { state: 'gone', reason: goneReason(target.kind, target.amiId, target.region) };
   }
@@ -74,8 +76,8 @@ async function followSnapshots(ctx: TrackerContext, c: CreationRecord, target: I
       await ctx.deps.ec2.createTags(target.region, img.snapshotIds, imageTags(c));
       patch.snapshotsTagged = true;
     } catch (err) {
-      const where = target.kind === 'image' ? { creationId: c.id } : { creationId: c.id, region: target.region };
-      ctx.log.warn({ err, ...where }, target.kind === 'image' ? 'tagging snapshots failed; will retry' : 'tagging copy snapshots failed; will retry');
+      if (target.kind === 'image') ctx.log.warn({ err, creationId: c.id }, 'tagging snapshots failed; will retry');
+      else ctx.log.warn({ err, creationId: c.id, region: target.region }, 'tagging copy snapshots failed; will retry');
     }
   }
   return patch;
