@@ -19,7 +19,7 @@ import type { AuthService } from './services/auth.js';
 import { createEc2Gateway } from './services/ec2/gateway.js';
 import { createEventHub } from './services/events.js';
 import { createServices } from './services/index.js';
-import { createProgressTracker } from './services/progress-tracker.js';
+import { createProgressTracker } from './services/tracker/index.js';
 import { createReconciler } from './services/reconciler.js';
 import { createRegionDirectory } from './services/regions.js';
 

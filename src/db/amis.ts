@@ -1,8 +1,8 @@
 // Data access for registered AMIs (one row per image per region), their tags and launch permissions.
-import { and, desc, eq, exists, inArray, lt, or, sql, type SQL } from 'drizzle-orm';
+import { and, eq, exists, inArray, sql, type SQL } from 'drizzle-orm';
 import type { Db } from './client.js';
 import type { TagRow } from './creations.js';
-import { decodeCursor, encodeCursor, type Page } from './pagination.js';
+import { encodeCursor, keyset, pageOf, type Page } from './pagination.js';
 import { amiLaunchPermissions, amis, amiTags, type AmiRow, type AmiState, type AmiVisibility } from './schema.js';
 
 export interface AmiRecord extends AmiRow {
@@ -133,35 +133,14 @@ export function listAmis(
       ),
     );
   }
-  const conds = [...base];
-  const cursor = args.after ? decodeCursor(args.after) : undefined;
-  if (cursor) {
-    conds.push(
-      or(lt(amis.createdAt, cursor.createdAt), and(eq(amis.createdAt, cursor.createdAt), lt(amis.amiId, cursor.id)))!,
+  const ks = keyset({ createdAt: amis.createdAt, id: amis.amiId }, base, args);
+  const rows = db.select().from(amis).where(ks.where).orderBy(...ks.orderBy).limit(ks.limit).all();
+  const count = () =>
+    memoCount(db, JSON.stringify([args.owner ?? null, args.visibility ?? null, f]), () =>
+      db.select({ n: sql<number>`count(*)` }).from(amis).where(and(...base)).get()?.n ?? 0,
     );
-  }
-  const rows = db
-    .select()
-    .from(amis)
-    .where(and(...conds))
-    .orderBy(desc(amis.createdAt), desc(amis.amiId))
-    .limit(args.first + 1)
-    .all();
   return {
-    items: withTags(db, rows.slice(0, args.first)),
-    hasNextPage: rows.length > args.first,
-    hasPreviousPage: cursor !== undefined,
-    totalCount: () =>
-      memoCount(
-        db,
-        JSON.stringify([args.owner ?? null, args.visibility ?? null, f]),
-        () =>
-          db
-            .select({ n: sql<number>`count(*)` })
-            .from(amis)
-            .where(and(...base))
-            .get()?.n ?? 0,
-      ),
+    ...pageOf(rows, args.first, ks, (page) => withTags(db, page), count),
     cursorOf: (r) => encodeCursor({ createdAt: r.createdAt, id: r.amiId }),
   };
 }

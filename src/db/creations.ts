@@ -1,8 +1,9 @@
 // Data access for creations, their user tags and their regional copies.
-import { and, asc, desc, eq, inArray, isNull, lt, ne, notInArray, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, ne, notInArray, or, sql, type SQL } from 'drizzle-orm';
 import type { Db } from './client.js';
-import { decodeCursor, encodeCursor, type Page } from './pagination.js';
+import { encodeCursor, keyset, pageOf, type Page } from './pagination.js';
 import {
+  ACTIVE_STATUSES,
   amis,
   creations,
   creationTags,
@@ -26,8 +27,6 @@ export interface CreationRecord extends CreationRow {
 
 export type CreationPatch = Partial<Omit<CreationRow, 'id' | 'owner' | 'createdAt'>>;
 export type CopyPatch = Partial<Omit<RegionCopyRow, 'creationId' | 'region' | 'position'>>;
-
-export const ACTIVE_STATUSES: CreationStatus[] = ['PENDING', 'IN_PROGRESS'];
 
 export function insertCreation(db: Db, row: NewCreationRow, tags: TagRow[], copyRegions: string[]): void {
   db.transaction((tx) => {
@@ -190,33 +189,11 @@ export function listCreations(
 ): Page<CreationRecord> & { cursorOf(r: CreationRecord): string } {
   const base: SQL[] = [eq(creations.owner, args.owner)];
   if (args.status) base.push(eq(creations.status, args.status));
-  const conds = [...base];
-  const cursor = args.after ? decodeCursor(args.after) : undefined;
-  if (cursor) {
-    conds.push(
-      or(
-        lt(creations.createdAt, cursor.createdAt),
-        and(eq(creations.createdAt, cursor.createdAt), lt(creations.id, cursor.id)),
-      )!,
-    );
-  }
-  const rows = db
-    .select()
-    .from(creations)
-    .where(and(...conds))
-    .orderBy(desc(creations.createdAt), desc(creations.id))
-    .limit(args.first + 1)
-    .all();
+  const ks = keyset({ createdAt: creations.createdAt, id: creations.id }, base, args);
+  const rows = db.select().from(creations).where(ks.where).orderBy(...ks.orderBy).limit(ks.limit).all();
+  const count = () => db.select({ n: sql<number>`count(*)` }).from(creations).where(and(...base)).get()?.n ?? 0;
   return {
-    items: withChildren(db, rows.slice(0, args.first)),
-    hasNextPage: rows.length > args.first,
-    hasPreviousPage: cursor !== undefined,
-    totalCount: () =>
-      db
-        .select({ n: sql<number>`count(*)` })
-        .from(creations)
-        .where(and(...base))
-        .get()?.n ?? 0,
+    ...pageOf(rows, args.first, ks, (page) => withChildren(db, page), count),
     cursorOf: (r) => encodeCursor({ createdAt: r.createdAt, id: r.id }),
   };
 }

@@ -1,5 +1,7 @@
 // Keyset pagination over (created_at DESC, id DESC): stable while rows are added, and an index seek
 // instead of OFFSET scans. Cursors are opaque to clients.
+import { and, desc, eq, lt, or, type SQL } from 'drizzle-orm';
+import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
 
 export interface Cursor {
   createdAt: number;
@@ -29,3 +31,40 @@ export interface Page<T> {
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
+
+/** The two columns a table is paged by: newest first, ties broken by id. */
+export interface KeysetColumns {
+  createdAt: SQLiteColumn;
+  id: SQLiteColumn;
+}
+
+export interface Keyset {
+  /** The conditions of the page: the filter, and for a later page "after the cursor". */
+  where: SQL | undefined;
+  orderBy: SQL[];
+  /** Rows to read: one more than the page, to know whether another page follows. */
+  limit: number;
+  /** Whether a cursor was given (and understood): then there is a page before this one. */
+  afterCursor: boolean;
+}
+
+export function keyset(columns: KeysetColumns, filter: SQL[], page: { first: number; after?: string | null }): Keyset {
+  const cursor = page.after ? decodeCursor(page.after) : undefined;
+  const conds = [...filter];
+  if (cursor) {
+    conds.push(
+      or(lt(columns.createdAt, cursor.createdAt), and(eq(columns.createdAt, cursor.createdAt), lt(columns.id, cursor.id)))!,
+    );
+  }
+  return {
+    where: and(...conds),
+    orderBy: [desc(columns.createdAt), desc(columns.id)],
+    limit: page.first + 1,
+    afterCursor: cursor !== undefined,
+  };
+}
+
+/** The page of `rows` read with a keyset's limit. */
+export function pageOf<R, T>(rows: R[], first: number, ks: Keyset, load: (rows: R[]) => T[], totalCount: () => number): Page<T> {
+  return { items: load(rows.slice(0, first)), hasNextPage: rows.length > first, hasPreviousPage: ks.afterCursor, totalCount };
+}

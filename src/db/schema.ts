@@ -13,6 +13,13 @@ export const CREATION_STATUSES = [
 ] as const;
 export type CreationStatus = (typeof CREATION_STATUSES)[number];
 
+/** Statuses of a creation (or a copy) still under way; every other status is terminal. */
+export const ACTIVE_STATUSES: CreationStatus[] = ['PENDING', 'IN_PROGRESS'];
+
+export function isTerminal(status: CreationStatus): boolean {
+  return !ACTIVE_STATUSES.includes(status);
+}
+
 export const CREATION_STAGES = ['VALIDATING', 'SNAPSHOTTING', 'COPYING', 'PUBLISHING', 'DONE'] as const;
 export type CreationStage = (typeof CREATION_STAGES)[number];
 

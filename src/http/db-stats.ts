@@ -3,9 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { count, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
-import { creations, regionCopies, type CreationStatus } from '../db/schema.js';
-
-const ACTIVE: CreationStatus[] = ['PENDING', 'IN_PROGRESS'];
+import { ACTIVE_STATUSES as ACTIVE, creations, regionCopies, type CreationStatus } from '../db/schema.js';
 
 export function creationsByStatus(db: Db): { status: CreationStatus; count: number }[] {
   return db.select({ status: creations.status, count: count() }).from(creations).groupBy(creations.status).all();

@@ -14,7 +14,7 @@ export const amiStatus = (ctx: Context, ref: string) => ctx.services.creations.s
 export const amiCreations = (ctx: Context, args: { first?: number | null; after?: string | null; status?: CreationStatus | null }) =>
   ctx.services.creations.list(ctx.viewer, args);
 
-export const amiProgress = (ctx: Context, id: string, signal?: AbortSignal) => ctx.services.creations.watch(ctx.viewer, id, signal);
+export const amiProgress = (ctx: Context, id: string) => ctx.services.creations.watch(ctx.viewer, id);
 
 /** The AMI records a creation produced, for `Ami.creation` (null where another user's). */
 export const creationOfAmi = (ctx: Context, creationId: string | null) =>

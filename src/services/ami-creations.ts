@@ -3,260 +3,48 @@
 // crash loses nothing), then hands the rest to the progress tracker.
 import { randomUUID } from 'node:crypto';
 import {
-  deleteCreation,
   findCreation,
   findCreationByAmiId,
   findCreationByIdempotencyKey,
-  insertCreation,
   listCreations,
   pendingCreationWithName,
-  updateCreation,
   type CreationRecord,
 } from '../db/creations.js';
-import { upsertAmi } from '../db/amis.js';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../db/pagination.js';
 import type { CreationStatus } from '../db/schema.js';
+import { finishCancel } from './cancellation.js';
 import { creationTopic, type ServiceDeps } from './context.js';
+import { awaitImageConfirmation, beginCancel, discard, hasEnded, isTerminal, record } from './creations/lifecycle.js';
+import { keepRequestedImage, sendCreateImage } from './creations/request-image.js';
 import { Ec2CallError, isRejection, publicAccessBlockedMessage, toDomainError } from './ec2/errors.js';
 import type { Ec2Instance } from './ec2/types.js';
-import {
-  ConflictError,
-  ForbiddenError,
-  InvalidStateError,
-  NotFoundError,
-  ValidationError,
-} from './errors.js';
-import { finishCancel, removeLateImage } from './cancellation.js';
-import { pendingAmi } from './ami-records.js';
-import { imageTags, TAG_CREATION_ID } from './system-tags.js';
+import { ConflictError, ForbiddenError, InvalidStateError, NotFoundError, ValidationError } from './errors.js';
+import { TAG_CREATION_ID } from './system-tags.js';
 import { INSTANCE_ID_PATTERN, validateCreateAmi, type CreateAmiRequest } from './validation.js';
 import type { Viewer } from './viewer.js';
 
 const IMAGEABLE_STATES = new Set(['running', 'stopped']);
 
+type Log = ServiceDeps['logger'];
+
 export type AmiCreationService = ReturnType<typeof createAmiCreationService>;
 
 export function createAmiCreationService(deps: ServiceDeps) {
-  const { db, ec2, events, clock, sourceRegion } = deps;
+  const { db } = deps;
   const log = deps.logger.child({ service: 'ami-creations' });
-
-  function publish(id: string): CreationRecord | undefined {
-    const record = findCreation(db, id);
-    if (record) events.publish(creationTopic(id), record);
-    return record;
-  }
-
-  async function resolveInstance(ref: string): Promise<Ec2Instance> {
-    if (INSTANCE_ID_PATTERN.test(ref)) {
-      try {
-        const [instance] = await ec2.describeInstances(sourceRegion, { ids: [ref] });
-        if (instance && instance.state !== 'terminated') return instance;
-      } catch (err) {
-        throw toDomainError(err);
-      }
-      throw new NotFoundError('INSTANCE_NOT_FOUND', `No instance ${ref} in ${sourceRegion}`);
-    }
-    let candidates: Ec2Instance[];
-    try {
-      candidates = (await ec2.describeInstances(sourceRegion, { nameTag: ref })).filter((i) => i.state !== 'terminated');
-    } catch (err) {
-      throw toDomainError(err);
-    }
-    if (candidates.length === 0) {
-      throw new NotFoundError(
-        'INSTANCE_NOT_FOUND',
-        `No instance with id or Name tag "${ref}" in ${sourceRegion} (terminated instances are not considered)`,
-      );
-    }
-    if (candidates.length > 1) {
-      const list = candidates.map((i) => `${i.id} (${i.state})`).join(', ');
-      throw new ConflictError(
-        'INSTANCE_AMBIGUOUS',
-        `${candidates.length} instances are named "${ref}": ${list}. Pass the instance id instead.`,
-      );
-    }
-    return candidates[0]!;
-  }
-
-  async function checkNameFree(name: string): Promise<void> {
-    const pending = pendingCreationWithName(db, sourceRegion, name);
-    if (pending) {
-      throw new ConflictError('AMI_NAME_TAKEN', `Creation ${pending.id} is already creating an AMI named "${name}" in ${sourceRegion}`);
-    }
-    let existing;
-    try {
-      existing = (await ec2.findImages(sourceRegion, { name })).filter((i) => i.state !== 'deregistered');
-    } catch (err) {
-      throw toDomainError(err);
-    }
-    if (existing.length > 0) {
-      throw new ConflictError(
-        'AMI_NAME_TAKEN',
-        `An AMI named "${name}" already exists in ${sourceRegion} (${existing[0]!.id}); choose another name or deregister it first`,
-      );
-    }
-  }
-
   return {
     async create(viewer: Viewer, input: CreateAmiRequest): Promise<CreationRecord> {
-      const fieldErrors = validateCreateAmi(input, { knownRegions: await deps.regions.knownRegions(), sourceRegion });
-      if (fieldErrors.length) throw new ValidationError(fieldErrors);
-
-      if (input.idempotencyKey) {
-        const existing = findCreationByIdempotencyKey(db, viewer.user, input.idempotencyKey);
-        if (existing) return existing;
-      }
-
-      const wantsPublic = input.public ?? false;
-      if (wantsPublic) {
-        const state = await ec2.getImageBlockPublicAccessState(sourceRegion).catch((err: unknown) => {
-          throw toDomainError(err);
-        });
-        if (state === 'block-new-sharing') {
-          throw new ForbiddenError('PUBLIC_ACCESS_BLOCKED', publicAccessBlockedMessage(sourceRegion));
-        }
-      }
-
-      const instanceRef = input.instance.trim();
-      const instance = await resolveInstance(instanceRef);
-      if (!IMAGEABLE_STATES.has(instance.state)) {
-        throw new InvalidStateError(
-          'INSTANCE_STATE_INVALID',
-          `Instance ${instance.id} is ${instance.state}; an AMI can be created only from a running or stopped instance. Wait until it is running or stopped and try again.`,
-        );
-      }
-      await checkNameFree(input.name);
-
-      const volumes = await ec2.describeVolumes(sourceRegion, instance.volumeIds).catch((err: unknown) => {
-        throw toDomainError(err);
-      });
-      const sizeGiB = volumes.reduce((sum, v) => sum + v.sizeGiB, 0);
-      if (wantsPublic && volumes.some((v) => v.encrypted)) {
-        throw new ValidationError([
-          {
-            path: 'input.public',
-            message: `instance ${instance.id} has encrypted volumes; EC2 cannot make an AMI with encrypted snapshots public. Share it with accounts instead.`,
-          },
-        ]);
-      }
-
-      const now = clock.now();
+      const checked = await checkRequest(deps, viewer, input);
+      if ('existing' in checked) return checked.existing;
       const id = randomUUID();
-      const tags = (input.tags ?? []).map((t) => ({ key: t.key, value: t.value }));
-      const label = instance.name && instance.name !== instance.id ? `${instance.id} (${instance.name})` : instance.id;
-      try {
-        insertCreation(
-          db,
-          {
-            id,
-            owner: viewer.user,
-            idempotencyKey: input.idempotencyKey ?? null,
-            name: input.name,
-            description: input.description ?? null,
-            templateName: input.templateName ?? null,
-            instanceId: instance.id,
-            sourceRegion,
-            architecture: instance.architecture ?? null,
-            status: 'PENDING',
-            stage: 'VALIDATING',
-            progress: 0,
-            message: `Requesting an image of ${label}`,
-            noReboot: input.noReboot ?? false,
-            public: wantsPublic,
-            shareAccounts: [...(input.shareWithAccounts ?? [])],
-            sizeGiB,
-            snapshotIds: [],
-            imageRequestedAt: now,
-            createdAt: now,
-            updatedAt: now,
-          },
-          tags,
-          [...(input.copyToRegions ?? [])],
-        );
-      } catch (err) {
-        // Two retries with the same key raced: the first insert won; answer with it.
-        if (input.idempotencyKey && /UNIQUE/.test(String(err))) {
-          const existing = findCreationByIdempotencyKey(db, viewer.user, input.idempotencyKey);
-          if (existing) return existing;
-        }
-        throw err;
-      }
-      publish(id);
-
-      const systemAndUserTags = imageTags({ id, owner: viewer.user, templateName: input.templateName ?? null, tags });
-      /** Record the image EC2 made; false when the creation was cancelled meanwhile. */
-      const recordImage = async (amiId: string): Promise<boolean> => {
-        const at = clock.now();
-        const stillWanted = updateCreation(
-          db,
-          id,
-          { amiId, status: 'IN_PROGRESS', stage: 'SNAPSHOTTING', message: 'Creating snapshot - 0% complete', updatedAt: at },
-          [],
-          { onlyIfActive: true },
-        );
-        if (!stillWanted) {
-          // Cancelled while CreateImage was under way: remove the image and its snapshots too.
-          await removeLateImage(deps, { id, sourceRegion }, { region: sourceRegion, amiId });
-          return false;
-        }
-        upsertAmi(
-          db,
-          pendingAmi(
-            {
-              id,
-              owner: viewer.user,
-              name: input.name,
-              description: input.description ?? null,
-              architecture: instance.architecture ?? null,
-              sizeGiB,
-              templateName: input.templateName ?? null,
-            },
-            amiId,
-            sourceRegion,
-            at,
-          ),
-          systemAndUserTags,
-        );
-        log.info({ creationId: id, amiId, instanceId: instance.id }, 'CreateImage accepted');
-        return true;
-      };
-
+      // The tracker leaves a creation alone while its CreateImage is under way here.
       deps.inFlight.add(id);
       try {
-        const amiId = await ec2.createImage(sourceRegion, {
-          instanceId: instance.id,
-          name: input.name,
-          description: input.description ?? undefined,
-          noReboot: input.noReboot ?? false,
-          tags: systemAndUserTags,
-        });
-        if (!(await recordImage(amiId))) return findCreation(db, id)!;
-      } catch (err) {
-        if (isRejection(err)) {
-          // The name was free a moment ago. A Duplicate now is either another request that won the
-          // race, or our own request landing twice (the SDK retried after a lost answer): only the
-          // second carries this creation's tag, and then the image is ours to keep.
-          if (err instanceof Ec2CallError && err.ec2Code === 'InvalidAMIName.Duplicate') {
-            const [ours] = await ec2
-              .findImages(sourceRegion, { tag: { key: TAG_CREATION_ID, values: [id] } })
-              .catch(() => []);
-            if (ours) {
-              if (!(await recordImage(ours.id))) return findCreation(db, id)!;
-              return publish(id)!;
-            }
-          }
-          // EC2 refused: no image exists, so nothing must remain of this request.
-          deleteCreation(db, id);
-          throw toDomainError(err);
-        }
-        // The outcome is unknown (network, 5xx, throttled past retries): keep the creation; the
-        // tracker adopts the image by its tag or name, or asks again, so no second AMI is made.
-        log.warn({ err, creationId: id }, 'CreateImage outcome unknown; the tracker will adopt or retry');
-        updateCreation(db, id, { message: 'Waiting for EC2 to confirm the image request', updatedAt: clock.now() });
+        const c = await recordCreation(deps, viewer, input, checked, id);
+        return c.id === id ? await requestImage(deps, log, c) : c;
       } finally {
         deps.inFlight.delete(id);
       }
-      return publish(id)!;
     },
 
     get(viewer: Viewer, id: string): CreationRecord | null {
@@ -275,77 +63,249 @@ export function createAmiCreationService(deps: ServiceDeps) {
       return listCreations(db, { owner: viewer.user, status: args.status ?? null, first, after: args.after ?? null });
     },
 
-    /**
-     * Deregister the images made so far, delete their snapshots, end CANCELLED. The cancel is
-     * recorded before EC2 is touched, so the tracker stops at once and a crash or an EC2 error
-     * part-way only delays the clean-up (the tracker finishes it).
-     */
-    async cancel(viewer: Viewer, id: string): Promise<CreationRecord> {
-      const c = findCreation(db, id);
-      if (!c) throw new NotFoundError('CREATION_NOT_FOUND', `No creation ${id}`);
-      if (c.owner !== viewer.user) throw new ForbiddenError('FORBIDDEN', `Creation ${id} belongs to another user`);
-      const now = clock.now();
-      const recorded =
-        !isTerminal(c.status) &&
-        updateCreation(
-          db,
-          id,
-          {
-            status: 'CANCELLED',
-            message: 'Cancelling: removing the images made so far',
-            estimatedSecondsRemaining: null,
-            completedAt: null,
-            updatedAt: now,
-          },
-          c.copies
-            .filter((x) => !isTerminal(x.status))
-            .map((x) => ({ region: x.region, patch: { status: 'CANCELLED' as const, message: 'Cancelled', completedAt: now } })),
-          { onlyIfActive: true },
-        );
-      if (!recorded) {
-        const current = findCreation(db, id)!;
-        // A second cancel while the first is still cleaning up answers like the first.
-        if (current.status === 'CANCELLED' && current.completedAt === null) return current;
-        throw new InvalidStateError('CREATION_FINISHED', `Creation ${id} has already ended (${current.status}); nothing to cancel`);
-      }
-      const done = await finishCancel(deps, id).catch((err: unknown) => {
-        log.warn({ err, creationId: id }, 'cancel clean-up failed; the tracker will retry');
-        return false;
-      });
-      log.info({ creationId: id, cleanedUp: done }, 'cancelled');
-      return publish(id)!;
-    },
-
-    /** The creation's current state at once, then every change; ends after a terminal status. */
-    async *watch(viewer: Viewer, id: string, signal?: AbortSignal): AsyncGenerator<CreationRecord> {
-      // Subscribe before reading, so a change between the read and the subscription is not lost.
-      const updates = events.subscribe(creationTopic(id), { signal });
-      try {
-        const current = findCreation(db, id);
-        if (!current || current.owner !== viewer.user) {
-          throw new NotFoundError('CREATION_NOT_FOUND', `No creation ${id}`);
-        }
-        yield current;
-        if (isTerminal(current.status)) return;
-        let lastUpdatedAt = current.updatedAt;
-        let lastProgress = current.progress;
-        for await (const next of updates) {
-          if (next.updatedAt < lastUpdatedAt || next.progress < lastProgress) continue;
-          lastUpdatedAt = next.updatedAt;
-          lastProgress = next.progress;
-          yield next;
-          if (isTerminal(next.status)) return;
-        }
-      } finally {
-        await updates.return?.();
-      }
-    },
+    cancel: (viewer: Viewer, id: string) => cancel(deps, log, viewer, id),
+    watch: (viewer: Viewer, id: string) => watch(deps, viewer, id),
   };
 }
 
-export function isTerminal(status: CreationStatus): boolean {
-  return status !== 'PENDING' && status !== 'IN_PROGRESS';
+interface CheckedRequest {
+  instance: Ec2Instance;
+  sizeGiB: number;
+  wantsPublic: boolean;
 }
+
+/** Everything EC2 would refuse, refused before anything is recorded; or the creation an idempotency key already made. */
+async function checkRequest(
+  deps: ServiceDeps,
+  viewer: Viewer,
+  input: CreateAmiRequest,
+): Promise<CheckedRequest | { existing: CreationRecord }> {
+  const { sourceRegion } = deps;
+  const fieldErrors = validateCreateAmi(input, { knownRegions: await deps.regions.knownRegions(), sourceRegion });
+  if (fieldErrors.length) throw new ValidationError(fieldErrors);
+  if (input.idempotencyKey) {
+    const existing = findCreationByIdempotencyKey(deps.db, viewer.user, input.idempotencyKey);
+    if (existing) return { existing };
+  }
+  const wantsPublic = input.public ?? false;
+  if (wantsPublic) await checkPublicAllowed(deps);
+  const instance = await imageableInstance(deps, input.instance.trim());
+  await checkNameFree(deps, input.name);
+  const sizeGiB = await volumeSize(deps, instance, wantsPublic);
+  return { instance, sizeGiB, wantsPublic };
+}
+
+async function checkPublicAllowed(deps: ServiceDeps): Promise<void> {
+  const state = await deps.ec2.getImageBlockPublicAccessState(deps.sourceRegion).catch((err: unknown) => {
+    throw toDomainError(err);
+  });
+  if (state === 'block-new-sharing') {
+    throw new ForbiddenError('PUBLIC_ACCESS_BLOCKED', publicAccessBlockedMessage(deps.sourceRegion));
+  }
+}
+
+async function imageableInstance(deps: ServiceDeps, ref: string): Promise<Ec2Instance> {
+  const instance = await resolveInstance(deps, ref);
+  if (!IMAGEABLE_STATES.has(instance.state)) {
+    throw new InvalidStateError(
+      'INSTANCE_STATE_INVALID',
+      `Instance ${instance.id} is ${instance.state}; an AMI can be created only from a running or stopped instance. Wait until it is running or stopped and try again.`,
+    );
+  }
+  return instance;
+}
+
+/** An instance id, or the Name tag of exactly one instance that is not terminated. */
+async function resolveInstance(deps: ServiceDeps, ref: string): Promise<Ec2Instance> {
+  const { ec2, sourceRegion } = deps;
+  if (INSTANCE_ID_PATTERN.test(ref)) {
+    const [instance] = await ec2.describeInstances(sourceRegion, { ids: [ref] }).catch((err: unknown) => {
+      throw toDomainError(err);
+    });
+    if (instance && instance.state !== 'terminated') return instance;
+    throw new NotFoundError('INSTANCE_NOT_FOUND', `No instance ${ref} in ${sourceRegion}`);
+  }
+  const named = await ec2.describeInstances(sourceRegion, { nameTag: ref }).catch((err: unknown) => {
+    throw toDomainError(err);
+  });
+  const candidates = named.filter((i) => i.state !== 'terminated');
+  if (candidates.length === 0) {
+    throw new NotFoundError(
+      'INSTANCE_NOT_FOUND',
+      `No instance with id or Name tag "${ref}" in ${sourceRegion} (terminated instances are not considered)`,
+    );
+  }
+  if (candidates.length > 1) {
+    const list = candidates.map((i) => `${i.id} (${i.state})`).join(', ');
+    throw new ConflictError(
+      'INSTANCE_AMBIGUOUS',
+      `${candidates.length} instances are named "${ref}": ${list}. Pass the instance id instead.`,
+    );
+  }
+  return candidates[0]!;
+}
+
+/** Names are unique per region: among the creations about to register one, and in EC2. */
+async function checkNameFree(deps: ServiceDeps, name: string): Promise<void> {
+  const { sourceRegion } = deps;
+  const pending = pendingCreationWithName(deps.db, sourceRegion, name);
+  if (pending) {
+    throw new ConflictError('AMI_NAME_TAKEN', `Creation ${pending.id} is already creating an AMI named "${name}" in ${sourceRegion}`);
+  }
+  const found = await deps.ec2.findImages(sourceRegion, { name }).catch((err: unknown) => {
+    throw toDomainError(err);
+  });
+  const existing = found.filter((i) => i.state !== 'deregistered');
+  if (existing.length > 0) {
+    throw new ConflictError(
+      'AMI_NAME_TAKEN',
+      `An AMI named "${name}" already exists in ${sourceRegion} (${existing[0]!.id}); choose another name or deregister it first`,
+    );
+  }
+}
+
+/** The instance's total volume size; EC2 cannot make an image of encrypted snapshots public. */
+async function volumeSize(deps: ServiceDeps, instance: Ec2Instance, wantsPublic: boolean): Promise<number> {
+  const volumes = await deps.ec2.describeVolumes(deps.sourceRegion, instance.volumeIds).catch((err: unknown) => {
+    throw toDomainError(err);
+  });
+  if (wantsPublic && volumes.some((v) => v.encrypted)) {
+    throw new ValidationError([
+      {
+        path: 'input.public',
+        message: `instance ${instance.id} has encrypted volumes; EC2 cannot make an AMI with encrypted snapshots public. Share it with accounts instead.`,
+      },
+    ]);
+  }
+  return volumes.reduce((sum, v) => sum + v.sizeGiB, 0);
+}
+
+/** The new creation, or the one an idempotency key made when two retries raced. */
+async function recordCreation(deps: ServiceDeps, viewer: Viewer, input: CreateAmiRequest, checked: CheckedRequest, id: string) {
+  const { instance } = checked;
+  const now = deps.clock.now();
+  const label = instance.name && instance.name !== instance.id ? `${instance.id} (${instance.name})` : instance.id;
+  const row = {
+    id,
+    owner: viewer.user,
+    idempotencyKey: input.idempotencyKey ?? null,
+    name: input.name,
+    description: input.description ?? null,
+    templateName: input.templateName ?? null,
+    instanceId: instance.id,
+    sourceRegion: deps.sourceRegion,
+    architecture: instance.architecture ?? null,
+    status: 'PENDING' as const,
+    stage: 'VALIDATING' as const,
+    progress: 0,
+    message: `Requesting an image of ${label}`,
+    noReboot: input.noReboot ?? false,
+    public: checked.wantsPublic,
+    shareAccounts: [...(input.shareWithAccounts ?? [])],
+    sizeGiB: checked.sizeGiB,
+    snapshotIds: [],
+    imageRequestedAt: now,
+    createdAt: now,
+    updatedAt: now,
+  };
+  const tags = (input.tags ?? []).map((t) => ({ key: t.key, value: t.value }));
+  try {
+    return await record(deps, row, tags, [...(input.copyToRegions ?? [])]);
+  } catch (err) {
+    // Two retries with the same key raced: the first insert won; answer with it.
+    if (input.idempotencyKey && /UNIQUE/.test(String(err))) {
+      const winner = findCreationByIdempotencyKey(deps.db, viewer.user, input.idempotencyKey);
+      if (winner) return winner;
+    }
+    throw err;
+  }
+}
+
+/** Send CreateImage and record what EC2 answered: the image, a refusal, or no answer at all. */
+async function requestImage(deps: ServiceDeps, log: Log, c: CreationRecord): Promise<CreationRecord> {
+  let amiId: string;
+  try {
+    amiId = await sendCreateImage(deps, c);
+  } catch (err) {
+    return imageNotConfirmed(deps, log, c, err);
+  }
+  if (await keepRequestedImage(deps, c, amiId)) log.info({ creationId: c.id, amiId, instanceId: c.instanceId }, 'CreateImage accepted');
+  return findCreation(deps.db, c.id)!;
+}
+
+async function imageNotConfirmed(deps: ServiceDeps, log: Log, c: CreationRecord, err: unknown): Promise<CreationRecord> {
+  if (isRejection(err)) {
+    // The name was free a moment ago. A Duplicate now is either another request that won the
+    // race, or our own request landing twice (the SDK retried after a lost answer): only the
+    // second carries this creation's tag, and then the image is ours to keep.
+    if (err instanceof Ec2CallError && err.ec2Code === 'InvalidAMIName.Duplicate') {
+      const [ours] = await deps.ec2.findImages(c.sourceRegion, { tag: { key: TAG_CREATION_ID, values: [c.id] } }).catch(() => []);
+      if (ours) {
+        await keepRequestedImage(deps, c, ours.id);
+        return findCreation(deps.db, c.id)!;
+      }
+    }
+    // EC2 refused: no image exists, so nothing must remain of this request.
+    await discard(deps, c.id);
+    throw toDomainError(err);
+  }
+  // The outcome is unknown (network, 5xx, throttled past retries): keep the creation; the
+  // tracker adopts the image by its tag or name, or asks again, so no second AMI is made.
+  log.warn({ err, creationId: c.id }, 'CreateImage outcome unknown; the tracker will adopt or retry');
+  await awaitImageConfirmation(deps, c.id);
+  return findCreation(deps.db, c.id)!;
+}
+
+/**
+ * Deregister the images made so far, delete their snapshots, end CANCELLED. The cancel is
+ * recorded before EC2 is touched, so the tracker stops at once and a crash or an EC2 error
+ * part-way only delays the clean-up (the tracker finishes it).
+ */
+async function cancel(deps: ServiceDeps, log: Log, viewer: Viewer, id: string): Promise<CreationRecord> {
+  const c = findCreation(deps.db, id);
+  if (!c) throw new NotFoundError('CREATION_NOT_FOUND', `No creation ${id}`);
+  if (c.owner !== viewer.user) throw new ForbiddenError('FORBIDDEN', `Creation ${id} belongs to another user`);
+  if (!(await beginCancel(deps, c))) {
+    const current = findCreation(deps.db, id)!;
+    // A second cancel while the first is still cleaning up answers like the first.
+    if (current.status === 'CANCELLED' && current.completedAt === null) return current;
+    throw new InvalidStateError('CREATION_FINISHED', `Creation ${id} has already ended (${current.status}); nothing to cancel`);
+  }
+  const done = await finishCancel(deps, id).catch((err: unknown) => {
+    log.warn({ err, creationId: id }, 'cancel clean-up failed; the tracker will retry');
+    return false;
+  });
+  log.info({ creationId: id, cleanedUp: done }, 'cancelled');
+  return findCreation(deps.db, id)!;
+}
+
+/** The creation's current state at once, then every change; ends once the creation has ended. */
+async function* watch(deps: ServiceDeps, viewer: Viewer, id: string): AsyncGenerator<CreationRecord> {
+  // Subscribe before reading, so a change between the read and the subscription is not lost.
+  const updates = deps.events.subscribe(creationTopic(id));
+  try {
+    const current = findCreation(deps.db, id);
+    if (!current || current.owner !== viewer.user) {
+      throw new NotFoundError('CREATION_NOT_FOUND', `No creation ${id}`);
+    }
+    yield current;
+    if (hasEnded(current)) return;
+    let lastUpdatedAt = current.updatedAt;
+    let lastProgress = current.progress;
+    for await (const next of updates) {
+      if (next.updatedAt < lastUpdatedAt || next.progress < lastProgress) continue;
+      lastUpdatedAt = next.updatedAt;
+      lastProgress = next.progress;
+      yield next;
+      if (hasEnded(next)) return;
+    }
+  } finally {
+    await updates.return?.();
+  }
+}
+
+/** The schema asks services, not the database, whether a status is final. */
+export { isTerminal };
 
 export function pageSize(first: number | null | undefined): number {
   if (first == null) return DEFAULT_PAGE_SIZE;

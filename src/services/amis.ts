@@ -48,10 +48,6 @@ export function createAmiService(deps: ServiceDeps) {
       return listAmis(db, { visibility: 'PUBLIC', filter: args.filter ?? null, first: pageSize(args.first), after: args.after ?? null });
     },
 
-    get(amiId: string): AmiRecord | undefined {
-      return findAmi(db, amiId);
-    },
-
     publish(viewer: Viewer, input: { amiId: string; public: boolean }): Promise<AmiRecord> {
       return publishAmi(amiDeps, viewer, input);
     },

@@ -3,8 +3,9 @@
 // snapshots. A cancel is recorded first (CANCELLED, completedAt unset) and finished here; if EC2
 // fails part-way or the process dies, the tracker calls finishCancel again until nothing is left.
 import { amisOfCreation, updateAmi } from '../db/amis.js';
-import { findCreation, updateCreation, type CreationRecord } from '../db/creations.js';
-import { creationTopic, type ServiceDeps } from './context.js';
+import { findCreation, type CreationRecord } from '../db/creations.js';
+import type { ServiceDeps } from './context.js';
+import { completeCancel, noteCancelProblem, reopenCancel } from './creations/lifecycle.js';
 import { isNotFound } from './ec2/errors.js';
 import type { Ec2Gateway } from './ec2/types.js';
 import { TAG_CREATION_ID } from './system-tags.js';
@@ -83,30 +84,19 @@ export async function removeCreationImages(ec2: Ec2Gateway, db: ServiceDeps['db'
  * it complete and tell subscribers. Returns false while something is left (retried by the tracker).
  */
 export async function finishCancel(deps: ServiceDeps, id: string): Promise<boolean> {
-  const { db, ec2, clock, events } = deps;
+  const { db, ec2, clock } = deps;
   const c = findCreation(db, id);
   if (!c || c.status !== 'CANCELLED' || c.completedAt !== null) return true;
   const { removed, problems } = await removeCreationImages(ec2, db, c);
   const now = clock.now();
+  // AMI rows of a cancelled creation are no longer the tracker's: they follow the removal.
   for (const amiId of removed) updateAmi(db, amiId, { state: 'DEREGISTERED', updatedAt: now });
   if (problems.length) {
     deps.logger.warn({ creationId: id, problems }, 'cancel could not remove everything yet; will retry');
-    updateCreation(
-      db,
-      id,
-      { message: `Cancelled; still removing what was made (will retry): ${problems.join('; ')}`, updatedAt: now },
-      [],
-      { onlyIfCancelling: true },
-    );
+    await noteCancelProblem(deps, id, problems);
     return false;
   }
-  const message = removed.length
-    ? `Cancelled; ${removed.join(', ')} deregistered and ${removed.length > 1 ? 'their' : 'its'} snapshots deleted`
-    : 'Cancelled before EC2 registered an image; nothing was left behind';
-  if (updateCreation(db, id, { message, completedAt: now, updatedAt: now }, [], { onlyIfCancelling: true })) {
-    const record = findCreation(db, id);
-    if (record) events.publish(creationTopic(id), record);
-  }
+  await completeCancel(deps, id, removed);
   return true;
 }
 
@@ -119,15 +109,7 @@ export async function removeLateImage(
   c: { id: string; sourceRegion: string },
   image: { region: string; amiId: string },
 ): Promise<void> {
-  const isSource = image.region === c.sourceRegion;
-  const reopened = updateCreation(
-    deps.db,
-    c.id,
-    { ...(isSource ? { amiId: image.amiId } : {}), completedAt: null, message: 'Cancelling: removing the images made so far' },
-    isSource ? [] : [{ region: image.region, patch: { amiId: image.amiId } }],
-    { onlyIfCancelled: true },
-  );
-  if (!reopened) {
+  if (!(await reopenCancel(deps, c, image))) {
     deps.logger.error({ creationId: c.id, ...image }, 'an image was made for a creation that ended; remove it by hand');
     return;
   }

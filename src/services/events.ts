@@ -8,12 +8,10 @@ export interface EventHub<T> {
   publish(topic: string, value: T): void;
   /** Values published on `topic` from now on, until `return()` or the signal aborts. */
   subscribe(topic: string, options?: { signal?: AbortSignal; bufferSize?: number }): AsyncIterableIterator<T>;
-  subscriberCount(topic?: string): number;
 }
 
 export function createEventHub<T>(): EventHub<T> {
   const topics = new Map<string, Set<(value: T) => void>>();
-  let total = 0;
 
   return {
     publish(topic, value) {
@@ -43,7 +41,7 @@ export function createEventHub<T>(): EventHub<T> {
         if (!done) {
           done = true;
           const set = topics.get(topic);
-          if (set?.delete(listener)) total--;
+          set?.delete(listener);
           if (set?.size === 0) topics.delete(topic);
           options.signal?.removeEventListener('abort', onAbort);
           waiting?.({ value: undefined, done: true });
@@ -56,7 +54,6 @@ export function createEventHub<T>(): EventHub<T> {
       let set = topics.get(topic);
       if (!set) topics.set(topic, (set = new Set()));
       set.add(listener);
-      total++;
       options.signal?.addEventListener('abort', onAbort, { once: true });
 
       const iterator: AsyncIterableIterator<T> = {
@@ -78,10 +75,6 @@ export function createEventHub<T>(): EventHub<T> {
         },
       };
       return iterator;
-    },
-
-    subscriberCount(topic) {
-      return topic === undefined ? total : (topics.get(topic)?.size ?? 0);
     },
   };
 }

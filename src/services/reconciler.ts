@@ -8,6 +8,7 @@ import { amisToReconcile } from '../db/creations.js';
 import type { AmiState } from '../db/schema.js';
 import type { ServiceDeps } from './context.js';
 import type { Ec2Image } from './ec2/types.js';
+import { createPeriodic } from './periodic.js';
 
 export interface ReconcilerOptions {
   intervalMs: number;
@@ -38,9 +39,6 @@ export function createReconciler(deps: ServiceDeps, options: ReconcilerOptions) 
   const { db, ec2, clock } = deps;
   const log = deps.logger.child({ service: 'reconciler' });
   const graceMs = options.notVisibleGraceMs ?? 5 * 60 * 1000;
-  let timer: NodeJS.Timeout | undefined;
-  let running = false;
-  let chain: Promise<unknown> = Promise.resolve();
 
   async function reconcile(): Promise<ReconcileReport> {
     const rows = amisToReconcile(db);
@@ -76,37 +74,7 @@ export function createReconciler(deps: ServiceDeps, options: ReconcilerOptions) 
     return report;
   }
 
-  /** Runs never overlap, whether the loop or a test asks for one. */
-  function runOnce(): Promise<ReconcileReport> {
-    const next = chain.then(reconcile);
-    chain = next.catch(() => undefined);
-    return next;
-  }
-
-  function loop(): void {
-    if (!running) return;
-    runOnce()
-      .catch((err: unknown) => log.error({ err }, 'reconciliation failed'))
-      .finally(() => {
-        if (!running) return;
-        timer = setTimeout(loop, options.intervalMs);
-        timer.unref?.();
-      });
-  }
-
-  return {
-    /** Idempotent. The first run is at once, so state changes while the server was down show up. */
-    start(): void {
-      if (running) return;
-      running = true;
-      loop();
-    },
-    async stop(): Promise<void> {
-      running = false;
-      if (timer) clearTimeout(timer);
-      timer = undefined;
-      await chain;
-    },
-    runOnce,
-  };
+  // The first run is at once, so state changes while the server was down show up.
+  const loop = createPeriodic({ intervalMs: options.intervalMs, run: reconcile, log, failure: 'reconciliation failed' });
+  return { start: loop.start, stop: loop.stop, runOnce: loop.runOnce };
 }

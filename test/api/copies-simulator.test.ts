@@ -10,7 +10,7 @@ import {
   UserAmisDocument,
   type CreateAmiInput,
 } from '../../src/generated/graphql/graphql.js';
-import { copyClientToken } from '../../src/services/progress-tracker.js';
+import { copyClientToken } from '../../src/services/tracker/index.js';
 import { collectOverWebSocket, eventually, startTestApp, TEST_CREDENTIALS, type TestApp } from '../support/harness.js';
 
 let t: TestApp | undefined;

@@ -5,17 +5,18 @@
 // The only import of the tracker in this tier: when it moves, change the path here.
 import { pino } from 'pino';
 import { openDatabase } from '../../src/db/client.js';
+import { findAmi, type AmiRecord } from '../../src/db/amis.js';
 import type { CreationRecord } from '../../src/db/creations.js';
 import { createServices } from '../../src/services/index.js';
 import type { ServiceDeps } from '../../src/services/context.js';
-import { createEventHub } from '../../src/services/events.js';
+import { createEventHub, type EventHub } from '../../src/services/events.js';
 import { createRegionDirectory } from '../../src/services/regions.js';
 import type { CreateAmiRequest } from '../../src/services/validation.js';
 import type { Viewer } from '../../src/services/viewer.js';
-import { createProgressTracker, type TickReport, type TrackerOptions } from '../../src/services/progress-tracker.js';
+import { createProgressTracker, type TickReport, type TrackerOptions } from '../../src/services/tracker/index.js';
 import { createFakeEc2, type FakeCall, type FakeEc2, type FakeInstanceSpec } from './fake-ec2.js';
 
-export { copyClientToken, type TickReport } from '../../src/services/progress-tracker.js';
+export { copyClientToken, type TickReport } from '../../src/services/tracker/index.js';
 
 export const SOURCE_REGION = 'us-east-1';
 export const REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1'];
@@ -39,6 +40,10 @@ export interface UnitHarness {
   create(input: Partial<CreateAmiRequest> & { name: string }, instance?: FakeInstanceSpec): Promise<CreationRecord>;
   /** The creation as the service answers it. */
   status(id: string): CreationRecord;
+  /** The AMI row as the AMI list would show it. */
+  ami(amiId: string): AmiRecord | undefined;
+  /** Subscriptions to creation events still open (a finished watch must release its own). */
+  openSubscriptions(): number;
   /** Every value `watch` yields, as they come; `ended()` waits (a second at most) for the subscription to complete. */
   watch(id: string): Promise<{ values: CreationRecord[]; ended: () => Promise<void> }>;
   close(): void;
@@ -55,10 +60,11 @@ export function createUnitHarness(options: { tracker?: Partial<TrackerOptions> }
   const handle = openDatabase(':memory:');
   const logger = pino({ level: 'silent' });
   const fake = createFakeEc2({ now: clock.now, regions: REGIONS, defaultRegion: SOURCE_REGION });
+  const counted = countingHub(createEventHub<CreationRecord>());
   const deps: ServiceDeps = {
     db: handle.db,
     ec2: fake,
-    events: createEventHub<CreationRecord>(),
+    events: counted.hub,
     regions: createRegionDirectory({ ec2: fake, logger, now: clock.now }),
     clock,
     logger,
@@ -83,6 +89,8 @@ export function createUnitHarness(options: { tracker?: Partial<TrackerOptions> }
     services,
     viewer,
     status,
+    ami: (amiId) => findAmi(handle.db, amiId),
+    openSubscriptions: () => counted.open(),
 
     async tick() {
       const mark = fake.calls.length;
@@ -125,6 +133,43 @@ export function createUnitHarness(options: { tracker?: Partial<TrackerOptions> }
       // A subscription a failed test left open must not outlive the database.
       for (const s of subscriptions) void s.return(undefined);
       handle.close();
+    },
+  };
+}
+
+/** An event hub that counts the subscriptions still open, so tests see a watch release its own. */
+function countingHub<T>(hub: EventHub<T>): { hub: EventHub<T>; open: () => number } {
+  let open = 0;
+  return {
+    open: () => open,
+    hub: {
+      publish: (topic, value) => hub.publish(topic, value),
+      subscribe(topic, options) {
+        const inner = hub.subscribe(topic, options);
+        open++;
+        let closed = false;
+        const close = () => {
+          if (!closed) open--;
+          closed = true;
+        };
+        const iterator: AsyncIterableIterator<T> = {
+          async next() {
+            const result = await inner.next();
+            if (result.done) close();
+            return result;
+          },
+          async return(value?: unknown) {
+            close();
+            return (await inner.return?.(value)) ?? { value: undefined, done: true };
+          },
+          async throw(err?: unknown) {
+            close();
+            return (await inner.throw?.(err)) ?? { value: undefined, done: true };
+          },
+          [Symbol.asyncIterator]: () => iterator,
+        };
+        return iterator;
+      },
     },
   };
 }

@@ -21,7 +21,7 @@ import {
 } from '../../src/generated/graphql/graphql.js';
 import type { AppOverrides } from '../../src/app.js';
 import { Ec2CallError } from '../../src/services/ec2/errors.js';
-import { copyClientToken } from '../../src/services/progress-tracker.js';
+import { copyClientToken } from '../../src/services/tracker/index.js';
 import { startTestApp, tagMap, TEST_CREDENTIALS, type TestApp } from '../support/harness.js';
 
 let t: TestApp;

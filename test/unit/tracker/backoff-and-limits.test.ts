@@ -160,6 +160,6 @@ describe('the time limit', () => {
       message: `Still copying after 2 hours; ${copyId} was left in place`,
       failureReason: 'did not finish within 2 hours',
     });
-    expect(h.services.amis.get(c.amiId!)?.state).toBe('AVAILABLE');
+    expect(h.ami(c.amiId!)?.state).toBe('AVAILABLE');
   });
 });

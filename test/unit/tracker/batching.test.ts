@@ -80,9 +80,8 @@ describe('one DescribeImages and one DescribeSnapshots per region and tick', () 
     expect(h.status(c.id).snapshotIds).toHaveLength(1001);
   });
 
-  // Known gap: ec2Calls counts the Describe, CreateImage and CopyImage requests, not the tagging
-  // (nor publishing and cancel clean-up) that the same tick sends; the gateway's callCount() does.
-  it.fails('reports in ec2Calls every request the tick sent, snapshot tagging included', async () => {
+  // The gateway counts its requests, so the report includes tagging, publishing and clean-up too.
+  it('reports in ec2Calls every request the tick sent, snapshot tagging included', async () => {
     h = createUnitHarness();
     await createMany(2);
     const mark = h.fake.callCount();

@@ -74,7 +74,7 @@ describe('copies to other regions', () => {
       message: `AMI ${c.amiId} is available in us-east-1 and us-west-2`,
     });
     expect(done.copies[0]).toMatchObject({ status: 'COMPLETED', progress: 100, message: `Available as ${copyId}` });
-    expect(h.services.amis.get(copyId)).toMatchObject({ region: 'us-west-2', state: 'AVAILABLE', creationId: c.id });
+    expect(h.ami(copyId)).toMatchObject({ region: 'us-west-2', state: 'AVAILABLE', creationId: c.id });
     expect(h.fake.image(copyId).tags).toContainEqual({ key: 'prism:creation-id', value: c.id });
   });
 
@@ -99,7 +99,7 @@ describe('copies to other regions', () => {
       ['us-west-2', 'FAILED', 'Copy failed: Client.InternalError: Copy failed', 'Client.InternalError: Copy failed'],
       ['eu-west-1', 'COMPLETED', `Available as ${eu!.amiId}`, null],
     ]);
-    expect(h.services.amis.get(west!.amiId!)?.state).toBe('FAILED');
+    expect(h.ami(west!.amiId!)?.state).toBe('FAILED');
   });
 
   it('fails the copy at once when EC2 rejects CopyImage, and the creation ends PARTIALLY_COMPLETED', async () => {

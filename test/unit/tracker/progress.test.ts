@@ -62,7 +62,7 @@ describe('snapshot progress', () => {
       completedAt: h.clock.now(),
       failureReason: null,
     });
-    expect(h.services.amis.get(c.amiId!)).toMatchObject({ state: 'AVAILABLE', sizeGiB: 8, architecture: 'arm64', snapshotIds: h.fake.image(c.amiId!).snapshotIds });
+    expect(h.ami(c.amiId!)).toMatchObject({ state: 'AVAILABLE', sizeGiB: 8, architecture: 'arm64', snapshotIds: h.fake.image(c.amiId!).snapshotIds });
   });
 
   it('tags the snapshots with the creation tags once their ids are known', async () => {

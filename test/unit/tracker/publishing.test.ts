@@ -31,7 +31,7 @@ describe('publishing and sharing at the end', () => {
     expect(h.fake.launchPermissions(c.amiId!)).toEqual({ public: true, userIds: [ALICE, BOB] });
     for (const id of h.fake.image(c.amiId!).snapshotIds) expect(h.fake.snapshot(id)?.createVolumeUserIds).toEqual([ALICE, BOB]);
     expect(h.fake.image(c.amiId!).tags).toContainEqual({ key: 'prism:community', value: 'published' });
-    expect(h.services.amis.get(c.amiId!)).toMatchObject({ visibility: 'PUBLIC', publishedAt: h.clock.now() });
+    expect(h.ami(c.amiId!)).toMatchObject({ visibility: 'PUBLIC', publishedAt: h.clock.now() });
   });
 
   it('shares every copy too, and reports block public access in a copy region in the message', async () => {
@@ -54,7 +54,7 @@ describe('publishing and sharing at the end', () => {
     });
     expect(h.fake.launchPermissions(c.amiId!).public).toBe(true);
     expect(h.fake.launchPermissions(copyId).public).toBe(false);
-    expect(h.services.amis.get(copyId)?.visibility).toBe('PRIVATE');
+    expect(h.ami(copyId)?.visibility).toBe('PRIVATE');
   });
 
   it('stays PUBLISHING when EC2 throttles the sharing, and the next tick finishes it', async () => {
@@ -71,7 +71,7 @@ describe('publishing and sharing at the end', () => {
     expect(calls.map((x) => x.action)).toEqual(['ModifyImageAttribute', 'ModifySnapshotAttribute']);
     expect(h.status(c.id)).toMatchObject({ status: 'COMPLETED', message: `AMI ${c.amiId} is available in us-east-1` });
     expect(h.fake.launchPermissions(c.amiId!).userIds).toEqual([ALICE]);
-    expect(h.services.amis.get(c.amiId!)?.visibility).toBe('SHARED');
+    expect(h.ami(c.amiId!)?.visibility).toBe('SHARED');
   });
 
   it('does not hold up the other creations of the tick when one creation\'s sharing is throttled', async () => {

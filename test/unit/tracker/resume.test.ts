@@ -29,7 +29,7 @@ describe('an unanswered CreateImage', () => {
     });
     expect(h.fake.callsOf('CreateImage')).toHaveLength(1);
     expect(h.fake.images('us-east-1')).toHaveLength(1);
-    expect(h.services.amis.get(image!.id)).toMatchObject({ state: 'PENDING', creationId: c.id });
+    expect(h.ami(image!.id)).toMatchObject({ state: 'PENDING', creationId: c.id });
 
     h.fake.complete(image!.id);
     h.clock.advance(1000);
@@ -89,7 +89,7 @@ describe('an image EC2 does not list yet', () => {
     await h.tick();
     const reason = `EC2 no longer lists image ${c.amiId}; it was deregistered or never registered`;
     expect(h.status(c.id)).toMatchObject({ status: 'FAILED', failureReason: reason, message: `Failed: ${reason}` });
-    expect(h.services.amis.get(c.amiId!)?.state).toBe('FAILED');
+    expect(h.ami(c.amiId!)?.state).toBe('FAILED');
   });
 
   it('fails only the copy that EC2 never lists, and the creation ends PARTIALLY_COMPLETED', async () => {

@@ -31,7 +31,7 @@ describe('watching a creation', () => {
       ['IN_PROGRESS', 35, 'Creating snapshot - 35% complete', h.clock.now() - 1000],
       ['COMPLETED', 100, `AMI ${c.amiId} is available in us-east-1`, h.clock.now()],
     ]);
-    expect(h.deps.events.subscriberCount()).toBe(0);
+    expect(h.openSubscriptions()).toBe(0);
   });
 
   it('yields a finished creation once and ends at once', async () => {
@@ -42,7 +42,7 @@ describe('watching a creation', () => {
     const watched = await h.watch(c.id);
     await watched.ended();
     expect(watched.values.map((v) => v.status)).toEqual(['COMPLETED']);
-    expect(h.deps.events.subscriberCount()).toBe(0);
+    expect(h.openSubscriptions()).toBe(0);
   });
 
   it('ends after FAILED, with the reason in the last value', async () => {
@@ -53,6 +53,6 @@ describe('watching a creation', () => {
     await h.tick();
     await watched.ended();
     expect(watched.values.at(-1)).toMatchObject({ status: 'FAILED', failureReason: 'Client.InternalError: Snapshot failed' });
-    expect(h.deps.events.subscriberCount()).toBe(0);
+    expect(h.openSubscriptions()).toBe(0);
   });
 });

@@ -1,0 +1,221 @@
+// Responsible for every change to a creation's row and its copies' rows: named transitions, each
+// guarded by the status it needs (only while active, only while cancelling, only if cancelled),
+// written in one short transaction and then published to the creation's subscribers with the full
+// current record. Nothing else writes creations or publishes their events, so no caller can forget
+// to respect a cancel or to notify subscribers.
+//
+// Transitions return Promises although better-sqlite3's transactions are synchronous, so that a
+// store with asynchronous transactions can stand behind the same data-access functions without a
+// caller changing. Each guard is checked inside the same synchronous transaction as its write.
+import { updateAmi, upsertAmi, type AmiPatch } from '../../db/amis.js';
+import {
+  deleteCreation,
+  findCreation,
+  insertCreation,
+  updateCreation,
+  type CopyPatch,
+  type CreationPatch,
+  type CreationRecord,
+  type TagRow,
+  type UpdateOptions,
+} from '../../db/creations.js';
+import { isTerminal, type CreationStatus, type NewCreationRow } from '../../db/schema.js';
+import { pendingAmi } from '../ami-records.js';
+import { creationTopic, type ServiceDeps } from '../context.js';
+import { imageTags } from '../system-tags.js';
+
+export { isTerminal };
+
+/**
+ * Whether a creation has nothing more to tell its subscribers: a terminal status, and for a cancel
+ * the clean-up done (a cancel still removing images says so once more when it has finished).
+ */
+export function hasEnded(c: Pick<CreationRecord, 'status' | 'completedAt'>): boolean {
+  return isTerminal(c.status) && !(c.status === 'CANCELLED' && c.completedAt === null);
+}
+
+export type LifecycleDeps = Pick<ServiceDeps, 'db' | 'events' | 'clock'>;
+
+export interface CopyChange {
+  region: string;
+  patch: CopyPatch;
+}
+type Guard = 'active' | 'cancelling' | 'cancelled';
+
+const CANCELLING_MESSAGE = 'Cancelling: removing the images made so far';
+
+/** One store write, awaited: synchronous on SQLite today, so the guard and its write run with nothing in between. */
+function write<T>(run: () => T): Promise<T> {
+  return Promise.resolve(run());
+}
+
+/** Write under a guard; publish the record only when the guard passed. */
+async function transition(
+  deps: LifecycleDeps,
+  id: string,
+  guard: Guard,
+  patch: CreationPatch,
+  copies: CopyChange[] = [],
+  also?: () => void,
+): Promise<boolean> {
+  const options: UpdateOptions = {
+    onlyIfActive: guard === 'active',
+    onlyIfCancelling: guard === 'cancelling',
+    onlyIfCancelled: guard === 'cancelled',
+    ...(also ? { also } : {}),
+  };
+  const applied = await write(() => updateCreation(deps.db, id, patch, copies, options));
+  if (applied) publish(deps, id);
+  return applied;
+}
+
+/** Tell the creation's subscribers its full current state, so that one who missed an event loses nothing. */
+function publish(deps: LifecycleDeps, id: string): CreationRecord | undefined {
+  const record = findCreation(deps.db, id);
+  if (record) deps.events.publish(creationTopic(id), record);
+  return record;
+}
+
+/** A new creation, recorded before EC2 is asked for anything so that a crash loses nothing. */
+export async function record(deps: LifecycleDeps, row: NewCreationRow, tags: TagRow[], copyRegions: string[]): Promise<CreationRecord> {
+  await write(() => insertCreation(deps.db, row, tags, copyRegions));
+  return publish(deps, row.id)!;
+}
+
+/** EC2 refused CreateImage: no image exists, so nothing remains of the request. */
+export async function discard(deps: LifecycleDeps, id: string): Promise<void> {
+  await write(() => deleteCreation(deps.db, id));
+}
+
+/** CreateImage is about to be sent (again); a later look for its image waits a while after this. */
+export function markImageRequested(deps: LifecycleDeps, id: string): Promise<boolean> {
+  const now = deps.clock.now();
+  return transition(deps, id, 'active', { imageRequestedAt: now, updatedAt: now });
+}
+
+/** CreateImage's outcome is unknown: the tracker adopts the image by its tag or name, or asks again. */
+export function awaitImageConfirmation(deps: LifecycleDeps, id: string): Promise<boolean> {
+  return transition(deps, id, 'active', { message: 'Waiting for EC2 to confirm the image request', updatedAt: deps.clock.now() });
+}
+
+/** EC2 made the source image: the creation snapshots it, and the AMI row exists (pending). */
+export function recordSourceImage(deps: LifecycleDeps, c: CreationRecord, amiId: string): Promise<boolean> {
+  const now = deps.clock.now();
+  const patch: CreationPatch = {
+    amiId,
+    status: 'IN_PROGRESS',
+    stage: 'SNAPSHOTTING',
+    message: 'Creating snapshot - 0% complete',
+    updatedAt: now,
+  };
+  return transition(deps, c.id, 'active', patch, [], () => upsertAmi(deps.db, pendingAmi(c, amiId, c.sourceRegion, now), imageTags(c)));
+}
+
+/** CopyImage is about to be sent to one region: after a crash, its copy is looked for before asking again. */
+export function requestCopy(deps: LifecycleDeps, id: string, region: string): Promise<boolean> {
+  return transition(deps, id, 'active', {}, [{ region, patch: { startedAt: deps.clock.now(), message: 'Requesting the copy' } }]);
+}
+
+/** EC2 made the copy in one region; undefined when the creation stopped being active meanwhile. */
+export async function recordCopy(deps: LifecycleDeps, c: CreationRecord, region: string, amiId: string): Promise<CopyPatch | undefined> {
+  const now = deps.clock.now();
+  const patch: CopyPatch = { amiId, status: 'IN_PROGRESS', startedAt: now, message: 'Copy started' };
+  const applied = await transition(deps, c.id, 'active', {}, [{ region, patch }], () =>
+    upsertAmi(deps.db, pendingAmi(c, amiId, region, now), imageTags(c)),
+  );
+  return applied ? patch : undefined;
+}
+
+/** What one tick saw of a creation and its copies. Publishes only when there was something to write. */
+export function applyProgress(deps: LifecycleDeps, id: string, patch: CreationPatch, copies: CopyChange[] = []): Promise<boolean> {
+  const writes = copies.filter((x) => Object.keys(x.patch).length > 0);
+  if (Object.keys(patch).length === 0 && writes.length === 0) return Promise.resolve(false);
+  const stamped = Object.keys(patch).length ? { ...patch, updatedAt: deps.clock.now() } : patch;
+  return transition(deps, id, 'active', stamped, writes);
+}
+
+/**
+ * An AMI row follows EC2 only while its creation is tracked, so a cancel's DEREGISTERED stays. The
+ * creation itself does not change, so nothing is published.
+ */
+export function updateAmiWhileTracked(deps: LifecycleDeps, creationId: string, amiId: string, patch: AmiPatch): Promise<boolean> {
+  return write(() => updateCreation(deps.db, creationId, {}, [], { onlyIfActive: true, also: () => updateAmi(deps.db, amiId, patch) }));
+}
+
+export interface Ending {
+  status: Extract<CreationStatus, 'COMPLETED' | 'PARTIALLY_COMPLETED' | 'FAILED'>;
+  message: string;
+  failureReason?: string;
+  copies?: CopyChange[];
+}
+
+/** The creation ends: DONE when it completed, at the stage it reached when it failed. */
+export function finish(deps: LifecycleDeps, c: CreationRecord, ending: Ending): Promise<boolean> {
+  const now = deps.clock.now();
+  const failed = ending.status === 'FAILED';
+  const patch: CreationPatch = {
+    status: ending.status,
+    stage: failed ? c.stage : 'DONE',
+    progress: failed ? c.progress : 100,
+    message: ending.message,
+    failureReason: ending.failureReason ?? c.failureReason,
+    estimatedSecondsRemaining: null,
+    completedAt: now,
+    updatedAt: now,
+  };
+  return transition(deps, c.id, 'active', patch, ending.copies ?? []);
+}
+
+/**
+ * The cancel is recorded before EC2 is touched (CANCELLED, completedAt unset), so the tracker stops
+ * at once; removing the images follows, and completeCancel ends it.
+ */
+export function beginCancel(deps: LifecycleDeps, c: CreationRecord): Promise<boolean> {
+  if (isTerminal(c.status)) return Promise.resolve(false);
+  const now = deps.clock.now();
+  const copies = c.copies
+    .filter((x) => !isTerminal(x.status))
+    .map((x) => ({ region: x.region, patch: { status: 'CANCELLED' as const, message: 'Cancelled', completedAt: now } }));
+  const patch: CreationPatch = {
+    status: 'CANCELLED',
+    message: CANCELLING_MESSAGE,
+    estimatedSecondsRemaining: null,
+    completedAt: null,
+    updatedAt: now,
+  };
+  return transition(deps, c.id, 'active', patch, copies);
+}
+
+/** Something made could not be removed yet; the tracker tries again. */
+export function noteCancelProblem(deps: LifecycleDeps, id: string, problems: string[]): Promise<boolean> {
+  const message = `Cancelled; still removing what was made (will retry): ${problems.join('; ')}`;
+  return transition(deps, id, 'cancelling', { message, updatedAt: deps.clock.now() });
+}
+
+/** Everything the creation made is gone: the cancel is complete. */
+export function completeCancel(deps: LifecycleDeps, id: string, removed: string[]): Promise<boolean> {
+  const message = removed.length
+    ? `Cancelled; ${removed.join(', ')} deregistered and ${removed.length > 1 ? 'their' : 'its'} snapshots deleted`
+    : 'Cancelled before EC2 registered an image; nothing was left behind';
+  const now = deps.clock.now();
+  return transition(deps, id, 'cancelling', { message, completedAt: now, updatedAt: now });
+}
+
+/**
+ * An image was made for a creation cancelled meanwhile (a CreateImage or CopyImage under way):
+ * record it and reopen the cancel's clean-up, so that it is removed too.
+ */
+export function reopenCancel(
+  deps: LifecycleDeps,
+  c: { id: string; sourceRegion: string },
+  image: { region: string; amiId: string },
+): Promise<boolean> {
+  const isSource = image.region === c.sourceRegion;
+  return transition(
+    deps,
+    c.id,
+    'cancelled',
+    { ...(isSource ? { amiId: image.amiId } : {}), completedAt: null, message: CANCELLING_MESSAGE },
+    isSource ? [] : [{ region: image.region, patch: { amiId: image.amiId } }],
+  );
+}

@@ -1,0 +1,28 @@
+// Responsible for sending CreateImage for a creation and recording its answer: the one place the
+// request is made, whether for a new creation or by the tracker asking again after a lost answer.
+import type { CreationRecord } from '../../db/creations.js';
+import { removeLateImage } from '../cancellation.js';
+import type { ServiceDeps } from '../context.js';
+import { imageTags } from '../system-tags.js';
+import { recordSourceImage } from './lifecycle.js';
+
+/** CreateImage for the creation's instance, the image tagged with the creation id so that it can be found again. */
+export function sendCreateImage(deps: Pick<ServiceDeps, 'ec2'>, c: CreationRecord): Promise<string> {
+  return deps.ec2.createImage(c.sourceRegion, {
+    instanceId: c.instanceId,
+    name: c.name,
+    description: c.description ?? undefined,
+    noReboot: c.noReboot,
+    tags: imageTags(c),
+  });
+}
+
+/**
+ * Record the image EC2 made for the creation. When the creation was cancelled while CreateImage
+ * was under way, the image and its snapshots are removed instead, and the answer is false.
+ */
+export async function keepRequestedImage(deps: ServiceDeps, c: CreationRecord, amiId: string): Promise<boolean> {
+  if (await recordSourceImage(deps, c, amiId)) return true;
+  await removeLateImage(deps, c, { region: c.sourceRegion, amiId });
+  return false;
+}

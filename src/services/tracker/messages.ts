@@ -1,0 +1,69 @@
+// Responsible for the sentences a person reads about a creation while the tracker moves it on
+// ("Creating snapshot - 75% complete", "Copying to us-west-2 - 40%") and when it ends.
+import type { CreationRecord } from '../../db/creations.js';
+import type { RegionCopyRow } from '../../db/schema.js';
+
+export type ImageKind = 'image' | 'copy';
+
+export const snapshotMessage = (pct: number) => `Creating snapshot - ${pct}% complete`;
+
+export const copyProgressMessage = (pct: number) => `Copying - ${pct}%`;
+
+export function copyingMessage(copies: RegionCopyRow[]): string {
+  const parts = copies.map((x) =>
+    x.status === 'COMPLETED' ? `${x.region} done` : x.status === 'FAILED' ? `${x.region} failed` : `${x.region} - ${x.progress}%`,
+  );
+  return `Copying to ${parts.join(', ')}`;
+}
+
+export const copiesStartingMessage = (c: CreationRecord) => `Copying to ${c.copies.map((x) => x.region).join(', ')}`;
+
+export function publishingMessage(c: CreationRecord): string {
+  const parts: string[] = [];
+  if (c.public) parts.push('Publishing to the community');
+  if (c.shareAccounts.length) parts.push(`Sharing with ${c.shareAccounts.length} account${c.shareAccounts.length > 1 ? 's' : ''}`);
+  return parts.join(' and ');
+}
+
+export function availableMessage(c: CreationRecord): string {
+  const copies = c.copies.filter((x) => x.status === 'COMPLETED').map((x) => x.region);
+  const failed = c.copies.filter((x) => x.status === 'FAILED').map((x) => x.region);
+  let msg = `AMI ${c.amiId} is available in ${c.sourceRegion}`;
+  if (copies.length) msg += ` and ${copies.join(', ')}`;
+  if (failed.length) msg += `; copies to ${failed.join(', ')} failed`;
+  return msg;
+}
+
+export const failedMessage = (reason: string | undefined) => `Failed: ${reason ?? 'unknown reason'}`;
+
+export const waitingToListMessage = (kind: ImageKind, amiId: string) =>
+  kind === 'image' ? `Waiting for EC2 to list image ${amiId}` : `Waiting for EC2 to list ${amiId}`;
+
+export const goneReason = (kind: ImageKind, amiId: string, region: string) =>
+  kind === 'image'
+    ? `EC2 no longer lists image ${amiId}; it was deregistered or never registered`
+    : `EC2 no longer lists copy ${amiId} in ${region}`;
+
+export const enteredStateReason = (kind: ImageKind, amiId: string, state: string) => `${kind} ${amiId} entered state ${state}`;
+
+export function hours(ms: number): string {
+  const h = ms / 3_600_000;
+  return `${Number.isInteger(h) ? h : h.toFixed(1)} hours`;
+}
+
+/** Why a creation that ran out of time failed, and what it left in place. */
+export function timedOutReason(c: CreationRecord, maxDurationMs: number): string {
+  const left = [
+    ...(c.amiId ? [`${c.amiId} in ${c.sourceRegion}`] : []),
+    ...c.copies.filter((x) => x.amiId && x.status === 'IN_PROGRESS').map((x) => `${x.amiId} in ${x.region}`),
+  ];
+  return (
+    `The creation did not finish within ${hours(maxDurationMs)}. ` +
+    (left.length
+      ? `The AMI ${left.join(' and ')} was left in place for you to inspect; deregister it with deregisterAmi if it is not needed.`
+      : 'No AMI was registered.')
+  );
+}
+
+export const copyTimedOutMessage = (copy: RegionCopyRow, maxDurationMs: number) =>
+  copy.amiId ? `Still copying after ${hours(maxDurationMs)}; ${copy.amiId} was left in place` : 'Not started before the time limit';
