@@ -1,7 +1,8 @@
 // The layer rules, as lint (so a reviewer never has to say them): which folder may import what.
 // One dependency direction, schema → resolvers → services → db; the AWS SDK only behind the EC2
 // gateway; the environment read only where configuration is parsed; the simulator a program of its
-// own. test/unit/layers.test.ts plants a violation of each and checks the message.
+// own; a creation written and announced only by its lifecycle. test/unit/layers.test.ts plants a
+// violation of each and checks the message.
 //
 // In a flat config the last matching object sets a rule, so every area below lists its whole set.
 
@@ -32,20 +33,42 @@ const SERVER_IN_SIMULATOR = {
   message: 'The EC2 simulator is a program of its own and imports nothing of the server (src/).',
 };
 
+const CREATION_WRITES = {
+  group: ['**/db/creations.js'],
+  importNames: ['insertCreation', 'updateCreation', 'deleteCreation'],
+  message:
+    'A creation changes only through a named transition of src/services/creations/lifecycle.ts, which guards it and tells subscribers.',
+};
+
 const restrict = (...patterns) => ({ '@typescript-eslint/no-restricted-imports': ['error', { patterns }] });
 
 const SERVICES = ['src/services/**/*.ts'];
+const LIFECYCLE = ['src/services/creations/lifecycle.ts'];
 const GATEWAY = ['src/services/ec2/gateway.ts'];
 const API = ['src/schema/**/*.ts', 'src/resolvers/**/*.ts'];
 const SIMULATOR = ['simulator/**/*.ts'];
 const ENTRY_POINTS = ['src/config.ts', 'src/main.ts', 'src/cli/main.ts', 'simulator/main.ts'];
 
 export const layerRules = [
-  { files: ['src/**/*.ts', 'simulator/**/*.ts'], rules: restrict(SDK) },
-  { files: SERVICES, rules: restrict(SDK, GRAPHQL_IN_SERVICES, OUTER_LAYERS_IN_SERVICES) },
-  { files: GATEWAY, rules: restrict(GRAPHQL_IN_SERVICES, OUTER_LAYERS_IN_SERVICES) },
+  { files: ['src/**/*.ts', 'simulator/**/*.ts'], rules: restrict(SDK, CREATION_WRITES) },
+  { files: SERVICES, rules: restrict(SDK, GRAPHQL_IN_SERVICES, OUTER_LAYERS_IN_SERVICES, CREATION_WRITES) },
+  { files: LIFECYCLE, rules: restrict(SDK, GRAPHQL_IN_SERVICES, OUTER_LAYERS_IN_SERVICES) },
+  { files: GATEWAY, rules: restrict(GRAPHQL_IN_SERVICES, OUTER_LAYERS_IN_SERVICES, CREATION_WRITES) },
   { files: API, rules: restrict(SDK, DATA_ACCESS_IN_API) },
   { files: SIMULATOR, rules: restrict(SDK, SERVER_IN_SIMULATOR) },
+  {
+    files: ['src/**/*.ts'],
+    ignores: LIFECYCLE,
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "CallExpression[callee.property.name='publish'][arguments.0.callee.name='creationTopic']",
+          message: 'Creation events are published by src/services/creations/lifecycle.ts when a transition applied; call a transition instead.',
+        },
+      ],
+    },
+  },
   {
     files: ['src/**/*.ts', 'simulator/**/*.ts'],
     ignores: ENTRY_POINTS,

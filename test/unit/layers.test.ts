@@ -58,4 +58,19 @@ describe('layer rules', () => {
     const errors = await lint('simulator/planted.ts', "import { loadConfig } from '../src/config.js';\nexport const l = loadConfig;\n");
     expect(errors).toEqual([expect.stringContaining('The EC2 simulator is a program of its own')]);
   });
+
+  it('lets only the creation lifecycle write creation rows or publish creation events', async () => {
+    const write = "import { updateCreation } from '../../db/creations.js';\nexport const u = updateCreation;\n";
+    expect(await lint('src/services/tracker/planted.ts', write)).toEqual([
+      expect.stringContaining('A creation changes only through a named transition of src/services/creations/lifecycle.ts'),
+    ]);
+    expect(await lint('src/http/planted.ts', write.replace('../../', '../'))).toHaveLength(1);
+    expect(await lint('src/services/creations/lifecycle.ts', write)).toEqual([]);
+    const read = "import { findCreation } from '../../db/creations.js';\nexport const f = findCreation;\n";
+    expect(await lint('src/services/tracker/planted.ts', read)).toEqual([]);
+    const announce = "declare const events: { publish(t: string, v: unknown): void };\ndeclare function creationTopic(id: string): string;\nevents.publish(creationTopic('c'), {});\n";
+    expect(await lint('src/services/planted.ts', announce)).toEqual([
+      expect.stringContaining('Creation events are published by src/services/creations/lifecycle.ts'),
+    ]);
+  });
 });
