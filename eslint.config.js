@@ -6,7 +6,9 @@ import tseslint from 'typescript-eslint';
 import { layerRules } from './eslint.layers.js';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'dist-*/', 'drizzle/', 'src/generated/', 'web/src/generated/', 'coverage/', 'web/dist/'] },
+  {
+    ignores: ['node_modules/', 'dist/', 'dist-*/', 'drizzle/', 'src/generated/', 'web/src/generated/', 'coverage/', 'web/dist/'],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

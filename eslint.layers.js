@@ -9,17 +9,29 @@
 const SDK = {
   group: ['@aws-sdk/*'],
   allowTypeImports: true,
-  message: 'Only src/services/ec2/gateway.ts calls the AWS SDK at run time: go through the Ec2Gateway interface (types may be imported).',
+  message:
+    'Only src/services/ec2/gateway.ts calls the AWS SDK at run time: go through the Ec2Gateway interface (types may be imported).',
 };
 
 const GRAPHQL_IN_SERVICES = {
   group: ['graphql', 'graphql/*', '@pothos/*', 'graphql-yoga', '@graphql-yoga/*', 'graphql-ws', 'graphql-ws/*', '@escape.tech/*'],
-  message: 'Services hold decisions and know nothing of GraphQL: return plain values or throw a domain error from src/services/errors.ts.',
+  message:
+    'Services hold decisions and know nothing of GraphQL: return plain values or throw a domain error from src/services/errors.ts.',
 };
 
 const OUTER_LAYERS_IN_SERVICES = {
-  group: ['**/schema/*', '**/resolvers/*', '**/http/*', '**/cli/*', '../server.js', '../../server.js', '../app.js', '../../app.js'],
-  message: 'Services must not import the schema, resolvers, HTTP or app layers (dependencies point inwards: schema → resolvers → services → db).',
+  group: [
+    '**/schema/*',
+    '**/resolvers/*',
+    '**/http/*',
+    '**/cli/*',
+    '../server.js',
+    '../../server.js',
+    '../app.js',
+    '../../app.js',
+  ],
+  message:
+    'Services must not import the schema, resolvers, HTTP or app layers (dependencies point inwards: schema → resolvers → services → db).',
 };
 
 const DATA_ACCESS_IN_API = {
@@ -64,7 +76,8 @@ export const layerRules = [
         'error',
         {
           selector: "CallExpression[callee.property.name='publish'][arguments.0.callee.name='creationTopic']",
-          message: 'Creation events are published by src/services/creations/lifecycle.ts when a transition applied; call a transition instead.',
+          message:
+            'Creation events are published by src/services/creations/lifecycle.ts when a transition applied; call a transition instead.',
         },
       ],
     },
@@ -78,7 +91,8 @@ export const layerRules = [
         {
           object: 'process',
           property: 'env',
-          message: 'Only src/config.ts (loadConfig) and the entry points read process.env: add a setting to the config schema and pass it in.',
+          message:
+            'Only src/config.ts (loadConfig) and the entry points read process.env: add a setting to the config schema and pass it in.',
         },
       ],
     },

@@ -67,10 +67,7 @@ interface Result {
   load: string;
 }
 
-async function connectAll(
-  n: number,
-  make: (i: number) => Subscriber,
-): Promise<{ subs: Subscriber[]; seconds: number }> {
+async function connectAll(n: number, make: (i: number) => Subscriber): Promise<{ subs: Subscriber[]; seconds: number }> {
   const t0 = performance.now();
   const subs: Subscriber[] = [];
   await pool(
@@ -95,7 +92,12 @@ function measure(received: Received[], from: number, to: number) {
   return { count: inWindow.length, latency: summarize(latencies) };
 }
 
-async function prismScenario(sim: SimulatorChild, transport: 'ws' | 'sse', subscribers: number, creations: number): Promise<Result> {
+async function prismScenario(
+  sim: SimulatorChild,
+  transport: 'ws' | 'sse',
+  subscribers: number,
+  creations: number,
+): Promise<Result> {
   await fetch(`${sim.url}/_simulator/reset`, { method: 'POST' });
   const server = await startIpcChild('bench/support/server-child.ts', serverEnv(sim.url));
   const url = server.ready.url as string;
@@ -166,7 +168,9 @@ async function startCreations(sim: SimulatorChild, url: string, token: string, c
   ec2.destroy();
   await sleep(2_100);
   return pool(instances, 4, async (instance, k) => {
-    const res = await gql<{ createAmi: { creation?: { id: string }; message?: string } }>(url, token, CREATE, { input: { instance, name: `fanout-${k}` } });
+    const res = await gql<{ createAmi: { creation?: { id: string }; message?: string } }>(url, token, CREATE, {
+      input: { instance, name: `fanout-${k}` },
+    });
     if (!res.createAmi.creation) throw new Error(`createAmi: ${res.createAmi.message}`);
     return res.createAmi.creation.id;
   });
@@ -227,7 +231,7 @@ async function bareScenario(subscribers: number, events: number): Promise<Result
     const start = performance.now();
     for (let i = 0; i < events; i++) {
       await bare.request('broadcast', { data });
-      await sleep(Math.max(0, start + (i + 1) * (SECONDS * 1000) / events - performance.now()));
+      await sleep(Math.max(0, start + ((i + 1) * (SECONDS * 1000)) / events - performance.now()));
     }
     const cpu1 = await bare.usage(false);
     const to = Date.now();
@@ -271,16 +275,34 @@ async function main(): Promise<void> {
         results.push(await prismScenario(sim, kind === 'sse' ? 'sse' : 'ws', subscribers, Number(c ?? 1)));
       }
       const r = results[results.length - 1]!;
-      console.error(`done: ${s}: ${r.messages} messages, p99 ${r.latencyMs.p99} ms, ${r.cpuUsPerMessage} µs CPU/message (${r.marginalCpuUsPerMessage} marginal) (load ${load()})`);
+      console.error(
+        `done: ${s}: ${r.messages} messages, p99 ${r.latencyMs.p99} ms, ${r.cpuUsPerMessage} µs CPU/message (${r.marginalCpuUsPerMessage} marginal) (load ${load()})`,
+      );
     }
   } finally {
     await sim.stop();
   }
-  const floor = (n: number) => results.find((r) => r.transport === 'bare ws' && r.subscribers === n) ?? results.find((r) => r.transport === 'bare ws');
+  const floor = (n: number) =>
+    results.find((r) => r.transport === 'bare ws' && r.subscribers === n) ?? results.find((r) => r.transport === 'bare ws');
   console.log(`\nSubscription fan-out (poll interval ${INTERVAL_MS} ms, ${SECONDS} s window)\n`);
   console.log(
     table(
-      ['transport', 'subscribers', 'creations', 'messages', 'msg/s', 'p50 ms', 'p99 ms', 'server CPU µs/msg', 'marginal µs/msg', '× bare ws (marginal)', 'server CPU %', 'RSS KB/sub', 'heap KB/sub', 'load avg'],
+      [
+        'transport',
+        'subscribers',
+        'creations',
+        'messages',
+        'msg/s',
+        'p50 ms',
+        'p99 ms',
+        'server CPU µs/msg',
+        'marginal µs/msg',
+        '× bare ws (marginal)',
+        'server CPU %',
+        'RSS KB/sub',
+        'heap KB/sub',
+        'load avg',
+      ],
       results.map((r) => {
         const f = floor(r.subscribers);
         return [

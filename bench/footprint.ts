@@ -69,7 +69,10 @@ async function once(backend: 'simulator' | 'aws', dir: string, token: string | n
       if (proc.exitCode !== null) throw new Error(`server exited: ${stderr}`);
       if (performance.now() - t0 > 30_000) throw new Error(`no answer after 30 s: ${stderr}`);
       if (healthMs === undefined) {
-        const ok = await fetch(`${base}/health`).then((r) => r.ok, () => false);
+        const ok = await fetch(`${base}/health`).then(
+          (r) => r.ok,
+          () => false,
+        );
         if (ok) healthMs = performance.now() - t0;
       }
       if (token && graphqlMs === null) {
@@ -99,7 +102,15 @@ async function main(): Promise<void> {
     console.error('building (npm run build)…');
     execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
   }
-  const rows: { backend: string; start: string; healthMs: number; graphqlMs: number | null; idleRssMB: number; runs: number; load: string }[] = [];
+  const rows: {
+    backend: string;
+    start: string;
+    healthMs: number;
+    graphqlMs: number | null;
+    idleRssMB: number;
+    runs: number;
+    load: string;
+  }[] = [];
   for (const backend of ['simulator', 'aws'] as const) {
     const cold: Run[] = [];
     const warm: Run[] = [];
@@ -113,7 +124,10 @@ async function main(): Promise<void> {
         rmSync(dir, { recursive: true, force: true });
       }
     }
-    for (const [start, runs] of [['cold', cold], ['warm', warm]] as const) {
+    for (const [start, runs] of [
+      ['cold', cold],
+      ['warm', warm],
+    ] as const) {
       const gq = runs.map((r) => r.graphqlMs).filter((x): x is number => x !== null);
       rows.push({
         backend,
@@ -127,7 +141,9 @@ async function main(): Promise<void> {
     }
     console.error(`done: ${backend} (load ${load()})`);
   }
-  console.log(`\nFootprint of node dist/src/main.js (median of ${RUNS} starts each; idle RSS ${IDLE_MS / 1000} s after the first answer)\n`);
+  console.log(
+    `\nFootprint of node dist/src/main.js (median of ${RUNS} starts each; idle RSS ${IDLE_MS / 1000} s after the first answer)\n`,
+  );
   console.log(
     table(
       ['EC2 backend', 'start', 'spawn → /health ms', 'spawn → first GraphQL answer ms', 'idle RSS MB', 'target', 'load avg'],

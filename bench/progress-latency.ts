@@ -16,7 +16,18 @@
 import { parseArgs } from 'node:util';
 import { DescribeImagesCommand, DescribeSnapshotsCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import { BASE_IMAGES } from '../simulator/index.js';
-import { gql, load, pool, round, saveResult, sleep, startIpcChild, startSimulatorChild, summarize, table } from './support/common.js';
+import {
+  gql,
+  load,
+  pool,
+  round,
+  saveResult,
+  sleep,
+  startIpcChild,
+  startSimulatorChild,
+  summarize,
+  table,
+} from './support/common.js';
 import { wsSubscriber, type Subscriber } from './support/subscribers.js';
 
 const { values: args } = parseArgs({
@@ -31,7 +42,7 @@ const SECONDS = Number(args.seconds);
 const INTERVAL_MS = Number(args['interval-ms']);
 const SIZE_GIB = 8; // the simulator's base image: one 8 GiB volume
 // 1% every 1.37 × interval: not a multiple of the interval, so changes fall at every phase of a tick.
-const SPEED = (SIZE_GIB / 100) / ((1.37 * INTERVAL_MS) / 1000);
+const SPEED = SIZE_GIB / 100 / ((1.37 * INTERVAL_MS) / 1000);
 const CREDENTIALS = { accessKeyId: 'bench', secretAccessKey: 'bench' };
 
 const CREATE = `mutation($input: CreateAmiInput!) { createAmi(input: $input) { __typename ... on CreateAmiSuccess { creation { id amiId } } ... on Error { message } } }`;
@@ -62,7 +73,9 @@ async function main(): Promise<void> {
   const subs: Subscriber[] = [];
   const samples: number[] = [];
   try {
-    const run = await ec2.send(new RunInstancesCommand({ ImageId: BASE_IMAGES.x86_64, MinCount: CREATIONS, MaxCount: CREATIONS }));
+    const run = await ec2.send(
+      new RunInstancesCommand({ ImageId: BASE_IMAGES.x86_64, MinCount: CREATIONS, MaxCount: CREATIONS }),
+    );
     const instances = (run.Instances ?? []).map((i) => i.InstanceId!);
     await sleep(2_100);
     const created = await createAll(url, token, instances);
@@ -100,7 +113,7 @@ async function snapshotStarts(ec2: EC2Client, created: { id: string; amiId: stri
 
 /** Subscribes to one creation; every new K% after the first event adds a sample to `samples`. */
 function follow(url: string, token: string, id: string, state: Follow, samples: number[]): Subscriber {
-  const msPerPercent = ((SIZE_GIB / 100) / SPEED) * 1000;
+  const msPerPercent = (SIZE_GIB / 100 / SPEED) * 1000;
   return wsSubscriber(url, token, { query: PROGRESS, variables: { id } }, ({ at, data }) => {
     const p = data.amiProgress as { id: string; message: string };
     const k = Number(/Creating snapshot - (\d+)% complete/.exec(p.message)?.[1] ?? Number.NaN);
@@ -119,18 +132,39 @@ function report(samples: number[]): void {
     creations: CREATIONS,
     seconds: SECONDS,
     speedGiBPerSecond: SPEED,
-    latencyMs: { n: sum.n, p50: round(sum.p50), p90: round(sum.p90), p99: round(sum.p99), max: round(sum.max), mean: round(sum.mean) },
+    latencyMs: {
+      n: sum.n,
+      p50: round(sum.p50),
+      p90: round(sum.p90),
+      p99: round(sum.p99),
+      max: round(sum.max),
+      mean: round(sum.mean),
+    },
     overIntervalP99Ms: round(sum.p99 - INTERVAL_MS),
     negative: samples.filter((x) => x < 0).length,
     target: `p99 ≤ ${INTERVAL_MS + 50} ms`,
     met: sum.p99 <= INTERVAL_MS + 50,
     load: load(),
   };
-  console.log(`\nProgress latency: snapshot progress change in the simulator → graphql-ws subscriber (poll interval ${INTERVAL_MS} ms)\n`);
+  console.log(
+    `\nProgress latency: snapshot progress change in the simulator → graphql-ws subscriber (poll interval ${INTERVAL_MS} ms)\n`,
+  );
   console.log(
     table(
       ['samples', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'p99 − interval', 'target', 'met', 'load avg'],
-      [[sum.n, result.latencyMs.p50, result.latencyMs.p90, result.latencyMs.p99, result.latencyMs.max, result.overIntervalP99Ms, result.target, result.met ? 'yes' : 'NO', result.load]],
+      [
+        [
+          sum.n,
+          result.latencyMs.p50,
+          result.latencyMs.p90,
+          result.latencyMs.p99,
+          result.latencyMs.max,
+          result.overIntervalP99Ms,
+          result.target,
+          result.met ? 'yes' : 'NO',
+          result.load,
+        ],
+      ],
     ),
   );
   if (result.negative) console.log(`\n${result.negative} negative samples: clock model mismatch`);

@@ -50,7 +50,10 @@ function populate(path: string): void {
   const { db } = handle;
   const rand = rng(42);
   const now = Date.now();
-  db.insert(users).values([{ name: OWNER }, { name: 'someone-else' }]).onConflictDoNothing().run();
+  db.insert(users)
+    .values([{ name: OWNER }, { name: 'someone-else' }])
+    .onConflictDoNothing()
+    .run();
   db.transaction((tx) => {
     const rowsBatch: (typeof amis.$inferInsert)[] = [];
     const tagsBatch: (typeof amiTags.$inferInsert)[] = [];
@@ -96,11 +99,31 @@ const SELECTION = `edges { cursor node { amiId name region state visibility crea
 const QUERIES: { name: string; query: string; filter?: AmiListFilter }[] = [
   { name: 'baseline { __typename }', query: '{ __typename }' },
   { name: 'userAmis(first: 50)', query: `{ userAmis(first: 50) { ${SELECTION} } }`, filter: {} },
-  { name: 'userAmis region', query: `{ userAmis(first: 50, filter: { region: "eu-west-1" }) { ${SELECTION} } }`, filter: { region: 'eu-west-1' } },
-  { name: 'userAmis state', query: `{ userAmis(first: 50, filter: { state: FAILED }) { ${SELECTION} } }`, filter: { state: 'FAILED' } },
-  { name: 'userAmis templateName', query: `{ userAmis(first: 50, filter: { templateName: "template-7" }) { ${SELECTION} } }`, filter: { templateName: 'template-7' } },
-  { name: 'userAmis tag', query: `{ userAmis(first: 50, filter: { tags: [{ key: "team", value: "genomics" }] }) { ${SELECTION} } }`, filter: { tags: [{ key: 'team', value: 'genomics' }] } },
-  { name: 'userAmis nameContains', query: `{ userAmis(first: 50, filter: { nameContains: "imaging-9" }) { ${SELECTION} } }`, filter: { nameContains: 'imaging-9' } },
+  {
+    name: 'userAmis region',
+    query: `{ userAmis(first: 50, filter: { region: "eu-west-1" }) { ${SELECTION} } }`,
+    filter: { region: 'eu-west-1' },
+  },
+  {
+    name: 'userAmis state',
+    query: `{ userAmis(first: 50, filter: { state: FAILED }) { ${SELECTION} } }`,
+    filter: { state: 'FAILED' },
+  },
+  {
+    name: 'userAmis templateName',
+    query: `{ userAmis(first: 50, filter: { templateName: "template-7" }) { ${SELECTION} } }`,
+    filter: { templateName: 'template-7' },
+  },
+  {
+    name: 'userAmis tag',
+    query: `{ userAmis(first: 50, filter: { tags: [{ key: "team", value: "genomics" }] }) { ${SELECTION} } }`,
+    filter: { tags: [{ key: 'team', value: 'genomics' }] },
+  },
+  {
+    name: 'userAmis nameContains',
+    query: `{ userAmis(first: 50, filter: { nameContains: "imaging-9" }) { ${SELECTION} } }`,
+    filter: { nameContains: 'imaging-9' },
+  },
   {
     name: 'userAmis region+state+tag',
     query: `{ userAmis(first: 50, filter: { region: "us-west-2", state: AVAILABLE, tags: [{ key: "project", value: "p7" }] }) { ${SELECTION} } }`,
@@ -124,9 +147,9 @@ function plans(path: string): { name: string; statements: { sql: string; plan: s
       statements: captured.map(({ sql, params }) => ({
         sql,
         medianMs: medianMs(() => sqlite.prepare(sql).all(...params)),
-        plan: (sqlite.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { id: number; parent: number; detail: string }[]).map(
-          (r) => `${r.parent ? '  ' : ''}${r.detail}`,
-        ),
+        plan: (
+          sqlite.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { id: number; parent: number; detail: string }[]
+        ).map((r) => `${r.parent ? '  ' : ''}${r.detail}`),
       })),
     });
   }
@@ -165,6 +188,16 @@ async function cannon(url: string, token: string, query: string) {
   };
 }
 
+function printPlans(planned: ReturnType<typeof plans>): void {
+  for (const p of planned) {
+    console.log(p.name);
+    for (const st of p.statements) {
+      console.log(`  [${st.medianMs} ms] ${st.sql.slice(0, 150)}${st.sql.length > 150 ? '…' : ''}`);
+      for (const line of st.plan) console.log(`    ${line}`);
+    }
+  }
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'prism-bench-'));
   const path = join(dir, 'bench.db');
@@ -172,10 +205,7 @@ async function main(): Promise<void> {
     populate(path);
     const planned = plans(path);
     if (args['plans-only']) {
-      for (const p of planned) {
-        console.log(p.name);
-        for (const st of p.statements) console.log(`  [${st.medianMs} ms] ${st.sql.slice(0, 110)}\n    ${st.plan.join('\n    ')}`);
-      }
+      printPlans(planned);
       return;
     }
     const server = await startIpcChild('bench/support/server-child.ts', {
@@ -197,7 +227,14 @@ async function main(): Promise<void> {
       await sleep(5000); // let the start-up reconciliation give up
       // Warm-up: JIT and SQLite page cache.
       for (const q of QUERIES) {
-        await autocannon({ url, method: 'POST', connections: 5, amount: 200, headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ query: q.query }) });
+        await autocannon({
+          url,
+          method: 'POST',
+          connections: 5,
+          amount: 200,
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: JSON.stringify({ query: q.query }),
+        });
       }
       let baseline = 0;
       for (const q of QUERIES) {
@@ -218,7 +255,9 @@ async function main(): Promise<void> {
     } finally {
       await server.stop();
     }
-    console.log(`\nQuery throughput over ${ROWS} AMIs (${CONNECTIONS} connections, ${SECONDS} s each, server in its own process)\n`);
+    console.log(
+      `\nQuery throughput over ${ROWS} AMIs (${CONNECTIONS} connections, ${SECONDS} s each, server in its own process)\n`,
+    );
     console.log(
       table(
         ['query', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'ratio to { __typename }', 'load avg'],
@@ -226,14 +265,10 @@ async function main(): Promise<void> {
       ),
     );
     console.log('\nEXPLAIN QUERY PLAN of the SQL listAmis sends (owner = the viewer):\n');
-    for (const p of planned) {
-      console.log(`${p.name}`);
-      for (const s of p.statements) {
-        console.log(`  [${s.medianMs} ms] ${s.sql.slice(0, 150)}${s.sql.length > 150 ? '…' : ''}`);
-        for (const line of s.plan) console.log(`    ${line}`);
-      }
-    }
-    console.log(`\nresults: ${saveResult('query-throughput', { rows: ROWS, connections: CONNECTIONS, seconds: SECONDS, results: rows, plans: planned })}`);
+    printPlans(planned);
+    console.log(
+      `\nresults: ${saveResult('query-throughput', { rows: ROWS, connections: CONNECTIONS, seconds: SECONDS, results: rows, plans: planned })}`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -12,7 +12,9 @@ for (const name of BENCHES.filter((b) => only.length === 0 || only.includes(b)))
   console.log(`\n=== ${name} (load average before: ${load()}) ===`);
   const t0 = performance.now();
   const r = spawnSync(process.execPath, ['--import', 'tsx', join('bench', `${name}.ts`)], { cwd: ROOT, stdio: 'inherit' });
-  console.log(`=== ${name}: exit ${r.status}, ${Math.round((performance.now() - t0) / 1000)} s, load average after: ${load()} ===`);
+  console.log(
+    `=== ${name}: exit ${r.status}, ${Math.round((performance.now() - t0) / 1000)} s, load average after: ${load()} ===`,
+  );
   if (r.status !== 0) failed++;
 }
 process.exit(failed ? 1 : 0);

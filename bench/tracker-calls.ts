@@ -123,7 +123,9 @@ async function launchInstances(sim: SimulatorChild, regions: string[], perRegion
     // The simulator, like EC2's default quota, launches at most 20 instances per RunInstances.
     while (ids.length < n) {
       const count = Math.min(20, n - ids.length);
-      const run = await direct.send(new RunInstancesCommand({ ImageId: BASE_IMAGES.x86_64, MinCount: count, MaxCount: count, InstanceType: 't3.micro' }));
+      const run = await direct.send(
+        new RunInstancesCommand({ ImageId: BASE_IMAGES.x86_64, MinCount: count, MaxCount: count, InstanceType: 't3.micro' }),
+      );
       ids.push(...(run.Instances ?? []).map((x) => x.InstanceId!));
     }
     direct.destroy();
@@ -133,12 +135,22 @@ async function launchInstances(sim: SimulatorChild, regions: string[], perRegion
 }
 
 /** Creations through the real service path, each region's from a service whose source region it is. */
-async function createAll(app: App, config: Config, instances: Map<string, string[]>, total: number): Promise<Map<string, string[]>> {
+async function createAll(
+  app: App,
+  config: Config,
+  instances: Map<string, string[]>,
+  total: number,
+): Promise<Map<string, string[]>> {
   const viewer = { user: 'bench' };
   const imageIds = new Map<string, string[]>();
   for (const [region, instanceIds] of instances) {
-    const services = region === config.region ? app.services : createServices({ ...app.deps, sourceRegion: region }, { version: VERSION, backend: 'aws' });
-    const created = await pool(instanceIds, 16, (instance, k) => services.creations.create(viewer, { instance, name: `bench-${total}-${region}-${k}` }));
+    const services =
+      region === config.region
+        ? app.services
+        : createServices({ ...app.deps, sourceRegion: region }, { version: VERSION, backend: 'aws' });
+    const created = await pool(instanceIds, 16, (instance, k) =>
+      services.creations.create(viewer, { instance, name: `bench-${total}-${region}-${k}` }),
+    );
     imageIds.set(
       region,
       created.map((c) => c.amiId!),
@@ -190,17 +202,30 @@ interface WaiterRun {
 }
 
 /** The alternative: one waiter per image, polling at the same interval, for the same images. */
-async function measureWaiters(sim: SimulatorChild, proxy: CountingProxy, regions: string[], imageIds: Map<string, string[]>): Promise<WaiterRun> {
+async function measureWaiters(
+  sim: SimulatorChild,
+  proxy: CountingProxy,
+  regions: string[],
+  imageIds: Map<string, string[]>,
+): Promise<WaiterRun> {
   await sim.resetStats();
   proxy.reset();
-  const waiterClients = new Map(regions.map((r) => [r, new EC2Client({ region: r, endpoint: proxy.url, credentials: CREDENTIALS })]));
+  const waiterClients = new Map(
+    regions.map((r) => [r, new EC2Client({ region: r, endpoint: proxy.url, credentials: CREDENTIALS })]),
+  );
   const abort = new AbortController();
   setMaxListeners(0, abort.signal); // one listener per waiter
   const t0 = performance.now();
   const waiters = [...imageIds].flatMap(([region, ids]) =>
     ids.map((id) =>
       waitUntilImageAvailable(
-        { client: waiterClients.get(region)!, maxWaitTime: (TICKS * INTERVAL_MS) / 1000 + 60, minDelay: INTERVAL_MS / 1000, maxDelay: INTERVAL_MS / 1000, abortSignal: abort.signal },
+        {
+          client: waiterClients.get(region)!,
+          maxWaitTime: (TICKS * INTERVAL_MS) / 1000 + 60,
+          minDelay: INTERVAL_MS / 1000,
+          maxDelay: INTERVAL_MS / 1000,
+          abortSignal: abort.signal,
+        },
         { ImageIds: [id] },
       ).catch(() => undefined),
     ),
@@ -278,10 +303,25 @@ async function main(): Promise<void> {
     await proxy.close();
     await sim.stop();
   }
-  console.log(`\nEC2 Describe* calls to follow N pending creations, poll interval ${INTERVAL_MS} ms, ${TICKS} ticks (simulator --token-bucket on while measuring)\n`);
+  console.log(
+    `\nEC2 Describe* calls to follow N pending creations, poll interval ${INTERVAL_MS} ms, ${TICKS} ticks (simulator --token-bucket on while measuring)\n`,
+  );
   console.log(
     table(
-      ['creations', 'regions', 'tracker Describe*/tick', 'per tick per region', 'tracker Describe*/s', 'tracker throttled', 'tick ms (mean)', 'waiters Describe*/interval', 'waiters Describe*/s', 'waiters throttled', 'ratio (waiters ÷ tracker)', 'load avg'],
+      [
+        'creations',
+        'regions',
+        'tracker Describe*/tick',
+        'per tick per region',
+        'tracker Describe*/s',
+        'tracker throttled',
+        'tick ms (mean)',
+        'waiters Describe*/interval',
+        'waiters Describe*/s',
+        'waiters throttled',
+        'ratio (waiters ÷ tracker)',
+        'load avg',
+      ],
       rows.map((r) => [
         r.creations,
         r.regions,
@@ -298,8 +338,15 @@ async function main(): Promise<void> {
       ]),
     ),
   );
-  console.log('\nWarm-up tick (first tick after the creations: one CreateTags per creation for its snapshots, token bucket off):');
-  console.log(table(['creations', 'regions', 'calls', 'tick ms'], rows.map((r) => [r.creations, r.regions, JSON.stringify(r.tracker.warmupCalls), r.tracker.warmupTickMs])));
+  console.log(
+    '\nWarm-up tick (first tick after the creations: one CreateTags per creation for its snapshots, token bucket off):',
+  );
+  console.log(
+    table(
+      ['creations', 'regions', 'calls', 'tick ms'],
+      rows.map((r) => [r.creations, r.regions, JSON.stringify(r.tracker.warmupCalls), r.tracker.warmupTickMs]),
+    ),
+  );
   console.log(`\nresults: ${saveResult('tracker-calls', { intervalMs: INTERVAL_MS, ticks: TICKS, rows })}`);
 }
 

@@ -59,7 +59,10 @@ function nameOf(node: ts.Node): string {
 const args = process.argv.slice(2);
 const over = Number(args[args.indexOf('--over') + 1] ?? 80) || 80;
 const top = Number(args[args.indexOf('--top') + 1] ?? 10) || 10;
-const all = DIRS.flatMap((d) => files(join(ROOT, d))).flatMap(measure).sort((a, b) => b.lines - a.lines);
+const all = DIRS.flatMap((d) => files(join(ROOT, d)))
+  .flatMap(measure)
+  .sort((a, b) => b.lines - a.lines);
 const long = all.filter((f) => f.lines > over);
-for (const f of all.slice(0, Math.max(top, long.length))) console.log(`${String(f.lines).padStart(5)}  ${f.file}:${f.line}  ${f.name}`);
+for (const f of all.slice(0, Math.max(top, long.length)))
+  console.log(`${String(f.lines).padStart(5)}  ${f.file}:${f.line}  ${f.name}`);
 console.log(`\n${all.length} functions; ${long.length} over ${over} lines; longest ${all[0]?.lines ?? 0}`);

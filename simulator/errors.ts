@@ -18,15 +18,12 @@ const plural = (ids: readonly string[], one: string, many: string): string =>
   ids.length === 1 ? `${one} '${ids[0]}' does not exist` : `${many} '${ids.join(', ')}' do not exist`;
 
 export const errors = {
-  invalidAction: (action: string) =>
-    new Ec2ApiFault('InvalidAction', `The action ${action} is not valid for this web service.`),
-  missingParameter: (name: string) =>
-    new Ec2ApiFault('MissingParameter', `The request must contain the parameter ${name}`),
+  invalidAction: (action: string) => new Ec2ApiFault('InvalidAction', `The action ${action} is not valid for this web service.`),
+  missingParameter: (name: string) => new Ec2ApiFault('MissingParameter', `The request must contain the parameter ${name}`),
   invalidParameterValue: (message: string) => new Ec2ApiFault('InvalidParameterValue', message),
   invalidParameterCombination: (message: string) => new Ec2ApiFault('InvalidParameterCombination', message),
   invalidFilter: (name: string) => new Ec2ApiFault('InvalidParameterValue', `The filter '${name}' is invalid`),
-  invalidPaginationToken: (token: string) =>
-    new Ec2ApiFault('InvalidPaginationToken', `Invalid pagination token: ${token}`),
+  invalidPaginationToken: (token: string) => new Ec2ApiFault('InvalidPaginationToken', `Invalid pagination token: ${token}`),
   malformedId: (code: string, id: string, prefix: string) =>
     new Ec2ApiFault(code, `Invalid id: "${id}" (expecting "${prefix}-...")`),
   instanceNotFound: (ids: readonly string[]) =>

@@ -25,9 +25,7 @@ type Category = keyof typeof CATEGORIES;
 function categoryOf(mutating: boolean, input: Record<string, unknown>): Category {
   if (mutating) return 'mutating';
   // "Unfiltered and unpaginated": no filters, no id list, no MaxResults. Any non-empty list counts.
-  const scoped = Object.entries(input).some(
-    ([key, v]) => key === 'MaxResults' || (Array.isArray(v) && v.length > 0),
-  );
+  const scoped = Object.entries(input).some(([key, v]) => key === 'MaxResults' || (Array.isArray(v) && v.length > 0));
   return scoped ? 'nonMutating' : 'unfilteredNonMutating';
 }
 

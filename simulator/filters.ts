@@ -36,7 +36,10 @@ export function applyFilters<T>(
     let valuesOf: (item: T) => ReadonlyArray<string | number | boolean | undefined>;
     if (name.startsWith('tag:')) {
       const key = name.slice(4);
-      valuesOf = (item) => tagsOf(item).filter((t) => t.Key === key).map((t) => t.Value);
+      valuesOf = (item) =>
+        tagsOf(item)
+          .filter((t) => t.Key === key)
+          .map((t) => t.Value);
     } else if (name === 'tag-key') {
       valuesOf = (item) => tagsOf(item).map((t) => t.Key);
     } else if (name === 'tag-value') {
@@ -46,8 +49,7 @@ export function applyFilters<T>(
       if (!fromTable) throw errors.invalidFilter(name);
       valuesOf = fromTable;
     }
-    return (item: T): boolean =>
-      valuesOf(item).some((v) => v !== undefined && patterns.some((p) => p.test(String(v))));
+    return (item: T): boolean => valuesOf(item).some((v) => v !== undefined && patterns.some((p) => p.test(String(v))));
   });
   return items.filter((item) => predicates.every((p) => p(item)));
 }

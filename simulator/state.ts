@@ -132,12 +132,7 @@ export function instanceState(rec: InstanceRecord, now: number): InstanceStateNa
 }
 
 /** Makes `state` visible now and, with `then`, the state it settles into after INSTANCE_TRANSITION_MS. */
-export function setInstanceState(
-  rec: InstanceRecord,
-  now: number,
-  state: InstanceStateName,
-  then?: InstanceStateName,
-): void {
+export function setInstanceState(rec: InstanceRecord, now: number, state: InstanceStateName, then?: InstanceStateName): void {
   rec.state = state;
   if (then) rec.transition = { to: then, at: now + INSTANCE_TRANSITION_MS };
   else delete rec.transition;

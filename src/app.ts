@@ -23,7 +23,8 @@ import { createProgressTracker } from './services/tracker/index.js';
 import { createReconciler } from './services/reconciler.js';
 import { createRegionDirectory } from './services/regions.js';
 
-export const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+export const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
+  .version;
 
 export interface AppOverrides {
   clock?: Clock;
@@ -77,7 +78,13 @@ function createObservedGateway(config: Config, logger: Logger, backend: Ec2Backe
   return { ec2, observe: (observer: (e: Ec2CallEvent) => void) => observers.push(observer) };
 }
 
-function createServiceDeps(config: Config, logger: Logger, db: DatabaseHandle, ec2: ServiceDeps['ec2'], clock: Clock): ServiceDeps {
+function createServiceDeps(
+  config: Config,
+  logger: Logger,
+  db: DatabaseHandle,
+  ec2: ServiceDeps['ec2'],
+  clock: Clock,
+): ServiceDeps {
   return {
     db: db.db,
     ec2,
@@ -190,7 +197,9 @@ function logStart(
     `prism-ami listening on ${url}`,
   );
   if (backend.simulator) {
-    logger.info(`EC2 backend: built-in simulator at ${backend.simulator.url} (${config.ec2BackendReason}); no AWS calls are made`);
+    logger.info(
+      `EC2 backend: built-in simulator at ${backend.simulator.url} (${config.ec2BackendReason}); no AWS calls are made`,
+    );
   } else {
     logger.info(`EC2 backend: ${backend.endpoint ?? 'AWS'} in ${config.region} (${config.ec2BackendReason})`);
   }

@@ -34,7 +34,12 @@ const envSchema = z.object({
   CORS_ORIGINS: z.string().trim().default(''),
   GRAPHQL_INTROSPECTION: boolFlag('true'),
   GRAPHIQL: boolFlag('true'),
-  MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(1024 * 1024),
+  MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(100 * 1024 * 1024)
+    .default(1024 * 1024),
   MUTATIONS_PER_MINUTE: z.coerce.number().int().min(0).max(100_000).default(60),
   // Operations: Prometheus metrics at /metrics, optionally behind a bearer token.
   METRICS: z.enum(['on', 'off'], { message: 'must be on or off' }).default('on'),

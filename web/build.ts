@@ -19,7 +19,11 @@ function newestSource(dir: string): number {
 
 export function dashboardIsStale(): boolean {
   if (!existsSync(BUILT)) return true;
-  const sources = Math.max(newestSource(join(WEB, 'src')), statSync(join(WEB, 'index.html')).mtimeMs, statSync(join(WEB, 'vite.config.ts')).mtimeMs);
+  const sources = Math.max(
+    newestSource(join(WEB, 'src')),
+    statSync(join(WEB, 'index.html')).mtimeMs,
+    statSync(join(WEB, 'vite.config.ts')).mtimeMs,
+  );
   return sources > statSync(BUILT).mtimeMs;
 }
 
@@ -36,7 +40,9 @@ async function main(): Promise<void> {
     await buildDashboard();
   } catch (err) {
     if (!ifStale) throw err;
-    console.warn(`prism-ami: the dashboard was not built (${(err as Error).message.split('\n')[0]}); / will say how to build it.`);
+    console.warn(
+      `prism-ami: the dashboard was not built (${(err as Error).message.split('\n')[0]}); / will say how to build it.`,
+    );
     return;
   }
   console.log(`prism-ami: dashboard built into web/dist in ${Date.now() - started} ms`);

@@ -5,7 +5,10 @@
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 
-type Request = { id: number; cmd: 'usage'; gc?: boolean } | { id: number; cmd: 'broadcast'; data: Record<string, unknown> } | { id: number; cmd: 'stop' };
+type Request =
+  | { id: number; cmd: 'usage'; gc?: boolean }
+  | { id: number; cmd: 'broadcast'; data: Record<string, unknown> }
+  | { id: number; cmd: 'stop' };
 
 const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, path: '/graphql', perMessageDeflate: false });
 wss.on('connection', (socket: WebSocket) => {
@@ -29,11 +32,21 @@ process.on('message', (msg: Request) => {
     process.send!({
       type: 'reply',
       id: msg.id,
-      usage: { cpuUserMs: cpu.user / 1000, cpuSystemMs: cpu.system / 1000, rss: mem.rss, heapUsed: mem.heapUsed, external: mem.external },
+      usage: {
+        cpuUserMs: cpu.user / 1000,
+        cpuSystemMs: cpu.system / 1000,
+        rss: mem.rss,
+        heapUsed: mem.heapUsed,
+        external: mem.external,
+      },
     });
   } else if (msg.cmd === 'broadcast') {
     // The same frame a graphql-ws server sends, stamped now.
-    const text = JSON.stringify({ id: '1', type: 'next', payload: { data: { amiProgress: { ...msg.data, updatedAt: new Date().toISOString() } } } });
+    const text = JSON.stringify({
+      id: '1',
+      type: 'next',
+      payload: { data: { amiProgress: { ...msg.data, updatedAt: new Date().toISOString() } } },
+    });
     for (const client of wss.clients) client.send(text);
     process.send!({ type: 'reply', id: msg.id });
   } else if (msg.cmd === 'stop') {

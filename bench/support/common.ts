@@ -43,7 +43,14 @@ export function percentile(sorted: number[], p: number): number {
 export function summarize(values: number[]): { n: number; p50: number; p90: number; p99: number; max: number; mean: number } {
   const s = [...values].sort((a, b) => a - b);
   const mean = s.reduce((a, b) => a + b, 0) / (s.length || 1);
-  return { n: s.length, p50: percentile(s, 50), p90: percentile(s, 90), p99: percentile(s, 99), max: s[s.length - 1] ?? Number.NaN, mean };
+  return {
+    n: s.length,
+    p50: percentile(s, 50),
+    p90: percentile(s, 90),
+    p99: percentile(s, 99),
+    max: s[s.length - 1] ?? Number.NaN,
+    mean,
+  };
 }
 
 export const round = (n: number, digits = 1) => (Number.isFinite(n) ? Math.round(n * 10 ** digits) / 10 ** digits : n);
@@ -83,7 +90,10 @@ export async function spawnChild(
   });
   let out = '';
   const match = await new Promise<RegExpMatchArray>((resolveReady, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${command} ${args.join(' ')} not ready after ${options.timeoutMs ?? 30_000} ms:\n${out}`)), options.timeoutMs ?? 30_000);
+    const timer = setTimeout(
+      () => reject(new Error(`${command} ${args.join(' ')} not ready after ${options.timeoutMs ?? 30_000} ms:\n${out}`)),
+      options.timeoutMs ?? 30_000,
+    );
     const onData = (d: Buffer) => {
       out += d.toString();
       if (out.length > 200_000) out = out.slice(-100_000);
@@ -240,7 +250,12 @@ export function procRssBytes(pid: number): number {
 }
 
 /** POST a GraphQL document with a bearer token. */
-export async function gql<T = unknown>(url: string, token: string, query: string, variables?: Record<string, unknown>): Promise<T> {
+export async function gql<T = unknown>(
+  url: string,
+  token: string,
+  query: string,
+  variables?: Record<string, unknown>,
+): Promise<T> {
   const res = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${token}` },

@@ -30,7 +30,13 @@ function usage(gc: boolean): Usage {
   }
   const cpu = process.cpuUsage();
   const mem = process.memoryUsage();
-  return { cpuUserMs: cpu.user / 1000, cpuSystemMs: cpu.system / 1000, rss: mem.rss, heapUsed: mem.heapUsed, external: mem.external };
+  return {
+    cpuUserMs: cpu.user / 1000,
+    cpuSystemMs: cpu.system / 1000,
+    rss: mem.rss,
+    heapUsed: mem.heapUsed,
+    external: mem.external,
+  };
 }
 
 const config = loadConfig(process.env);

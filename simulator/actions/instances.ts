@@ -65,9 +65,7 @@ export function describeInstances(ctx: ActionContext, input: DescribeInstancesRe
   let rows = visibleRows(ctx);
   if (input.InstanceIds && input.InstanceIds.length > 0) {
     if (input.MaxResults !== undefined) {
-      throw errors.invalidParameterCombination(
-        'The parameter instancesSet cannot be used with the parameter maxResults',
-      );
+      throw errors.invalidParameterCombination('The parameter instancesSet cannot be used with the parameter maxResults');
     }
     const ids = input.InstanceIds;
     assertIds('i', ids);

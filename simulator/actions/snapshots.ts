@@ -82,7 +82,9 @@ export function modifySnapshotAttribute(ctx: ActionContext, input: ModifySnapsho
   const snap = ownSnapshot(ctx, input.SnapshotId ?? '');
   const attribute = input.Attribute ?? (input.CreateVolumePermission ? 'createVolumePermission' : undefined);
   if (attribute !== 'createVolumePermission') {
-    throw errors.invalidParameterValue(`Value (${attribute ?? ''}) for parameter attribute is invalid. Only createVolumePermission is supported`);
+    throw errors.invalidParameterValue(
+      `Value (${attribute ?? ''}) for parameter attribute is invalid. Only createVolumePermission is supported`,
+    );
   }
   const add = [...(input.CreateVolumePermission?.Add ?? [])];
   const remove = [...(input.CreateVolumePermission?.Remove ?? [])];
@@ -112,7 +114,10 @@ export function modifySnapshotAttribute(ctx: ActionContext, input: ModifySnapsho
   snap.createVolumeUserIds = [...users].sort();
 }
 
-export function describeSnapshotAttribute(ctx: ActionContext, input: DescribeSnapshotAttributeRequest): DescribeSnapshotAttributeResult {
+export function describeSnapshotAttribute(
+  ctx: ActionContext,
+  input: DescribeSnapshotAttributeRequest,
+): DescribeSnapshotAttributeResult {
   const snap = ownSnapshot(ctx, input.SnapshotId ?? '');
   if (input.Attribute !== 'createVolumePermission') {
     throw errors.invalidParameterValue(`Value (${input.Attribute ?? ''}) for parameter attribute is invalid`);

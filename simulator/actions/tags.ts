@@ -33,10 +33,7 @@ export function mergeTags(existing: readonly Tag[], added: readonly Tag[]): Tag[
 }
 
 /** Tags of `specs` for each resource type, rejecting types the action cannot tag (as EC2 does). */
-export function tagsFromSpecs(
-  specs: readonly TagSpecification[] | undefined,
-  allowed: readonly string[],
-): Map<string, Tag[]> {
+export function tagsFromSpecs(specs: readonly TagSpecification[] | undefined, allowed: readonly string[]): Map<string, Tag[]> {
   const out = new Map<string, Tag[]>();
   for (const spec of specs ?? []) {
     const type = spec.ResourceType ?? '';

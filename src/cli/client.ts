@@ -121,7 +121,9 @@ export function domainError(error: ErrorFieldsFragment): CliError {
   return new CliError(message, { code: error.code, details });
 }
 
-function graphQLErrors(errors: readonly { message: string; path?: readonly (string | number)[]; extensions?: Record<string, unknown> }[]): CliError {
+function graphQLErrors(
+  errors: readonly { message: string; path?: readonly (string | number)[]; extensions?: Record<string, unknown> }[],
+): CliError {
   const [first, ...rest] = errors;
   const code = typeof first?.extensions?.code === 'string' ? first.extensions.code : undefined;
   const details = rest.map((e) => e.message);
@@ -147,9 +149,12 @@ function subscriptionFailure(url: string, err: unknown): CliError {
   if (err instanceof Error) return new CliError(err.message);
   const close = err as { code?: number; reason?: string; type?: string; message?: string };
   if (close.type === 'error' || close.code === 1006) {
-    return new CliError(`lost the WebSocket connection to ${url}${close.message ? ` (${close.message})` : ''}. Is the server still running?`, {
-      exitCode: EXIT.UNREACHABLE,
-    });
+    return new CliError(
+      `lost the WebSocket connection to ${url}${close.message ? ` (${close.message})` : ''}. Is the server still running?`,
+      {
+        exitCode: EXIT.UNREACHABLE,
+      },
+    );
   }
   if (close.code === 1001) {
     return new CliError(`the server at ${url} shut down (1001 ${close.reason || 'Going away'})`, { exitCode: EXIT.UNREACHABLE });

@@ -21,7 +21,10 @@ export function formatUsd(amount: number): string {
 }
 
 /** "Creating snapshot - 75% complete - 9m 00s elapsed, ~3m 00s remaining" */
-export function progressLine(c: Pick<Creation, 'message' | 'elapsedSeconds' | 'estimatedSecondsRemaining'>, elapsedSeconds = c.elapsedSeconds): string {
+export function progressLine(
+  c: Pick<Creation, 'message' | 'elapsedSeconds' | 'estimatedSecondsRemaining'>,
+  elapsedSeconds = c.elapsedSeconds,
+): string {
   const timing = [`${formatDuration(elapsedSeconds)} elapsed`];
   if (c.estimatedSecondsRemaining !== null) timing.push(`~${formatDuration(c.estimatedSecondsRemaining)} remaining`);
   return `${c.message} - ${timing.join(', ')}`;

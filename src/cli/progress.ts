@@ -41,7 +41,9 @@ function changeKey(c: Creation): string {
 }
 
 function timing(elapsed: number, remaining: number | null): string {
-  return remaining === null ? `${formatDuration(elapsed)} elapsed` : `${formatDuration(elapsed)} elapsed, ~${formatDuration(remaining)} remaining`;
+  return remaining === null
+    ? `${formatDuration(elapsed)} elapsed`
+    : `${formatDuration(elapsed)} elapsed, ~${formatDuration(remaining)} remaining`;
 }
 
 /** `[ 42%] SNAPSHOTTING  Creating snapshot - 42% complete  (12s elapsed, ~20s remaining)  copies: …` */
@@ -138,7 +140,9 @@ export async function follow(client: PrismClient, id: string, view: ProgressView
   }
   if (!last) throw new CliError(`creation ${id} not found`, { code: 'CREATION_NOT_FOUND' });
   if (!isTerminal(last.status)) {
-    throw new CliError(`the server ended the progress stream of ${id} before it finished (last: ${last.status}, ${last.progress}%)`);
+    throw new CliError(
+      `the server ended the progress stream of ${id} before it finished (last: ${last.status}, ${last.progress}%)`,
+    );
   }
   return { kind: 'ended', creation: last };
 }
@@ -156,7 +160,9 @@ export function reportOutcome(out: Output, c: Creation): ExitCode {
     case 'PARTIALLY_COMPLETED':
       out.line(`PARTIALLY_COMPLETED: ${c.amiId ?? '?'} (${c.name}) is available in ${c.sourceRegion}, in ${took}`);
       copies.forEach((l) => out.line(l));
-      out.warn(`warning: some regional copies failed${c.failureReason ? `: ${c.failureReason}` : ''} (exit code ${EXIT.PARTIAL})`);
+      out.warn(
+        `warning: some regional copies failed${c.failureReason ? `: ${c.failureReason}` : ''} (exit code ${EXIT.PARTIAL})`,
+      );
       break;
     default:
       out.error(`error: creation ${c.id} ${c.status}${c.failureReason ? `: ${c.failureReason}` : ''}`);

@@ -7,7 +7,10 @@ import { createAuthService } from '../services/auth.js';
 import { ValidationError } from '../services/errors.js';
 import { CliError } from './errors.js';
 
-function withAuth<T>(env: Record<string, string | undefined>, run: (auth: ReturnType<typeof createAuthService>, dbPath: string) => T): T {
+function withAuth<T>(
+  env: Record<string, string | undefined>,
+  run: (auth: ReturnType<typeof createAuthService>, dbPath: string) => T,
+): T {
   const config = loadConfig(env);
   const handle = openDatabase(config.databasePath);
   try {

@@ -51,7 +51,10 @@ export function upsertAmi(db: Db, row: NewAmi, tags: TagRow[]): void {
     const { amiId: _id, owner: _owner, createdAt: _created, ...rest } = row;
     tx.insert(amis).values(row).onConflictDoUpdate({ target: amis.amiId, set: rest }).run();
     tx.delete(amiTags).where(eq(amiTags.amiId, row.amiId)).run();
-    if (tags.length) tx.insert(amiTags).values(tags.map((t) => ({ amiId: row.amiId, ...t }))).run();
+    if (tags.length)
+      tx.insert(amiTags)
+        .values(tags.map((t) => ({ amiId: row.amiId, ...t })))
+        .run();
   });
 }
 
@@ -134,10 +137,23 @@ export function listAmis(
     );
   }
   const ks = keyset({ createdAt: amis.createdAt, id: amis.amiId }, base, args);
-  const rows = db.select().from(amis).where(ks.where).orderBy(...ks.orderBy).limit(ks.limit).all();
+  const rows = db
+    .select()
+    .from(amis)
+    .where(ks.where)
+    .orderBy(...ks.orderBy)
+    .limit(ks.limit)
+    .all();
   const count = () =>
-    memoCount(db, JSON.stringify([args.owner ?? null, args.visibility ?? null, f]), () =>
-      db.select({ n: sql<number>`count(*)` }).from(amis).where(and(...base)).get()?.n ?? 0,
+    memoCount(
+      db,
+      JSON.stringify([args.owner ?? null, args.visibility ?? null, f]),
+      () =>
+        db
+          .select({ n: sql<number>`count(*)` })
+          .from(amis)
+          .where(and(...base))
+          .get()?.n ?? 0,
     );
   return {
     ...pageOf(rows, args.first, ks, (page) => withTags(db, page), count),

@@ -190,8 +190,19 @@ export function listCreations(
   const base: SQL[] = [eq(creations.owner, args.owner)];
   if (args.status) base.push(eq(creations.status, args.status));
   const ks = keyset({ createdAt: creations.createdAt, id: creations.id }, base, args);
-  const rows = db.select().from(creations).where(ks.where).orderBy(...ks.orderBy).limit(ks.limit).all();
-  const count = () => db.select({ n: sql<number>`count(*)` }).from(creations).where(and(...base)).get()?.n ?? 0;
+  const rows = db
+    .select()
+    .from(creations)
+    .where(ks.where)
+    .orderBy(...ks.orderBy)
+    .limit(ks.limit)
+    .all();
+  const count = () =>
+    db
+      .select({ n: sql<number>`count(*)` })
+      .from(creations)
+      .where(and(...base))
+      .get()?.n ?? 0;
   return {
     ...pageOf(rows, args.first, ks, (page) => withChildren(db, page), count),
     cursorOf: (r) => encodeCursor({ createdAt: r.createdAt, id: r.id }),

@@ -21,7 +21,11 @@ export class BodyLimitError extends Error {
  * Why `req`'s body is refused before it is read, if it is. `lengthRequired` is for readers that
  * buffer a body without counting (yoga): a chunked body could be any size, so it needs a declared length.
  */
-export function bodyLimitProblem(req: IncomingMessage, maxBytes: number, options: { lengthRequired: boolean }): BodyLimitError | undefined {
+export function bodyLimitProblem(
+  req: IncomingMessage,
+  maxBytes: number,
+  options: { lengthRequired: boolean },
+): BodyLimitError | undefined {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > maxBytes) return tooLarge(maxBytes);
   if (options.lengthRequired && !req.headers['content-length'] && req.headers['transfer-encoding']) {

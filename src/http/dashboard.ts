@@ -116,7 +116,13 @@ function pageSecurityHeaders(req: IncomingMessage): Record<string, string> {
   };
 }
 
-function send(req: IncomingMessage, res: ServerResponse, status: number, body: Buffer | string, headers: Record<string, string>): void {
+function send(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  body: Buffer | string,
+  headers: Record<string, string>,
+): void {
   const buffer = typeof body === 'string' ? Buffer.from(body) : body;
   res.writeHead(status, { ...headers, 'content-length': String(buffer.length) });
   res.end(req.method === 'HEAD' ? undefined : buffer);

@@ -3,14 +3,7 @@
 // connection; each operation then runs through yoga's envelop (the same plugins, limits and error
 // masking as HTTP), inside a request scope so its log lines carry its request id.
 import type { IncomingMessage, Server } from 'node:http';
-import {
-  GraphQLError,
-  type DocumentNode,
-  type execute,
-  type ExecutionArgs,
-  type GraphQLSchema,
-  type subscribe,
-} from 'graphql';
+import { GraphQLError, type DocumentNode, type execute, type ExecutionArgs, type GraphQLSchema, type subscribe } from 'graphql';
 import type { Context as WsContext, SubscribePayload } from 'graphql-ws';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';

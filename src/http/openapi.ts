@@ -83,7 +83,8 @@ export const openApiDocument: OpenApiDocument = {
       post: {
         operationId: 'createAmi',
         summary: 'Start creating an AMI from an instance',
-        description: 'Runs the createAmi mutation. Answers 202 with the new creation; follow it with GET /api/v1/ami/status/{creation_id}.',
+        description:
+          'Runs the createAmi mutation. Answers 202 with the new creation; follow it with GET /api/v1/ami/status/{creation_id}.',
         tags: ['ami'],
         parameters: [
           {
@@ -119,7 +120,13 @@ export const openApiDocument: OpenApiDocument = {
         description: 'Runs the amiStatus query: by creation id, or by an AMI id (source or copy) a creation produced.',
         tags: ['ami'],
         parameters: [
-          { name: 'ref', in: 'path', required: true, description: 'A creation id or an AMI id (ami-…)', schema: { type: 'string' } },
+          {
+            name: 'ref',
+            in: 'path',
+            required: true,
+            description: 'A creation id or an AMI id (ami-…)',
+            schema: { type: 'string' },
+          },
         ],
         responses: {
           '200': { description: 'The creation', content: { 'application/json': { schema: ref('AMICreationResult') } } },
@@ -137,10 +144,20 @@ export const openApiDocument: OpenApiDocument = {
         description: 'Runs the userAmis query, newest first, one page at a time.',
         tags: ['ami'],
         parameters: [
-          { name: 'limit', in: 'query', description: 'Page size (default 20, at most 100)', schema: { type: 'integer', minimum: 1, maximum: 100 } },
+          {
+            name: 'limit',
+            in: 'query',
+            description: 'Page size (default 20, at most 100)',
+            schema: { type: 'integer', minimum: 1, maximum: 100 },
+          },
           { name: 'cursor', in: 'query', description: 'next_cursor of the previous page', schema: { type: 'string' } },
           { name: 'region', in: 'query', description: 'Only AMIs in this region', schema: { type: 'string' } },
-          { name: 'template_name', in: 'query', description: 'Only AMIs associated with this template', schema: { type: 'string' } },
+          {
+            name: 'template_name',
+            in: 'query',
+            description: 'Only AMIs associated with this template',
+            schema: { type: 'string' },
+          },
           {
             name: 'tag',
             in: 'query',
@@ -185,8 +202,16 @@ export const openApiDocument: OpenApiDocument = {
           template_name: { type: 'string', description: 'Template to associate the AMI with' },
           public: { type: 'boolean', description: 'Make the AMI (and its copies) public once available' },
           no_reboot: { type: 'boolean', description: 'Do not reboot the instance (the file systems may be inconsistent)' },
-          multi_region: { type: 'array', items: { type: 'string' }, description: 'Regions to copy the AMI to once it is available' },
-          share_with_accounts: { type: 'array', items: { type: 'string' }, description: '12-digit AWS account ids to grant launch permission to' },
+          multi_region: {
+            type: 'array',
+            items: { type: 'string' },
+            description: 'Regions to copy the AMI to once it is available',
+          },
+          share_with_accounts: {
+            type: 'array',
+            items: { type: 'string' },
+            description: '12-digit AWS account ids to grant launch permission to',
+          },
           tags: { type: 'object', additionalProperties: { type: 'string' }, description: 'Tags for the AMI and its snapshots' },
         },
       },
@@ -227,13 +252,20 @@ export const openApiDocument: OpenApiDocument = {
           failure_reason: nullable('string', 'Why it failed'),
           estimated_completion_minutes: nullable('integer', 'Minutes left (rounded up); null when unknown or finished'),
           elapsed_time_minutes: { type: 'integer', description: 'Whole minutes since the creation started' },
-          storage_cost: { type: 'number', description: 'Snapshot storage in USD per month, all regions (upper bound: full size)' },
+          storage_cost: {
+            type: 'number',
+            description: 'Snapshot storage in USD per month, all regions (upper bound: full size)',
+          },
           creation_cost: { type: 'number', description: 'One-time USD: cross-region transfer for the copies' },
           size_gb: { type: 'integer', description: 'Total size of the EBS volumes in GiB' },
           public: { type: 'boolean' },
           no_reboot: { type: 'boolean' },
           tags: { type: 'object', additionalProperties: { type: 'string' } },
-          region_results: { type: 'object', additionalProperties: ref('RegionAMIResult'), description: 'One entry per copy region' },
+          region_results: {
+            type: 'object',
+            additionalProperties: ref('RegionAMIResult'),
+            description: 'One entry per copy region',
+          },
           created_at: { type: 'string', format: 'date-time' },
           updated_at: { type: 'string', format: 'date-time' },
           completed_at: nullable('string', 'When it finished', { format: 'date-time' }),

@@ -48,7 +48,10 @@ const CREATE_FIELD_OF: Record<string, string> = {
  * The mutation's input. The request sends tags as a {key: value} map and GraphQL takes [{key, value}]:
  * tagKeys keeps their order, so that createFieldPath can name a bad tag by its key.
  */
-export function toCreateInput(request: CreateRequest, idempotencyKey: string | undefined): { input: CreateAmiInput; tagKeys: string[] } {
+export function toCreateInput(
+  request: CreateRequest,
+  idempotencyKey: string | undefined,
+): { input: CreateAmiInput; tagKeys: string[] } {
   const input: Record<string, unknown> = {};
   for (const [restName, value] of Object.entries(request)) {
     if (value !== undefined && value !== null) input[CREATE_FIELDS[restName as keyof CreateRequest]] = value;
@@ -93,7 +96,12 @@ const tagParam = z.string().transform((text, ctx) => {
 
 /** The query of /ami/list. limit is only checked to be an Int here; its range is the page size's rule. */
 export const listQuerySchema = z.strictObject({
-  limit: z.string().regex(/^-?\d+$/, 'must be an integer').transform(Number).pipe(z.int32()).optional(),
+  limit: z
+    .string()
+    .regex(/^-?\d+$/, 'must be an integer')
+    .transform(Number)
+    .pipe(z.int32())
+    .optional(),
   cursor: z.string().optional(),
   region: z.string().optional(),
   template_name: z.string().optional(),

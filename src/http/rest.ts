@@ -132,7 +132,9 @@ async function handle(rest: Rest, req: IncomingMessage, res: ServerResponse): Pr
     switch (route.path) {
       case '/api/v1/ami/create': {
         const created = await create(rest, req);
-        return send(res, 202, created, { location: `${REST_PREFIX}/ami/status/${encodeURIComponent(String(created.creation_id))}` });
+        return send(res, 202, created, {
+          location: `${REST_PREFIX}/ami/status/${encodeURIComponent(String(created.creation_id))}`,
+        });
       }
       case '/api/v1/ami/status/{ref}':
         return send(res, 200, await status(rest, req, params[0] ?? ''));
@@ -158,7 +160,9 @@ async function create(rest: Rest, req: IncomingMessage): Promise<Record<string, 
   throw new RestError(
     result.code,
     result.message,
-    result.__typename === 'ValidationError' ? result.fieldErrors.map((f) => ({ field: mapPath(f.path), message: f.message })) : [],
+    result.__typename === 'ValidationError'
+      ? result.fieldErrors.map((f) => ({ field: mapPath(f.path), message: f.message }))
+      : [],
     {},
     result.__typename === 'Ec2Error' && result.ec2Code ? { ec2_code: result.ec2Code } : {},
   );
@@ -225,7 +229,8 @@ async function execute<R, V>(
   });
   const result = (await response.json()) as ExecutionResult<R>;
   if (result.errors?.length) throw fromGraphqlErrors(result.errors, response, mapPath);
-  if (!result.data) throw new RestError('INTERNAL_ERROR', `The GraphQL operation returned no data (request id ${requestIdOf(req)})`);
+  if (!result.data)
+    throw new RestError('INTERNAL_ERROR', `The GraphQL operation returned no data (request id ${requestIdOf(req)})`);
   return result.data;
 }
 
@@ -237,14 +242,18 @@ export function fromGraphqlErrors(
 ): RestError {
   const first = errors[0]!;
   const code = typeof first.extensions?.code === 'string' ? first.extensions.code : undefined;
-  if (code === 'UNAUTHENTICATED' || response.status === 401) return new RestError('UNAUTHENTICATED', first.message, [], { 'www-authenticate': 'Bearer' });
+  if (code === 'UNAUTHENTICATED' || response.status === 401)
+    return new RestError('UNAUTHENTICATED', first.message, [], { 'www-authenticate': 'Bearer' });
   if (code === 'RATE_LIMITED') {
     const retryAfter = response.headers.get('retry-after');
     return new RestError('RATE_LIMITED', first.message, [], retryAfter ? { 'retry-after': retryAfter } : {});
   }
   if (code && code in HTTP_STATUS) {
     const fieldErrors = Array.isArray(first.extensions?.fieldErrors)
-      ? (first.extensions.fieldErrors as { path: string; message: string }[]).map((f) => ({ field: mapPath(f.path), message: f.message }))
+      ? (first.extensions.fieldErrors as { path: string; message: string }[]).map((f) => ({
+          field: mapPath(f.path),
+          message: f.message,
+        }))
       : [];
     return new RestError(code as RestErrorCode, first.message, fieldErrors);
   }
@@ -279,7 +288,10 @@ export function toCreationResult(c: RestCreationFieldsFragment): Record<string, 
     no_reboot: c.noReboot,
     tags: Object.fromEntries(c.tags.map((t) => [t.key, t.value])),
     region_results: Object.fromEntries(
-      c.regions.map((r) => [r.region, { ami_id: r.amiId, status: r.status.toLowerCase(), progress: r.progress, message: r.message }]),
+      c.regions.map((r) => [
+        r.region,
+        { ami_id: r.amiId, status: r.status.toLowerCase(), progress: r.progress, message: r.message },
+      ]),
     ),
     created_at: c.createdAt,
     updated_at: c.updatedAt,
@@ -345,7 +357,11 @@ function send(res: ServerResponse, status: number, body: unknown, extraHeaders: 
 }
 
 function sendError(req: IncomingMessage, res: ServerResponse, err: RestError): true {
-  res.writeHead(HTTP_STATUS[err.code], { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...err.headers });
+  res.writeHead(HTTP_STATUS[err.code], {
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+    ...err.headers,
+  });
   res.end(
     JSON.stringify({
       error: { code: err.code, message: err.message, field_errors: err.fieldErrors, request_id: requestIdOf(req), ...err.extra },

@@ -46,7 +46,12 @@ function dispatch(options: RouterOptions, req: IncomingMessage, res: ServerRespo
   fallback(options, req, res, path);
 }
 
-async function routeOrFallback(req: IncomingMessage, res: ServerResponse, routes: readonly HttpRoute[], fallback: () => void): Promise<void> {
+async function routeOrFallback(
+  req: IncomingMessage,
+  res: ServerResponse,
+  routes: readonly HttpRoute[],
+  fallback: () => void,
+): Promise<void> {
   try {
     for (const route of routes) if (await route(req, res)) return;
     fallback();

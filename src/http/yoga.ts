@@ -125,9 +125,12 @@ function contextOf(initial: InitialContext, { auth, services }: YogaOptions): Co
 }
 
 function unauthenticated(reason: string): GraphQLError {
-  return new GraphQLError(`Authentication required: ${reason}. Send "Authorization: Bearer <token>" (create one with: prism-ami token create --user NAME).`, {
-    extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } },
-  });
+  return new GraphQLError(
+    `Authentication required: ${reason}. Send "Authorization: Bearer <token>" (create one with: prism-ami token create --user NAME).`,
+    {
+      extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } },
+    },
+  );
 }
 
 function maskError(error: unknown, message: string, logger: Logger): Error {

@@ -8,7 +8,8 @@ export const userAmis = (ctx: Context, args: ListArgs) => ctx.services.amis.list
 
 export const communityAmis = (ctx: Context, args: ListArgs) => ctx.services.amis.listCommunity(args);
 
-export const publishAmi = (ctx: Context, input: { amiId: string; public: boolean }) => ctx.services.amis.publish(ctx.viewer, input);
+export const publishAmi = (ctx: Context, input: { amiId: string; public: boolean }) =>
+  ctx.services.amis.publish(ctx.viewer, input);
 
 export const shareAmi = (ctx: Context, input: { amiId: string; accountIds: string[]; revoke?: boolean | null }) =>
   ctx.services.amis.share(ctx.viewer, input);

@@ -11,8 +11,10 @@ export const amiCreation = (ctx: Context, id: string) => ctx.services.creations.
 
 export const amiStatus = (ctx: Context, ref: string) => ctx.services.creations.status(ctx.viewer, ref.trim());
 
-export const amiCreations = (ctx: Context, args: { first?: number | null; after?: string | null; status?: CreationStatus | null }) =>
-  ctx.services.creations.list(ctx.viewer, args);
+export const amiCreations = (
+  ctx: Context,
+  args: { first?: number | null; after?: string | null; status?: CreationStatus | null },
+) => ctx.services.creations.list(ctx.viewer, args);
 
 export const amiProgress = (ctx: Context, id: string) => ctx.services.creations.watch(ctx.viewer, id);
 

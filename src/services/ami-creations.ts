@@ -150,7 +150,10 @@ async function checkNameFree(deps: ServiceDeps, name: string): Promise<void> {
   const { sourceRegion } = deps;
   const pending = pendingCreationWithName(deps.db, sourceRegion, name);
   if (pending) {
-    throw new ConflictError('AMI_NAME_TAKEN', `Creation ${pending.id} is already creating an AMI named "${name}" in ${sourceRegion}`);
+    throw new ConflictError(
+      'AMI_NAME_TAKEN',
+      `Creation ${pending.id} is already creating an AMI named "${name}" in ${sourceRegion}`,
+    );
   }
   const found = await deps.ec2.findImages(sourceRegion, { name }).catch((err: unknown) => {
     throw toDomainError(err);
@@ -229,7 +232,8 @@ async function requestImage(deps: ServiceDeps, log: Log, c: CreationRecord): Pro
   } catch (err) {
     return imageNotConfirmed(deps, log, c, err);
   }
-  if (await keepRequestedImage(deps, c, amiId)) log.info({ creationId: c.id, amiId, instanceId: c.instanceId }, 'CreateImage accepted');
+  if (await keepRequestedImage(deps, c, amiId))
+    log.info({ creationId: c.id, amiId, instanceId: c.instanceId }, 'CreateImage accepted');
   return findCreation(deps.db, c.id)!;
 }
 

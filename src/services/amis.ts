@@ -1,13 +1,6 @@
 // Responsible for the AMIs a creation produced: listing the viewer's and the community's, and
 // changing who may launch them (publish, share) or removing them (deregister).
-import {
-  amisOfCreation,
-  findAmi,
-  listAmis,
-  updateAmi,
-  type AmiListFilter,
-  type AmiRecord,
-} from '../db/amis.js';
+import { amisOfCreation, findAmi, listAmis, updateAmi, type AmiListFilter, type AmiRecord } from '../db/amis.js';
 import type { Logger } from 'pino';
 import type { Db } from '../db/client.js';
 import type { AmiVisibility } from '../db/schema.js';
@@ -40,12 +33,22 @@ export function createAmiService(deps: ServiceDeps) {
   return {
     listUser(viewer: Viewer, args: ListArgs) {
       validateFilter(args.filter);
-      return listAmis(db, { owner: viewer.user, filter: args.filter ?? null, first: pageSize(args.first), after: args.after ?? null });
+      return listAmis(db, {
+        owner: viewer.user,
+        filter: args.filter ?? null,
+        first: pageSize(args.first),
+        after: args.after ?? null,
+      });
     },
 
     listCommunity(args: ListArgs) {
       validateFilter(args.filter);
-      return listAmis(db, { visibility: 'PUBLIC', filter: args.filter ?? null, first: pageSize(args.first), after: args.after ?? null });
+      return listAmis(db, {
+        visibility: 'PUBLIC',
+        filter: args.filter ?? null,
+        first: pageSize(args.first),
+        after: args.after ?? null,
+      });
     },
 
     publish(viewer: Viewer, input: { amiId: string; public: boolean }): Promise<AmiRecord> {
@@ -92,7 +95,10 @@ function family(db: Db, ami: AmiRecord): AmiRecord[] {
 async function publishAmi(deps: AmiDeps, viewer: Viewer, input: { amiId: string; public: boolean }): Promise<AmiRecord> {
   const ami = ownAmi(deps.db, viewer, input.amiId);
   if (ami.state !== 'AVAILABLE') {
-    throw new InvalidStateError('AMI_STATE_INVALID', `AMI ${ami.amiId} is ${ami.state.toLowerCase()}; only an available AMI can be published or unpublished`);
+    throw new InvalidStateError(
+      'AMI_STATE_INVALID',
+      `AMI ${ami.amiId} is ${ami.state.toLowerCase()}; only an available AMI can be published or unpublished`,
+    );
   }
   const images = family(deps.db, ami);
   if (input.public) await assertPublishable(deps.ec2, ami, images);
@@ -105,7 +111,10 @@ async function publishAmi(deps: AmiDeps, viewer: Viewer, input: { amiId: string;
 async function assertPublishable(ec2: Ec2Gateway, ami: AmiRecord, images: AmiRecord[]): Promise<void> {
   if (images.some((a) => a.encrypted)) {
     throw new ValidationError([
-      { path: 'input.public', message: `AMI ${ami.amiId} has encrypted snapshots; EC2 cannot make it public. Share it with accounts instead.` },
+      {
+        path: 'input.public',
+        message: `AMI ${ami.amiId} has encrypted snapshots; EC2 cannot make it public. Share it with accounts instead.`,
+      },
     ]);
   }
   for (const region of new Set(images.map((a) => a.region))) {
@@ -172,7 +181,10 @@ function assertNotBeingCreated(db: Db, ami: AmiRecord): void {
   const creation = ami.creationId ? findCreation(db, ami.creationId) : undefined;
   if (creation && (creation.status === 'PENDING' || creation.status === 'IN_PROGRESS')) {
     throw new ValidationError([
-      { path: 'input.amiId', message: `creation ${creation.id} is still working on ${ami.amiId}; cancel it with cancelAmiCreation instead` },
+      {
+        path: 'input.amiId',
+        message: `creation ${creation.id} is still working on ${ami.amiId}; cancel it with cancelAmiCreation instead`,
+      },
     ]);
   }
 }

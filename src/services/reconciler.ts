@@ -66,7 +66,11 @@ export function createReconciler(deps: ServiceDeps, options: ReconcilerOptions) 
         else if (row.state !== 'PENDING' || now - row.createdAt > graceMs) to = 'DEREGISTERED';
         else continue;
         if (to === row.state) continue;
-        updateAmi(db, row.amiId, { state: to, ...(to === 'DEREGISTERED' ? { visibility: 'PRIVATE' as const } : {}), updatedAt: now });
+        updateAmi(db, row.amiId, {
+          state: to,
+          ...(to === 'DEREGISTERED' ? { visibility: 'PRIVATE' as const } : {}),
+          updatedAt: now,
+        });
         report.changed.push({ amiId: row.amiId, from: row.state, to });
       }
     }

@@ -44,7 +44,9 @@ describe('copies on the simulator', () => {
     const { t } = await start({ SIMULATOR_SPEED_GIB_PER_SECOND: '8' });
     const created = await create(t, { name: 'copy watch', copyToRegions: ['us-west-2', 'eu-west-1'] });
     if (created.__typename !== 'CreateAmiSuccess') throw new Error(created.__typename);
-    const events = (await collectOverWebSocket(t.url, AmiProgressDocument, { id: created.creation.id })).map((e) => e.amiProgress);
+    const events = (await collectOverWebSocket(t.url, AmiProgressDocument, { id: created.creation.id })).map(
+      (e) => e.amiProgress,
+    );
     const copying = events.filter((e) => e.stage === 'COPYING');
     expect(copying.length).toBeGreaterThan(0);
     expect(copying.some((e) => e.regions.some((r) => r.progress > 0 && r.progress < 100))).toBe(true);
@@ -98,7 +100,8 @@ describe('block public access on the simulator', () => {
     const { t, simUrl } = await start({ SIMULATOR_BLOCK_PUBLIC_ACCESS: 'true' });
     const res = await create(t, { name: 'public try', public: true });
     expect(res).toMatchObject({ __typename: 'ForbiddenError', code: 'PUBLIC_ACCESS_BLOCKED' });
-    if (res.__typename === 'ForbiddenError') expect(res.message).toMatch(/block public access.*disable-image-block-public-access/is);
+    if (res.__typename === 'ForbiddenError')
+      expect(res.message).toMatch(/block public access.*disable-image-block-public-access/is);
     expect(await imagesIn(simUrl, 'us-east-1')).toHaveLength(0);
     expect((await t.gql(UserAmisDocument, {})).userAmis.totalCount).toBe(0);
   });
@@ -107,7 +110,9 @@ describe('block public access on the simulator', () => {
     const { t, simUrl } = await start({ SIMULATOR_BLOCK_PUBLIC_ACCESS: 'true', SIMULATOR_SPEED_GIB_PER_SECOND: '1000' });
     const created = await create(t, { name: 'stay private' });
     if (created.__typename !== 'CreateAmiSuccess') throw new Error(created.__typename);
-    await eventually(async () => ((await t.gql(AmiCreationDocument, { id: created.creation.id })).amiCreation?.status === 'COMPLETED' ? true : undefined));
+    await eventually(async () =>
+      (await t.gql(AmiCreationDocument, { id: created.creation.id })).amiCreation?.status === 'COMPLETED' ? true : undefined,
+    );
     const res = await t.gql(PublishAmiDocument, { input: { amiId: created.creation.amiId!, public: true } });
     expect(res.publishAmi).toMatchObject({ __typename: 'ForbiddenError', code: 'PUBLIC_ACCESS_BLOCKED' });
     const [image] = await imagesIn(simUrl, 'us-east-1');

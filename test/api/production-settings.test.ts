@@ -36,7 +36,9 @@ describe('production settings', () => {
     const page = await fetch(t.url, { headers: { accept: 'text/html' } });
     expect(await page.text()).not.toMatch(/graphiql/i);
     // Ordinary operations still work.
-    const ok = (await (await post(t, JSON.stringify({ query: '{ viewer { user } }' }))).json()) as { data?: { viewer: { user: string } } };
+    const ok = (await (await post(t, JSON.stringify({ query: '{ viewer { user } }' }))).json()) as {
+      data?: { viewer: { user: string } };
+    };
     expect(ok.data?.viewer.user).toBe('tester');
   });
 
@@ -44,7 +46,11 @@ describe('production settings', () => {
     t = await startTestApp({ EC2_BACKEND: 'simulator' });
     const preflight = await fetch(t.url, {
       method: 'OPTIONS',
-      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
+      headers: {
+        origin: 'https://evil.example',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization,content-type',
+      },
     });
     expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
   });
@@ -53,7 +59,11 @@ describe('production settings', () => {
     t = await startTestApp({ EC2_BACKEND: 'simulator', CORS_ORIGINS: 'https://lab.example, https://other.example' });
     const allowed = await fetch(t.url, {
       method: 'OPTIONS',
-      headers: { origin: 'https://lab.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
+      headers: {
+        origin: 'https://lab.example',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization,content-type',
+      },
     });
     expect(allowed.headers.get('access-control-allow-origin')).toBe('https://lab.example');
     const refused = await fetch(t.url, {

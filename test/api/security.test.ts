@@ -86,7 +86,10 @@ describe('authentication on every transport', () => {
         connectionParams: { authorization: 'Bearer pam_bogus' },
         on: { closed: (event) => resolve((event as { code: number }).code) },
       });
-      client.subscribe({ query: print(ServerInfoDocument) }, { next: () => undefined, error: () => undefined, complete: () => undefined });
+      client.subscribe(
+        { query: print(ServerInfoDocument) },
+        { next: () => undefined, error: () => undefined, complete: () => undefined },
+      );
     });
     expect(code).toBe(4403);
   });
@@ -130,12 +133,12 @@ describe('isolation between users', () => {
   });
 
   it("errors a subscription to another user's creation over WebSocket and SSE", async () => {
-    await expect(collectOverWebSocket(t.url, AmiProgressDocument, { id: aliceCreationId }, { token: bob, timeoutMs: 5000 })).rejects.toThrow(
-      /CREATION_NOT_FOUND|No creation/,
-    );
-    await expect(collectOverSse(t.url, AmiProgressDocument, { id: aliceCreationId }, { token: bob, timeoutMs: 5000 })).rejects.toThrow(
-      /No creation/,
-    );
+    await expect(
+      collectOverWebSocket(t.url, AmiProgressDocument, { id: aliceCreationId }, { token: bob, timeoutMs: 5000 }),
+    ).rejects.toThrow(/CREATION_NOT_FOUND|No creation/);
+    await expect(
+      collectOverSse(t.url, AmiProgressDocument, { id: aliceCreationId }, { token: bob, timeoutMs: 5000 }),
+    ).rejects.toThrow(/No creation/);
     const own = await collectOverWebSocket(t.url, AmiProgressDocument, { id: aliceCreationId }, { token: alice });
     expect(own.at(-1)!.amiProgress.status).toBe('COMPLETED');
   });
@@ -174,7 +177,10 @@ describe('abuse gets clear errors, never a 5xx (but 413), and changes nothing', 
   });
 
   it('answers 413 to an oversized body', async () => {
-    const res = await post(JSON.stringify({ query: '{ viewer { user } }', variables: { pad: 'x'.repeat(2 * 1024 * 1024) } }), auth());
+    const res = await post(
+      JSON.stringify({ query: '{ viewer { user } }', variables: { pad: 'x'.repeat(2 * 1024 * 1024) } }),
+      auth(),
+    );
     expect(res.status).toBe(413);
   });
 
@@ -199,7 +205,7 @@ describe('abuse gets clear errors, never a 5xx (but 413), and changes nothing', 
       const codes: string[] = [];
       for (let i = 0; i < 8; i++) {
         const res = await limited.gqlRaw(CancelAmiCreationDocument, { id: `missing-${i}` });
-        codes.push(res.errors?.[0]?.extensions?.code as string ?? res.data?.cancelAmiCreation.__typename ?? '');
+        codes.push((res.errors?.[0]?.extensions?.code as string) ?? res.data?.cancelAmiCreation.__typename ?? '');
       }
       expect(codes.slice(0, 5).every((c) => c === 'NotFoundError')).toBe(true);
       expect(codes.slice(5)).toEqual(['RATE_LIMITED', 'RATE_LIMITED', 'RATE_LIMITED']);

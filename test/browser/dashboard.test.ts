@@ -61,7 +61,10 @@ function creationCard(p: Page, name: string): Locator {
 }
 
 function amiCard(p: Page, listTestId: 'user-amis' | 'community-amis', name: string): Locator {
-  return p.getByTestId(listTestId).getByTestId('ami').filter({ has: p.getByRole('heading', { name, exact: true }) });
+  return p
+    .getByTestId(listTestId)
+    .getByTestId('ami')
+    .filter({ has: p.getByRole('heading', { name, exact: true }) });
 }
 
 function createForm(p: Page): Locator {
@@ -76,7 +79,11 @@ async function createAmi(p: Page, instance: string, name: string): Promise<void>
 }
 
 /** Follows a creation's progress bar until its status is terminal; returns every value seen. */
-async function followProgress(p: Page, card: Locator, onValue?: (value: number) => Promise<void>): Promise<{ values: number[]; status: string }> {
+async function followProgress(
+  p: Page,
+  card: Locator,
+  onValue?: (value: number) => Promise<void>,
+): Promise<{ values: number[]; status: string }> {
   const bar = card.getByRole('progressbar').first();
   const values: number[] = [];
   const deadline = Date.now() + 40_000;
@@ -133,9 +140,16 @@ describe('web dashboard', () => {
     expect(describedBy.split(' ')).toContain('name-error');
     expect(await page.locator('#name-error').textContent()).toMatch(/3 to 128 characters/);
     // The message sits in the name field's own block, and the focus is back on the field.
-    expect(await page.locator('.field', { has: page.locator('#name') }).locator('.field-error').count()).toBe(1);
+    expect(
+      await page
+        .locator('.field', { has: page.locator('#name') })
+        .locator('.field-error')
+        .count(),
+    ).toBe(1);
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('name');
-    expect(await createForm(page).getByRole('textbox', { name: 'Instance', exact: true }).getAttribute('aria-invalid')).toBeNull();
+    expect(
+      await createForm(page).getByRole('textbox', { name: 'Instance', exact: true }).getAttribute('aria-invalid'),
+    ).toBeNull();
   });
 
   it('creates an AMI and follows its progress bar live to COMPLETED without reloading, then lists it', async () => {

@@ -46,7 +46,9 @@ describe('GraphiQL', () => {
     const query = `subscription { amiProgress(id: "${created.createAmi.creation.id}") { status progress } }`;
     await page.goto(`${t.url}?token=${t.token}&query=${encodeURIComponent(query)}`);
     await page.locator('.graphiql-execute-button').click({ timeout: 15_000 });
-    await expect.poll(async () => page.evaluate(() => document.body.innerText), { timeout: 20_000 }).toMatch(/"status":\s*"COMPLETED"/);
+    await expect
+      .poll(async () => page.evaluate(() => document.body.innerText), { timeout: 20_000 })
+      .toMatch(/"status":\s*"COMPLETED"/);
     // The subscription itself proves the header went along: the server answers 401 without it.
     expect(outside).toEqual([]);
   });

@@ -27,7 +27,10 @@ async function serve(root: string): Promise<string> {
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'prism-ami-web-'));
   mkdirSync(join(dir, 'dist', 'assets'), { recursive: true });
-  writeFileSync(join(dir, 'dist', 'index.html'), '<!doctype html><title>prism-ami</title><script type="module" src="/assets/index-abc123.js"></script>');
+  writeFileSync(
+    join(dir, 'dist', 'index.html'),
+    '<!doctype html><title>prism-ami</title><script type="module" src="/assets/index-abc123.js"></script>',
+  );
   writeFileSync(join(dir, 'dist', 'assets', 'index-abc123.js'), `console.log(${JSON.stringify('x'.repeat(4000))});`);
   writeFileSync(join(dir, 'dist', 'assets', 'index-abc123.css'), 'body{margin:0}');
   writeFileSync(join(dir, 'secret.txt'), 'outside web/dist');
@@ -82,7 +85,13 @@ describe('dashboard assets', () => {
 
   it('leaves unknown paths, other methods and anything outside web/dist to the next handler', async () => {
     const base = await serve(join(dir, 'dist'));
-    for (const path of ['/assets/missing.js', '/graphql-not', '/../secret.txt', '/assets/..%2f..%2fsecret.txt', '/%2e%2e/secret.txt']) {
+    for (const path of [
+      '/assets/missing.js',
+      '/graphql-not',
+      '/../secret.txt',
+      '/assets/..%2f..%2fsecret.txt',
+      '/%2e%2e/secret.txt',
+    ]) {
       const res = await fetch(base + path);
       expect({ path, status: res.status }).toEqual({ path, status: 404 });
       expect(await res.text()).toBe('not the dashboard');

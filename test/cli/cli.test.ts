@@ -4,12 +4,20 @@
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AmiCreationDocument, CreateAmiDocument, UserAmisDocument, type CreationFieldsFragment } from '../../src/generated/graphql/graphql.js';
+import {
+  AmiCreationDocument,
+  CreateAmiDocument,
+  UserAmisDocument,
+  type CreationFieldsFragment,
+} from '../../src/generated/graphql/graphql.js';
 import { eventually, startTestApp, type TestApp } from '../support/harness.js';
 import { cleanEnv, collect, runCli, startCli, type CliResult } from './run-cli.js';
 
 interface AmiList {
-  userAmis?: { totalCount: number; edges: { node: { amiId: string; region: string; visibility: string; tags: { key: string; value: string }[] } }[] };
+  userAmis?: {
+    totalCount: number;
+    edges: { node: { amiId: string; region: string; visibility: string; tags: { key: string; value: string }[] } }[];
+  };
   communityAmis?: { edges: { node: { amiId: string } }[] };
 }
 
@@ -48,7 +56,19 @@ afterAll(async () => {
 
 describe('prism-ami create', () => {
   it('create --wait follows the creation to COMPLETED with plain progress lines and exits 0', async () => {
-    const r = await cli('create', 'demo-workstation', '--name', 'cli-wait', '--description', 'from the CLI test', '--tag', 'team=bio', '--region', 'us-west-2', '--wait');
+    const r = await cli(
+      'create',
+      'demo-workstation',
+      '--name',
+      'cli-wait',
+      '--description',
+      'from the CLI test',
+      '--tag',
+      'team=bio',
+      '--region',
+      'us-west-2',
+      '--wait',
+    );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).not.toContain(ESC); // piped: no cursor movement
@@ -62,7 +82,13 @@ describe('prism-ami create', () => {
     const status = await cli('status', id ?? 'missing', '--json');
     expect(status.code).toBe(0);
     completed = json<{ amiStatus: CreationFieldsFragment }>(status).amiStatus;
-    expect(completed).toMatchObject({ id, name: 'cli-wait', status: 'COMPLETED', progress: 100, tags: [{ key: 'team', value: 'bio' }] });
+    expect(completed).toMatchObject({
+      id,
+      name: 'cli-wait',
+      status: 'COMPLETED',
+      progress: 100,
+      tags: [{ key: 'team', value: 'bio' }],
+    });
     expect(completed.regions).toEqual([expect.objectContaining({ region: 'us-west-2', status: 'COMPLETED' })]);
   });
 
@@ -75,7 +101,7 @@ describe('prism-ami create', () => {
     expect(['PENDING', 'IN_PROGRESS']).toContain(data.createAmi.creation.status);
   });
 
-  it('an unknown instance exits 1 with the server\'s INSTANCE_NOT_FOUND error on stderr, and --json still prints the typed error data', async () => {
+  it("an unknown instance exits 1 with the server's INSTANCE_NOT_FOUND error on stderr, and --json still prints the typed error data", async () => {
     const r = await cli('create', 'no-such-instance', '--name', 'cli-missing', '--json');
     expect(r.code).toBe(1);
     expect(json(r)).toMatchObject({ createAmi: { __typename: 'NotFoundError', code: 'INSTANCE_NOT_FOUND' } });
@@ -87,12 +113,26 @@ describe('prism-ami create', () => {
     expect(r.code).toBe(1);
     const lines = r.stderr.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^error VALIDATION_FAILED: /);
-    expect(lines.slice(1).map((l) => l.trim().split(':')[0]).sort()).toEqual(['input.copyToRegions.0', 'input.name', 'input.shareWithAccounts.0']);
+    expect(
+      lines
+        .slice(1)
+        .map((l) => l.trim().split(':')[0])
+        .sort(),
+    ).toEqual(['input.copyToRegions.0', 'input.name', 'input.shareWithAccounts.0']);
   });
 
   it('a malformed --tag is a usage error (exit 2) reported before any request is sent', async () => {
     // The URL has nothing listening: exit 2 rather than 3 shows the request was never attempted.
-    const r = await runCli(['create', 'demo-workstation', '--name', 'cli-tag', '--tag', 'novalue', '--url', `http://127.0.0.1:${await closedPort()}/graphql`]);
+    const r = await runCli([
+      'create',
+      'demo-workstation',
+      '--name',
+      'cli-tag',
+      '--tag',
+      'novalue',
+      '--url',
+      `http://127.0.0.1:${await closedPort()}/graphql`,
+    ]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("option '--tag <key=value>' argument 'novalue' is invalid");
   });
@@ -169,11 +209,13 @@ describe('prism-ami status and watch', () => {
 });
 
 describe('prism-ami cancel', () => {
-  it('cancel ends an unfinished creation as CANCELLED; cancelling it again exits 1 with the server\'s code', async () => {
+  it("cancel ends an unfinished creation as CANCELLED; cancelling it again exits 1 with the server's code", async () => {
     const id = await startCreation('genomics-pipeline', 'cli-cancel');
     const first = await cli('cancel', id, '--json');
     expect(first.code).toBe(0);
-    expect(json(first)).toMatchObject({ cancelAmiCreation: { __typename: 'CancelAmiCreationSuccess', creation: { id, status: 'CANCELLED' } } });
+    expect(json(first)).toMatchObject({
+      cancelAmiCreation: { __typename: 'CancelAmiCreationSuccess', creation: { id, status: 'CANCELLED' } },
+    });
     const again = await cli('cancel', id);
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/^error [A-Z_]+: .*/);
@@ -182,7 +224,6 @@ describe('prism-ami cancel', () => {
 });
 
 describe('prism-ami list, publish, share, delete', () => {
-
   it('list --tag --json returns only the matching AMIs, one per region, as the GraphQL data', async () => {
     const r = await cli('list', '--tag', 'team=bio', '--json');
     expect(r.code).toBe(0);
@@ -196,7 +237,9 @@ describe('prism-ami list, publish, share, delete', () => {
     const r = await cli('list', '--region', 'us-east-1', '--tag', 'team=bio');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^1 AMI matching tag team=bio, region us-east-1$/m);
-    expect(r.stdout).toContain(`  ID:            ${completed.amiId}\n  Name:          cli-wait\n  Description:   from the CLI test\n  Architecture:  x86_64`);
+    expect(r.stdout).toContain(
+      `  ID:            ${completed.amiId}\n  Name:          cli-wait\n  Description:   from the CLI test\n  Architecture:  x86_64`,
+    );
     expect(r.stdout).toMatch(/^ {2}Created: {7}\d{4}-\d\d-\d\dT/m);
     expect(r.stdout).toMatch(/^ {2}Visibility: {4}PRIVATE$/m);
   });
@@ -221,11 +264,13 @@ describe('prism-ami list, publish, share, delete', () => {
     expect(r.stderr).toMatch(/^ {2}input\.accountIds\.1: /m);
   });
 
-  it('delete --keep-snapshots deregisters one region\'s copy and leaves the source AMI available; an unknown AMI exits 1', async () => {
+  it("delete --keep-snapshots deregisters one region's copy and leaves the source AMI available; an unknown AMI exits 1", async () => {
     const copy = completed.regions[0]?.amiId ?? 'missing';
     const r = await cli('delete', copy, '--keep-snapshots', '--json');
     expect(r.code).toBe(0);
-    expect(json(r)).toMatchObject({ deregisterAmi: { __typename: 'DeregisterAmiSuccess', ami: { amiId: copy, region: 'us-west-2', state: 'DEREGISTERED' } } });
+    expect(json(r)).toMatchObject({
+      deregisterAmi: { __typename: 'DeregisterAmiSuccess', ami: { amiId: copy, region: 'us-west-2', state: 'DEREGISTERED' } },
+    });
     const left = await t.gql(UserAmisDocument, { filter: { nameContains: 'cli-wait' } });
     expect(left.userAmis.edges.map((e) => [e.node.region, e.node.state]).sort()).toEqual([
       ['us-east-1', 'AVAILABLE'],
@@ -249,13 +294,16 @@ describe('prism-ami connection and credentials', () => {
   });
 
   it('takes the URL and token from PRISM_AMI_URL and PRISM_AMI_TOKEN, from any working directory', async () => {
-    const r = await runCli(['list', '--json'], { env: cleanEnv({ PRISM_AMI_URL: t.url, PRISM_AMI_TOKEN: t.token }), cwd: tmpdir() });
+    const r = await runCli(['list', '--json'], {
+      env: cleanEnv({ PRISM_AMI_URL: t.url, PRISM_AMI_TOKEN: t.token }),
+      cwd: tmpdir(),
+    });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(json<AmiList>(r).userAmis?.totalCount).toBeGreaterThan(0);
   });
 
-  it('an unknown token exits 1 with the server\'s authentication error', async () => {
+  it("an unknown token exits 1 with the server's authentication error", async () => {
     const r = await runCli(['list', '--url', t.url, '--token', 'pam_not-a-real-token']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^error UNAUTHENTICATED: /);
@@ -272,7 +320,11 @@ describe('prism-ami serve', () => {
     let seen = '';
     child.stdout?.on('data', (chunk: string) => (seen += chunk));
     const url = await eventually(() => /prism-ami listening on (http:\/\/\S+\/graphql)/.exec(seen)?.[1], 15_000, 50);
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ __typename }' }) });
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ __typename }' }),
+    });
     expect(res.status).toBeLessThan(500);
     child.kill('SIGTERM');
     expect((await result).code).toBe(0);

@@ -51,11 +51,22 @@ function captureOutput(): Output & { lines: string[] } {
 
 describe('formats', () => {
   it('durations read as seconds, minutes with seconds, hours with minutes', () => {
-    expect([formatDuration(0), formatDuration(45), formatDuration(185), formatDuration(3720)]).toEqual(['0s', '45s', '3m 05s', '1h 02m']);
+    expect([formatDuration(0), formatDuration(45), formatDuration(185), formatDuration(3720)]).toEqual([
+      '0s',
+      '45s',
+      '3m 05s',
+      '1h 02m',
+    ]);
   });
 
   it('dollar amounts show cents, and a tenth of a cent only where cents would hide it', () => {
-    expect([formatUsd(8.5), formatUsd(0.6), formatUsd(0.025), formatUsd(0), formatUsd(1234.5)]).toEqual(['$8.50', '$0.60', '$0.025', '$0.00', '$1234.50']);
+    expect([formatUsd(8.5), formatUsd(0.6), formatUsd(0.025), formatUsd(0), formatUsd(1234.5)]).toEqual([
+      '$8.50',
+      '$0.60',
+      '$0.025',
+      '$0.00',
+      '$1234.50',
+    ]);
   });
 
   it('the progress line gives the message, elapsed time and the remaining time when known', () => {
@@ -64,7 +75,10 @@ describe('formats', () => {
   });
 
   it('a typed server error reads "error CODE: message" with one indented line per field', () => {
-    const err = new CliError('Invalid input', { code: 'VALIDATION_FAILED', details: ['input.name: too short', 'input.tags.0.key: empty'] });
+    const err = new CliError('Invalid input', {
+      code: 'VALIDATION_FAILED',
+      details: ['input.name: too short', 'input.tags.0.key: empty'],
+    });
     expect(err.format()).toBe('error VALIDATION_FAILED: Invalid input\n  input.name: too short\n  input.tags.0.key: empty');
     expect(new CliError('boom').format()).toBe('error: boom');
   });
@@ -99,12 +113,16 @@ describe('progress views', () => {
     const view = plainView(out);
     view.update(creation());
     view.update(creation({ elapsedSeconds: 541, estimatedSecondsRemaining: 179 })); // only the clock moved
-    view.update(creation({ progress: 55, regions: [{ region: 'us-west-2', amiId: null, status: 'PENDING', progress: 0, message: null }] }));
+    view.update(
+      creation({ progress: 55, regions: [{ region: 'us-west-2', amiId: null, status: 'PENDING', progress: 0, message: null }] }),
+    );
     expect(out.lines).toEqual([
       '[ 40%] SNAPSHOTTING Creating snapshot - 40% complete  (9m 00s elapsed, ~3m 00s remaining)',
       '[ 55%] SNAPSHOTTING Creating snapshot - 40% complete  (9m 00s elapsed, ~3m 00s remaining)  copies: us-west-2 PENDING 0%',
     ]);
-    expect(plainProgressLine(creation({ progress: 100, stage: 'DONE', status: 'COMPLETED', estimatedSecondsRemaining: null }))).toMatch(/^\[100%\] DONE/);
+    expect(
+      plainProgressLine(creation({ progress: 100, stage: 'DONE', status: 'COMPLETED', estimatedSecondsRemaining: null })),
+    ).toMatch(/^\[100%\] DONE/);
   });
 
   it('on a terminal the bars are redrawn in place: cursor movement, the stage, and one bar per regional copy', async () => {
@@ -119,7 +137,12 @@ describe('progress views', () => {
     const view = ttyView(stream);
     view.update(creation());
     view.update(
-      creation({ stage: 'COPYING', progress: 70, message: 'Copying to us-west-2 - 40%', regions: [{ region: 'us-west-2', amiId: 'ami-2', status: 'IN_PROGRESS', progress: 40, message: 'Copying - 40%' }] }),
+      creation({
+        stage: 'COPYING',
+        progress: 70,
+        message: 'Copying to us-west-2 - 40%',
+        regions: [{ region: 'us-west-2', amiId: 'ami-2', status: 'IN_PROGRESS', progress: 40, message: 'Copying - 40%' }],
+      }),
     );
     await new Promise((r) => setTimeout(r, 250)); // cli-progress redraws on its own timer
     view.stop();

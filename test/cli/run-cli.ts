@@ -27,7 +27,10 @@ export function startCli(args: readonly string[], options: { env?: NodeJS.Proces
   });
 }
 
-export function runCli(args: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+export function runCli(
+  args: readonly string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {},
+): Promise<CliResult> {
   const child = startCli(args, options);
   return collect(child, options.timeoutMs ?? 20_000, args);
 }

@@ -29,7 +29,12 @@ describe('graceful shutdown', () => {
     if (created.createAmi.__typename !== 'CreateAmiSuccess') throw new Error(created.createAmi.__typename);
     const id = created.createAmi.creation.id;
 
-    const watching = collectOverWebSocket(server.url, AmiProgressDocument, { id }, { token: server.token!, timeoutMs: 20_000 }).then(
+    const watching = collectOverWebSocket(
+      server.url,
+      AmiProgressDocument,
+      { id },
+      { token: server.token!, timeoutMs: 20_000 },
+    ).then(
       () => 'completed',
       (err: unknown) => String(err),
     );

@@ -21,7 +21,11 @@ let t: TestApp;
 let ec2: EC2Client;
 
 beforeAll(async () => {
-  t = await startTestApp({ EC2_BACKEND: 'simulator', SIMULATOR_SPEED_GIB_PER_SECOND: String(SPEED_GIB_PER_SECOND), POLL_INTERVAL_MS: '200' });
+  t = await startTestApp({
+    EC2_BACKEND: 'simulator',
+    SIMULATOR_SPEED_GIB_PER_SECOND: String(SPEED_GIB_PER_SECOND),
+    POLL_INTERVAL_MS: '200',
+  });
   ec2 = new EC2Client({
     region: 'us-east-1',
     endpoint: t.app.simulator!.url,
@@ -110,56 +114,61 @@ describe('prism-ami on the built-in simulator, end to end over real sockets', ()
     expect(serverInfo.sourceRegion).toBe('us-east-1');
   });
 
-  it(
-    'captures demo-workstation (30 GiB, ~10 s) with amiProgress over WebSocket climbing to COMPLETED, then lists it AVAILABLE with its tags',
-    async () => {
-      const creation = await createAmi({
-        instance: 'demo-workstation',
-        name: 'e2e workstation (ws)',
-        description: 'captured end to end',
-        tags: [{ key: 'team', value: 'genomics' }],
-      });
-      expect(creation.instanceId).toBe(SEEDED_INSTANCES['demo-workstation']);
-      expect(creation.amiId).toMatch(/^ami-[0-9a-f]{17}$/);
+  it('captures demo-workstation (30 GiB, ~10 s) with amiProgress over WebSocket climbing to COMPLETED, then lists it AVAILABLE with its tags', async () => {
+    const creation = await createAmi({
+      instance: 'demo-workstation',
+      name: 'e2e workstation (ws)',
+      description: 'captured end to end',
+      tags: [{ key: 'team', value: 'genomics' }],
+    });
+    expect(creation.instanceId).toBe(SEEDED_INSTANCES['demo-workstation']);
+    expect(creation.amiId).toMatch(/^ami-[0-9a-f]{17}$/);
 
-      const events = await collectOverWebSocket(t.url, AmiProgressDocument, { id: creation.id }, { timeoutMs: 30_000 });
-      const last = expectClimbToCompletion(
-        events.map((e) => e.amiProgress),
-        creation.id,
-        (30 / SPEED_GIB_PER_SECOND) * 0.8,
-      );
-      expect(last.amiId).toBe(creation.amiId);
-      expect(last.cost.sizeGiB).toBe(30);
+    const events = await collectOverWebSocket(t.url, AmiProgressDocument, { id: creation.id }, { timeoutMs: 30_000 });
+    const last = expectClimbToCompletion(
+      events.map((e) => e.amiProgress),
+      creation.id,
+      (30 / SPEED_GIB_PER_SECOND) * 0.8,
+    );
+    expect(last.amiId).toBe(creation.amiId);
+    expect(last.cost.sizeGiB).toBe(30);
 
-      const listed = await listedAmi(creation.amiId!);
-      expect(listed).toMatchObject({ name: 'e2e workstation (ws)', state: 'AVAILABLE', visibility: 'PRIVATE', region: 'us-east-1' });
-      expect(listed?.tags).toEqual([{ key: 'team', value: 'genomics' }]);
+    const listed = await listedAmi(creation.amiId!);
+    expect(listed).toMatchObject({
+      name: 'e2e workstation (ws)',
+      state: 'AVAILABLE',
+      visibility: 'PRIVATE',
+      region: 'us-east-1',
+    });
+    expect(listed?.tags).toEqual([{ key: 'team', value: 'genomics' }]);
 
-      const image = await expectTaggedInSimulator(creation.id, creation.amiId!, { team: 'genomics' });
-      expect(image).toMatchObject({ Name: 'e2e workstation (ws)', Description: 'captured end to end', SourceInstanceId: creation.instanceId });
-    },
-    45_000,
-  );
+    const image = await expectTaggedInSimulator(creation.id, creation.amiId!, { team: 'genomics' });
+    expect(image).toMatchObject({
+      Name: 'e2e workstation (ws)',
+      Description: 'captured end to end',
+      SourceInstanceId: creation.instanceId,
+    });
+  }, 45_000);
 
-  it(
-    'captures the stopped teaching-env (16 GiB, ~5 s) with amiProgress over SSE climbing to COMPLETED, then lists it AVAILABLE with its tags',
-    async () => {
-      const creation = await createAmi({ instance: 'teaching-env', name: 'e2e teaching (sse)', tags: [{ key: 'course', value: 'bio101' }] });
-      expect(creation.instanceId).toBe(SEEDED_INSTANCES['teaching-env']);
+  it('captures the stopped teaching-env (16 GiB, ~5 s) with amiProgress over SSE climbing to COMPLETED, then lists it AVAILABLE with its tags', async () => {
+    const creation = await createAmi({
+      instance: 'teaching-env',
+      name: 'e2e teaching (sse)',
+      tags: [{ key: 'course', value: 'bio101' }],
+    });
+    expect(creation.instanceId).toBe(SEEDED_INSTANCES['teaching-env']);
 
-      const events = await collectOverSse(t.url, AmiProgressDocument, { id: creation.id }, { timeoutMs: 30_000 });
-      const last = expectClimbToCompletion(
-        events.map((e) => e.amiProgress),
-        creation.id,
-        (16 / SPEED_GIB_PER_SECOND) * 0.8,
-      );
-      expect(last.cost.sizeGiB).toBe(16);
+    const events = await collectOverSse(t.url, AmiProgressDocument, { id: creation.id }, { timeoutMs: 30_000 });
+    const last = expectClimbToCompletion(
+      events.map((e) => e.amiProgress),
+      creation.id,
+      (16 / SPEED_GIB_PER_SECOND) * 0.8,
+    );
+    expect(last.cost.sizeGiB).toBe(16);
 
-      const listed = await listedAmi(creation.amiId!);
-      expect(listed).toMatchObject({ name: 'e2e teaching (sse)', state: 'AVAILABLE' });
-      expect(listed?.tags).toEqual([{ key: 'course', value: 'bio101' }]);
-      await expectTaggedInSimulator(creation.id, creation.amiId!, { course: 'bio101' });
-    },
-    45_000,
-  );
+    const listed = await listedAmi(creation.amiId!);
+    expect(listed).toMatchObject({ name: 'e2e teaching (sse)', state: 'AVAILABLE' });
+    expect(listed?.tags).toEqual([{ key: 'course', value: 'bio101' }]);
+    await expectTaggedInSimulator(creation.id, creation.amiId!, { course: 'bio101' });
+  }, 45_000);
 });

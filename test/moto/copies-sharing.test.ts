@@ -65,7 +65,11 @@ async function launchPermissions(region: string, imageId: string) {
 
 describe('copies, sharing and publishing against moto', () => {
   it('copies the AMI to two regions, each with its own AMI id and the service tags', async () => {
-    const done = await createAndFinish({ name: 'copied env', copyToRegions: ['us-west-2', 'eu-west-1'], tags: [{ key: 'team', value: 'bio' }] });
+    const done = await createAndFinish({
+      name: 'copied env',
+      copyToRegions: ['us-west-2', 'eu-west-1'],
+      tags: [{ key: 'team', value: 'bio' }],
+    });
     expect(done.status).toBe('COMPLETED');
     expect(done.regions.map((r) => [r.region, r.status, r.progress])).toEqual([
       ['us-west-2', 'COMPLETED', 100],
@@ -84,7 +88,11 @@ describe('copies, sharing and publishing against moto', () => {
   });
 
   it('shares with accounts on create, on the source and every copy, and revokes them later', async () => {
-    const done = await createAndFinish({ name: 'shared env', copyToRegions: ['us-west-2'], shareWithAccounts: ['111122223333', '444455556666'] });
+    const done = await createAndFinish({
+      name: 'shared env',
+      copyToRegions: ['us-west-2'],
+      shareWithAccounts: ['111122223333', '444455556666'],
+    });
     expect(done.status).toBe('COMPLETED');
     expect(await launchPermissions('us-east-1', done.amiId!)).toEqual(['111122223333', '444455556666']);
     expect(await launchPermissions('us-west-2', done.regions[0]!.amiId!)).toEqual(['111122223333', '444455556666']);
@@ -123,7 +131,7 @@ describe('copies, sharing and publishing against moto', () => {
     expect((await t.gql(CommunityAmisDocument, {})).communityAmis.totalCount).toBe(1);
   });
 
-  it('deregisters one region\'s AMI and deletes its snapshots; it stays listed as DEREGISTERED', async () => {
+  it("deregisters one region's AMI and deletes its snapshots; it stays listed as DEREGISTERED", async () => {
     const done = await createAndFinish({ name: 'short lived' });
     const { Images } = await ec2().send(new DescribeImagesCommand({ ImageIds: [done.amiId!] }));
     const snapshotIds = Images![0]!.BlockDeviceMappings!.map((m) => m.Ebs!.SnapshotId!);
@@ -131,7 +139,9 @@ describe('copies, sharing and publishing against moto', () => {
     expect(res.deregisterAmi).toMatchObject({ __typename: 'DeregisterAmiSuccess', ami: { state: 'DEREGISTERED' } });
     const after = await ec2().send(new DescribeImagesCommand({ Owners: ['self'] }));
     expect(after.Images ?? []).toHaveLength(0);
-    const snaps = await ec2().send(new DescribeSnapshotsCommand({ OwnerIds: ['self'], Filters: [{ Name: 'snapshot-id', Values: snapshotIds }] }));
+    const snaps = await ec2().send(
+      new DescribeSnapshotsCommand({ OwnerIds: ['self'], Filters: [{ Name: 'snapshot-id', Values: snapshotIds }] }),
+    );
     expect(snaps.Snapshots ?? []).toHaveLength(0);
     const listed = await t.gql(UserAmisDocument, { filter: { state: 'DEREGISTERED' } });
     expect(listed.userAmis.edges.map((e) => e.node.amiId)).toEqual([done.amiId]);

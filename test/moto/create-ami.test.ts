@@ -17,7 +17,14 @@ import {
   UserAmisDocument,
   type CreateAmiInput,
 } from '../../src/generated/graphql/graphql.js';
-import { collectOverSse, collectOverWebSocket, startTestApp, tagMap, TEST_CREDENTIALS, type TestApp } from '../support/harness.js';
+import {
+  collectOverSse,
+  collectOverWebSocket,
+  startTestApp,
+  tagMap,
+  TEST_CREDENTIALS,
+  type TestApp,
+} from '../support/harness.js';
 import { startMoto, type Moto } from '../support/moto.js';
 
 let moto: Moto;
@@ -137,16 +144,75 @@ describe('createAmi against moto', () => {
   });
 
   describe('bad input gets a typed error and creates no image in moto', () => {
-    const cases: { title: string; setup?: () => Promise<unknown>; input: CreateAmiInput; typename: string; code: string; path?: string }[] = [
-      { title: 'a name with characters EC2 rejects', input: { instance: 'box', name: 'bad#name!' }, typename: 'ValidationError', code: 'VALIDATION_FAILED', path: 'input.name' },
-      { title: 'a name that is too short', input: { instance: 'box', name: 'ab' }, typename: 'ValidationError', code: 'VALIDATION_FAILED', path: 'input.name' },
-      { title: 'a tag key with the aws: prefix', input: { instance: 'box', name: 'tagged', tags: [{ key: 'aws:x', value: '1' }] }, typename: 'ValidationError', code: 'VALIDATION_FAILED', path: 'input.tags.0.key' },
-      { title: 'a tag value over 256 characters', input: { instance: 'box', name: 'tagged', tags: [{ key: 'k', value: 'v'.repeat(257) }] }, typename: 'ValidationError', code: 'VALIDATION_FAILED', path: 'input.tags.0.value' },
-      { title: 'more than 46 tags', input: { instance: 'box', name: 'tagged', tags: Array.from({ length: 47 }, (_, i) => ({ key: `k${i}`, value: 'v' })) }, typename: 'ValidationError', code: 'VALIDATION_FAILED', path: 'input.tags' },
-      { title: 'an unknown region', input: { instance: 'box', name: 'copied', copyToRegions: ['mars-north-1'] }, typename: 'ValidationError', code: 'VALIDATION_FAILED', path: 'input.copyToRegions.0' },
-      { title: 'an account id that is not 12 digits', input: { instance: 'box', name: 'shared', shareWithAccounts: ['12345'] }, typename: 'ValidationError', code: 'VALIDATION_FAILED', path: 'input.shareWithAccounts.0' },
-      { title: 'an unknown instance name', input: { instance: 'nobody-home', name: 'orphan' }, typename: 'NotFoundError', code: 'INSTANCE_NOT_FOUND' },
-      { title: 'an unknown instance id', input: { instance: 'i-0123456789abcdef0', name: 'orphan' }, typename: 'NotFoundError', code: 'INSTANCE_NOT_FOUND' },
+    const cases: {
+      title: string;
+      setup?: () => Promise<unknown>;
+      input: CreateAmiInput;
+      typename: string;
+      code: string;
+      path?: string;
+    }[] = [
+      {
+        title: 'a name with characters EC2 rejects',
+        input: { instance: 'box', name: 'bad#name!' },
+        typename: 'ValidationError',
+        code: 'VALIDATION_FAILED',
+        path: 'input.name',
+      },
+      {
+        title: 'a name that is too short',
+        input: { instance: 'box', name: 'ab' },
+        typename: 'ValidationError',
+        code: 'VALIDATION_FAILED',
+        path: 'input.name',
+      },
+      {
+        title: 'a tag key with the aws: prefix',
+        input: { instance: 'box', name: 'tagged', tags: [{ key: 'aws:x', value: '1' }] },
+        typename: 'ValidationError',
+        code: 'VALIDATION_FAILED',
+        path: 'input.tags.0.key',
+      },
+      {
+        title: 'a tag value over 256 characters',
+        input: { instance: 'box', name: 'tagged', tags: [{ key: 'k', value: 'v'.repeat(257) }] },
+        typename: 'ValidationError',
+        code: 'VALIDATION_FAILED',
+        path: 'input.tags.0.value',
+      },
+      {
+        title: 'more than 46 tags',
+        input: { instance: 'box', name: 'tagged', tags: Array.from({ length: 47 }, (_, i) => ({ key: `k${i}`, value: 'v' })) },
+        typename: 'ValidationError',
+        code: 'VALIDATION_FAILED',
+        path: 'input.tags',
+      },
+      {
+        title: 'an unknown region',
+        input: { instance: 'box', name: 'copied', copyToRegions: ['mars-north-1'] },
+        typename: 'ValidationError',
+        code: 'VALIDATION_FAILED',
+        path: 'input.copyToRegions.0',
+      },
+      {
+        title: 'an account id that is not 12 digits',
+        input: { instance: 'box', name: 'shared', shareWithAccounts: ['12345'] },
+        typename: 'ValidationError',
+        code: 'VALIDATION_FAILED',
+        path: 'input.shareWithAccounts.0',
+      },
+      {
+        title: 'an unknown instance name',
+        input: { instance: 'nobody-home', name: 'orphan' },
+        typename: 'NotFoundError',
+        code: 'INSTANCE_NOT_FOUND',
+      },
+      {
+        title: 'an unknown instance id',
+        input: { instance: 'i-0123456789abcdef0', name: 'orphan' },
+        typename: 'NotFoundError',
+        code: 'INSTANCE_NOT_FOUND',
+      },
       {
         title: 'a Name tag shared by two instances',
         setup: async () => {

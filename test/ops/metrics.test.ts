@@ -41,7 +41,10 @@ describe('metrics after a creation and a few queries', () => {
     const after = await scrape(base);
 
     const op = (name: string, type: string, outcome = 'ok') => ({ operation_name: name, operation_type: type, outcome });
-    expect(after.value('prism_ami_graphql_operations_total', op('ServerInfo', 'query')) - after1.value('prism_ami_graphql_operations_total', op('ServerInfo', 'query'))).toBe(3);
+    expect(
+      after.value('prism_ami_graphql_operations_total', op('ServerInfo', 'query')) -
+        after1.value('prism_ami_graphql_operations_total', op('ServerInfo', 'query')),
+    ).toBe(3);
     expect(after.value('prism_ami_graphql_operations_total', op('CreateAmi', 'mutation'))).toBe(2);
     expect(before.value('prism_ami_graphql_operations_total', op('CreateAmi', 'mutation'))).toBe(0);
     expect(after.value('prism_ami_graphql_operation_duration_seconds_count', op('ServerInfo', 'query'))).toBe(
@@ -80,7 +83,9 @@ describe('metrics after a creation and a few queries', () => {
     expect(res.errors?.length).toBeGreaterThan(0);
     const after = await scrape(base);
     const labels = { operation_name: 'AmiCreations', operation_type: 'query', outcome: 'error' };
-    expect(after.value('prism_ami_graphql_operations_total', labels) - before.value('prism_ami_graphql_operations_total', labels)).toBe(1);
+    expect(
+      after.value('prism_ami_graphql_operations_total', labels) - before.value('prism_ami_graphql_operations_total', labels),
+    ).toBe(1);
   });
 
   it('gauges a creation in progress per region while the tracker follows it', async () => {
@@ -91,7 +96,9 @@ describe('metrics after a creation and a few queries', () => {
       expect(created.createAmi.__typename).toBe('CreateAmiSuccess');
       const m = await scrape(base);
       expect(m.value('prism_ami_tracked_creations', { region: 'us-east-1' })).toBe(1);
-      expect(m.value('prism_ami_creations', { status: 'IN_PROGRESS' }) + m.value('prism_ami_creations', { status: 'PENDING' })).toBe(1);
+      expect(
+        m.value('prism_ami_creations', { status: 'IN_PROGRESS' }) + m.value('prism_ami_creations', { status: 'PENDING' }),
+      ).toBe(1);
       expect(m.value('prism_ami_tracker_running')).toBe(0);
     } finally {
       t.app.tracker.start();
@@ -125,7 +132,10 @@ describe('open subscriptions', () => {
       connectionParams: { authorization: `Bearer ${t.token}` },
     });
     const firstWs = new Promise<void>((resolve, reject) => {
-      ws.subscribe({ query: print(AmiProgressDocument), variables: { id } }, { next: () => resolve(), error: reject, complete: () => undefined });
+      ws.subscribe(
+        { query: print(AmiProgressDocument), variables: { id } },
+        { next: () => resolve(), error: reject, complete: () => undefined },
+      );
     });
     await firstWs;
     await eventually(async () => ((await open('ws')) === 1 ? true : undefined), 5_000);
@@ -159,8 +169,12 @@ describe('metrics switches and EC2 throttling', () => {
     expect(m.value('prism_ami_ec2_calls_total', { action: 'DescribeImages', outcome: 'throttled' })).toBe(1);
     expect(m.value('prism_ami_ec2_calls_total', { action: 'DescribeImages', region: 'eu-west-1', outcome: 'error' })).toBe(1);
     expect(m.value('prism_ami_ec2_calls_total', { action: 'CreateImage', outcome: 'error' })).toBe(1);
-    expect(m.value('prism_ami_ec2_call_duration_seconds_sum', { action: 'DescribeImages', outcome: 'throttled' })).toBeCloseTo(0.9);
-    expect(m.value('prism_ami_ec2_call_duration_seconds_bucket', { action: 'DescribeImages', outcome: 'ok', le: '0.025' })).toBe(1);
+    expect(m.value('prism_ami_ec2_call_duration_seconds_sum', { action: 'DescribeImages', outcome: 'throttled' })).toBeCloseTo(
+      0.9,
+    );
+    expect(m.value('prism_ami_ec2_call_duration_seconds_bucket', { action: 'DescribeImages', outcome: 'ok', le: '0.025' })).toBe(
+      1,
+    );
   });
 
   it('does not serve /metrics with METRICS=off', async () => {

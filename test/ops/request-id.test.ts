@@ -48,9 +48,13 @@ describe('request ids and logs', () => {
       const res = await post({ query: '{ viewer { user } }' }, { 'x-request-id': forged });
       expect(res.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
     }
-    const rest = await fetch(new URL('/api/v1/ami/list', url), { headers: { authorization: `Bearer ${token}`, 'x-request-id': 'rest-req-7' } });
+    const rest = await fetch(new URL('/api/v1/ami/list', url), {
+      headers: { authorization: `Bearer ${token}`, 'x-request-id': 'rest-req-7' },
+    });
     expect(rest.headers.get('x-request-id')).toBe('rest-req-7');
-    expect(((await fetch(new URL('/ready', url), { headers: { 'x-request-id': 'probe-1' } })).headers.get('x-request-id'))).toBe('probe-1');
+    expect((await fetch(new URL('/ready', url), { headers: { 'x-request-id': 'probe-1' } })).headers.get('x-request-id')).toBe(
+      'probe-1',
+    );
   });
 
   it('tags the EC2 call log lines of a request with its request id', async () => {
@@ -62,7 +66,10 @@ describe('request ids and logs', () => {
     const ec2Lines = lines.filter((l) => l.msg === 'ec2 call' && l.requestId === 'create-req-1');
     expect(ec2Lines.map((l) => l.action)).toEqual(expect.arrayContaining(['DescribeInstances', 'CreateImage']));
     // The tracker's own calls belong to no request.
-    const trackerCall = await eventually(() => lines.find((l) => l.msg === 'ec2 call' && l.action === 'DescribeSnapshots'), 5_000);
+    const trackerCall = await eventually(
+      () => lines.find((l) => l.msg === 'ec2 call' && l.action === 'DescribeSnapshots'),
+      5_000,
+    );
     expect(trackerCall.requestId).toBeUndefined();
   });
 
@@ -75,7 +82,11 @@ describe('request ids and logs', () => {
     expect(raw).not.toContain('pam_this-token-does-not-exist');
     // And the logger censors the usual places a token would be passed in.
     const probe: string[] = [];
-    const redacting = createLogger('info', false, new Writable({ write: (c: Buffer, _e, done) => (probe.push(c.toString()), done()) }));
+    const redacting = createLogger(
+      'info',
+      false,
+      new Writable({ write: (c: Buffer, _e, done) => (probe.push(c.toString()), done()) }),
+    );
     redacting.info({ headers: { authorization: `Bearer ${token}` }, token, connectionParams: { authorization: token } }, 'x');
     expect(probe.join('')).not.toContain(token);
   });

@@ -13,7 +13,9 @@ import { schemaProblems, type JsonSchema } from './support.js';
 interface Answer {
   status: number;
   headers: Headers;
-  body: Record<string, unknown> & { error?: { code: string; message: string; field_errors: { field: string; message: string }[] } };
+  body: Record<string, unknown> & {
+    error?: { code: string; message: string; field_errors: { field: string; message: string }[] };
+  };
 }
 
 /** Every (route, method, status) the tests saw; the last test checks the document lists them all. */
@@ -36,7 +38,11 @@ async function call(
   const res = await fetch(new URL(path, t.url), {
     method,
     headers,
-    ...(options.raw !== undefined ? { body: options.raw } : options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+    ...(options.raw !== undefined
+      ? { body: options.raw }
+      : options.body !== undefined
+        ? { body: JSON.stringify(options.body) }
+        : {}),
   });
   const body = (await res.json()) as Answer['body'];
   const route = routeOf(method, path);
@@ -157,14 +163,18 @@ describe('REST API against the simulator', () => {
     expect(fields.some((f) => f.startsWith('multi_region'))).toBe(true);
 
     // Types are checked before any GraphQL runs: a string for a boolean, a missing required field.
-    const wrongType = await call(t, 'POST', '/api/v1/ami/create', { body: { instance_id: 'demo-workstation', name: 'rest-ok-name', public: 'yes' } });
+    const wrongType = await call(t, 'POST', '/api/v1/ami/create', {
+      body: { instance_id: 'demo-workstation', name: 'rest-ok-name', public: 'yes' },
+    });
     expectError(wrongType, 400, 'VALIDATION_FAILED');
     expect(wrongType.body.error!.field_errors.map((f) => f.field)).toEqual(['public']);
     const missing = await call(t, 'POST', '/api/v1/ami/create', { body: { name: 'rest-ok-name' } });
     expectError(missing, 400, 'VALIDATION_FAILED');
     expect(missing.body.error!.field_errors.map((f) => f.field)).toEqual(['instance_id']);
 
-    const unknown = await call(t, 'POST', '/api/v1/ami/create', { body: { instance_id: 'demo-workstation', name: 'rest-ok-name', colour: 'red' } });
+    const unknown = await call(t, 'POST', '/api/v1/ami/create', {
+      body: { instance_id: 'demo-workstation', name: 'rest-ok-name', colour: 'red' },
+    });
     expectError(unknown, 400, 'VALIDATION_FAILED');
     expect(unknown.body.error!.field_errors.map((f) => f.field)).toEqual(['colour']);
     expectError(await call(t, 'POST', '/api/v1/ami/create', { raw: '{"instance_id": ' }), 400, 'VALIDATION_FAILED');
@@ -178,13 +188,21 @@ describe('REST API against the simulator', () => {
   });
 
   it('answers UNAUTHENTICATED (401) without a token or with an unknown one', async () => {
-    expectError(await call(t, 'POST', '/api/v1/ami/create', { token: null, body: { instance_id: 'demo-workstation', name: 'rest-anon' } }), 401, 'UNAUTHENTICATED');
+    expectError(
+      await call(t, 'POST', '/api/v1/ami/create', { token: null, body: { instance_id: 'demo-workstation', name: 'rest-anon' } }),
+      401,
+      'UNAUTHENTICATED',
+    );
     expectError(await call(t, 'GET', '/api/v1/ami/list', { token: 'pam_not-a-real-token' }), 401, 'UNAUTHENTICATED');
     expectError(await call(t, 'GET', '/api/v1/ami/status/anything', { token: null }), 401, 'UNAUTHENTICATED');
   });
 
   it('answers INSTANCE_NOT_FOUND, CREATION_NOT_FOUND and AMI_NOT_FOUND with 404', async () => {
-    expectError(await call(t, 'POST', '/api/v1/ami/create', { body: { instance_id: 'no-such-instance', name: 'rest-nothing' } }), 404, 'INSTANCE_NOT_FOUND');
+    expectError(
+      await call(t, 'POST', '/api/v1/ami/create', { body: { instance_id: 'no-such-instance', name: 'rest-nothing' } }),
+      404,
+      'INSTANCE_NOT_FOUND',
+    );
     expectError(await call(t, 'GET', '/api/v1/ami/status/c-does-not-exist'), 404, 'CREATION_NOT_FOUND');
     expectError(await call(t, 'GET', '/api/v1/ami/status/ami-0123456789abcdef0'), 404, 'AMI_NOT_FOUND');
   });
@@ -200,13 +218,25 @@ describe('REST API against the simulator', () => {
         }),
       );
     }
-    expectError(await call(t, 'POST', '/api/v1/ami/create', { body: { instance_id: 'rest-twin', name: 'rest-twin-ami' } }), 409, 'INSTANCE_AMBIGUOUS');
+    expectError(
+      await call(t, 'POST', '/api/v1/ami/create', { body: { instance_id: 'rest-twin', name: 'rest-twin-ami' } }),
+      409,
+      'INSTANCE_AMBIGUOUS',
+    );
     // Taken by the first test's AMI.
-    expectError(await call(t, 'POST', '/api/v1/ami/create', { body: { instance_id: 'teaching-env', name: 'rest-python-env' } }), 409, 'AMI_NAME_TAKEN');
+    expectError(
+      await call(t, 'POST', '/api/v1/ami/create', { body: { instance_id: 'teaching-env', name: 'rest-python-env' } }),
+      409,
+      'AMI_NAME_TAKEN',
+    );
     // A new instance is `pending` for a while: not imageable yet.
     const run = await sim.send(new RunInstancesCommand({ ImageId: 'ami-0a1b2c3d4e5f6a001', MinCount: 1, MaxCount: 1 }));
     const fresh = run.Instances![0]!.InstanceId!;
-    expectError(await call(t, 'POST', '/api/v1/ami/create', { body: { instance_id: fresh, name: 'rest-too-early' } }), 409, 'INSTANCE_STATE_INVALID');
+    expectError(
+      await call(t, 'POST', '/api/v1/ami/create', { body: { instance_id: fresh, name: 'rest-too-early' } }),
+      409,
+      'INSTANCE_STATE_INVALID',
+    );
   });
 
   it('answers 404 for an unknown endpoint, 405 for a wrong method, 413 for a large body and 415 for a non-JSON body', async () => {
@@ -216,9 +246,16 @@ describe('REST API against the simulator', () => {
     const wrong = await fetch(new URL('/api/v1/ami/create', t.url));
     expect(wrong.status).toBe(405);
     expect(wrong.headers.get('allow')).toBe('POST');
-    expectError(await call(t, 'POST', '/api/v1/ami/create', { raw: JSON.stringify({ name: 'x'.repeat(1_100_000) }) }), 413, 'PAYLOAD_TOO_LARGE');
     expectError(
-      await call(t, 'POST', '/api/v1/ami/create', { raw: 'instance_id=demo', headers: { 'content-type': 'application/x-www-form-urlencoded' } }),
+      await call(t, 'POST', '/api/v1/ami/create', { raw: JSON.stringify({ name: 'x'.repeat(1_100_000) }) }),
+      413,
+      'PAYLOAD_TOO_LARGE',
+    );
+    expectError(
+      await call(t, 'POST', '/api/v1/ami/create', {
+        raw: 'instance_id=demo',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      }),
       415,
       'UNSUPPORTED_MEDIA_TYPE',
     );
@@ -242,7 +279,9 @@ describe('REST API: account and EC2 failures', () => {
   it('answers EC2_ERROR (502) with the EC2 code when the EC2 endpoint cannot be reached', async () => {
     const t = await startTestApp({ EC2_BACKEND: 'aws', AWS_ENDPOINT_URL_EC2: 'http://127.0.0.1:9' });
     try {
-      const failed = await call(t, 'POST', '/api/v1/ami/create', { body: { instance_id: 'i-0123456789abcdef0', name: 'rest-unreachable' } });
+      const failed = await call(t, 'POST', '/api/v1/ami/create', {
+        body: { instance_id: 'i-0123456789abcdef0', name: 'rest-unreachable' },
+      });
       expectError(failed, 502, 'EC2_ERROR');
       expect(failed.body.error).toMatchObject({ ec2_code: 'ECONNREFUSED' });
     } finally {
@@ -274,7 +313,9 @@ describe('REST API: account and EC2 failures', () => {
     };
     expect(HTTP_STATUS).toEqual(expected);
     const schemaCodes = schema.getType('ErrorCode')!.toJSON();
-    const enumValues = (schema.getType('ErrorCode') as unknown as { getValues(): { name: string }[] }).getValues().map((v) => v.name);
+    const enumValues = (schema.getType('ErrorCode') as unknown as { getValues(): { name: string }[] })
+      .getValues()
+      .map((v) => v.name);
     expect(schemaCodes).toBe('ErrorCode');
     for (const code of enumValues) expect(HTTP_STATUS, code).toHaveProperty(code);
     // Codes no REST endpoint can reach today still travel as top-level GraphQL errors unchanged.
@@ -284,7 +325,10 @@ describe('REST API: account and EC2 failures', () => {
       expect([err.code, HTTP_STATUS[err.code]]).toEqual([code, expected[code]]);
     }
     // Anything unexpected (a masked error) is a 500 that keeps the message with its request id.
-    const masked = fromGraphqlErrors([{ message: 'Unexpected error. (request id r-1)', extensions: { code: 'INTERNAL_SERVER_ERROR' } }], ok);
+    const masked = fromGraphqlErrors(
+      [{ message: 'Unexpected error. (request id r-1)', extensions: { code: 'INTERNAL_SERVER_ERROR' } }],
+      ok,
+    );
     expect([masked.code, masked.message]).toEqual(['INTERNAL_ERROR', 'Unexpected error. (request id r-1)']);
   });
 });
@@ -299,13 +343,22 @@ describe('OpenAPI document', () => {
       expect(doc).toEqual(JSON.parse(JSON.stringify(openApiDocument)));
       expect(doc.openapi).toMatch(/^3\.1\.\d+$/);
       expect(doc.info.title).toEqual(expect.any(String));
-      const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`));
+      const documented = Object.entries(doc.paths).flatMap(([path, ops]) =>
+        Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`),
+      );
       expect(documented.sort()).toEqual(REST_ROUTES.map((r) => `${r.method} ${r.path}`).sort());
       // Every documented route answers (anything but the adapter's own 404/405).
       for (const route of REST_ROUTES) {
         const path = route.path.replace('{ref}', 'c-unknown');
-        const answer = await fetch(new URL(path, t.url), { method: route.method, headers: { 'content-type': 'application/json' }, body: route.method === 'POST' ? '{}' : null });
-        const code = answer.status === 404 || answer.status === 405 ? ((await answer.json()) as { error: { code: string } }).error.code : 'ok';
+        const answer = await fetch(new URL(path, t.url), {
+          method: route.method,
+          headers: { 'content-type': 'application/json' },
+          body: route.method === 'POST' ? '{}' : null,
+        });
+        const code =
+          answer.status === 404 || answer.status === 405
+            ? ((await answer.json()) as { error: { code: string } }).error.code
+            : 'ok';
         expect([route.path, code]).not.toEqual([route.path, 'NOT_FOUND']);
         expect([route.path, code]).not.toEqual([route.path, 'METHOD_NOT_ALLOWED']);
       }
@@ -326,10 +379,17 @@ describe('OpenAPI document', () => {
       for (const [method, op] of Object.entries(ops)) {
         expect(ids.has(op.operationId), op.operationId).toBe(false);
         ids.add(op.operationId);
-        expect(Object.keys(op.responses).some((s) => /^2\d\d$/.test(s)), `${method} ${path}`).toBe(true);
+        expect(
+          Object.keys(op.responses).some((s) => /^2\d\d$/.test(s)),
+          `${method} ${path}`,
+        ).toBe(true);
         for (const status of Object.keys(op.responses)) expect(status).toMatch(/^[1-5]\d\d$/);
         const params = [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
-        for (const p of params) expect(op.parameters?.some((x) => x.in === 'path' && x.name === p && x.required), `${path} declares ${p}`).toBe(true);
+        for (const p of params)
+          expect(
+            op.parameters?.some((x) => x.in === 'path' && x.name === p && x.required),
+            `${path} declares ${p}`,
+          ).toBe(true);
       }
     }
   });

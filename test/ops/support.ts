@@ -108,7 +108,8 @@ export function schemaProblems(value: unknown, schema: JsonSchema, root: unknown
     const types = Array.isArray(schema.type) ? schema.type : [schema.type];
     if (!types.some((t) => hasType(value, t))) return [`${path}: expected ${types.join('|')}, got ${JSON.stringify(value)}`];
   }
-  if (schema.enum && !schema.enum.includes(value)) problems.push(`${path}: ${JSON.stringify(value)} not in ${JSON.stringify(schema.enum)}`);
+  if (schema.enum && !schema.enum.includes(value))
+    problems.push(`${path}: ${JSON.stringify(value)} not in ${JSON.stringify(schema.enum)}`);
   if (typeof value === 'number') {
     if (schema.minimum !== undefined && value < schema.minimum) problems.push(`${path}: ${value} < ${schema.minimum}`);
     if (schema.maximum !== undefined && value > schema.maximum) problems.push(`${path}: ${value} > ${schema.maximum}`);
@@ -116,7 +117,8 @@ export function schemaProblems(value: unknown, schema: JsonSchema, root: unknown
   if (schema.format === 'date-time' && typeof value === 'string' && Number.isNaN(Date.parse(value))) {
     problems.push(`${path}: not a date-time: ${value}`);
   }
-  if (Array.isArray(value) && schema.items) value.forEach((v, i) => problems.push(...schemaProblems(v, schema.items!, root, `${path}[${i}]`)));
+  if (Array.isArray(value) && schema.items)
+    value.forEach((v, i) => problems.push(...schemaProblems(v, schema.items!, root, `${path}[${i}]`)));
   if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
     const obj = value as Record<string, unknown>;
     for (const key of schema.required ?? []) if (!(key in obj)) problems.push(`${path}: missing ${key}`);
@@ -124,7 +126,8 @@ export function schemaProblems(value: unknown, schema: JsonSchema, root: unknown
       const prop = schema.properties?.[key];
       if (prop) problems.push(...schemaProblems(v, prop, root, `${path}.${key}`));
       else if (schema.additionalProperties === false) problems.push(`${path}: undocumented property ${key}`);
-      else if (typeof schema.additionalProperties === 'object') problems.push(...schemaProblems(v, schema.additionalProperties, root, `${path}.${key}`));
+      else if (typeof schema.additionalProperties === 'object')
+        problems.push(...schemaProblems(v, schema.additionalProperties, root, `${path}.${key}`));
       else if (schema.properties) problems.push(`${path}: undocumented property ${key}`);
     }
   }

@@ -46,20 +46,31 @@ describe.each(BACKENDS)('copies and launch permissions on $name', ({ start }) =>
 
   describe('CopyImage', () => {
     it('makes a new image in the destination region, with its own snapshots, that becomes available there only', async () => {
-      const out = await west().send(new CopyImageCommand({ SourceRegion: 'us-east-1', SourceImageId: sourceId(), Name: 'west copy' }));
+      const out = await west().send(
+        new CopyImageCommand({ SourceRegion: 'us-east-1', SourceImageId: sourceId(), Name: 'west copy' }),
+      );
       const copyId = out.ImageId ?? '';
       expect(copyId).toMatch(/^ami-[0-9a-f]+$/);
       expect(copyId).not.toBe(sourceId());
 
       const copy = await waitForImage(b, copyId, 'us-west-2');
-      expect(copy).toMatchObject({ Name: 'west copy', State: 'available', OwnerId: b.accountId, Description: 'captured in us-east-1' });
+      expect(copy).toMatchObject({
+        Name: 'west copy',
+        State: 'available',
+        OwnerId: b.accountId,
+        Description: 'captured in us-east-1',
+      });
       const copySnapshots = snapshotIdsOf(copy);
       expect(copySnapshots).toHaveLength(snapshotIdsOf(source).length);
       for (const id of copySnapshots) expect(snapshotIdsOf(source)).not.toContain(id);
 
-      const westSnaps = await west().send(new DescribeSnapshotsCommand({ Filters: [{ Name: 'snapshot-id', Values: copySnapshots }] }));
+      const westSnaps = await west().send(
+        new DescribeSnapshotsCommand({ Filters: [{ Name: 'snapshot-id', Values: copySnapshots }] }),
+      );
       expect(westSnaps.Snapshots?.map((s) => s.SnapshotId)).toEqual(copySnapshots);
-      const eastSnaps = await east().send(new DescribeSnapshotsCommand({ Filters: [{ Name: 'snapshot-id', Values: copySnapshots }] }));
+      const eastSnaps = await east().send(
+        new DescribeSnapshotsCommand({ Filters: [{ Name: 'snapshot-id', Values: copySnapshots }] }),
+      );
       expect(eastSnaps.Snapshots).toEqual([]);
 
       // The copy is listed in us-west-2 only; the source stays where it was.
@@ -71,7 +82,9 @@ describe.each(BACKENDS)('copies and launch permissions on $name', ({ start }) =>
     });
 
     it("tags the copy with an explicit CreateTags in the destination region, leaving the source's tags as they were", async () => {
-      const out = await west().send(new CopyImageCommand({ SourceRegion: 'us-east-1', SourceImageId: sourceId(), Name: 'tagged copy' }));
+      const out = await west().send(
+        new CopyImageCommand({ SourceRegion: 'us-east-1', SourceImageId: sourceId(), Name: 'tagged copy' }),
+      );
       const copy = await waitForImage(b, out.ImageId ?? '', 'us-west-2');
       await west().send(
         new CreateTagsCommand({
@@ -131,7 +144,9 @@ describe.each(BACKENDS)('copies and launch permissions on $name', ({ start }) =>
       );
       expect(publicOwn.Images?.map((i) => i.ImageId)).toEqual([sourceId()]);
 
-      await east().send(new ModifyImageAttributeCommand({ ImageId: sourceId(), LaunchPermission: { Remove: [{ Group: 'all' }] } }));
+      await east().send(
+        new ModifyImageAttributeCommand({ ImageId: sourceId(), LaunchPermission: { Remove: [{ Group: 'all' }] } }),
+      );
       expect(await permissions()).toEqual([]);
       expect(await isPublic()).toBe(false);
     });
@@ -149,7 +164,9 @@ describe.each(BACKENDS)('copies and launch permissions on $name', ({ start }) =>
       const shared = await east().send(new DescribeImagesCommand({ ExecutableUsers: [COLLEAGUE] }));
       expect(shared.Images?.map((i) => i.ImageId)).toEqual([sourceId()]);
 
-      await east().send(new ModifyImageAttributeCommand({ ImageId: sourceId(), LaunchPermission: { Remove: [{ UserId: COLLEAGUE }] } }));
+      await east().send(
+        new ModifyImageAttributeCommand({ ImageId: sourceId(), LaunchPermission: { Remove: [{ UserId: COLLEAGUE }] } }),
+      );
       expect(await permissions()).toEqual([{ UserId: OTHER_COLLEAGUE }]);
       const unshared = await east().send(new DescribeImagesCommand({ ExecutableUsers: [COLLEAGUE] }));
       expect(unshared.Images).toEqual([]);
@@ -157,14 +174,22 @@ describe.each(BACKENDS)('copies and launch permissions on $name', ({ start }) =>
 
     it('accepts the older Attribute + OperationType + UserIds form', async () => {
       await east().send(
-        new ModifyImageAttributeCommand({ ImageId: sourceId(), Attribute: 'launchPermission', OperationType: 'add', UserIds: [COLLEAGUE] }),
+        new ModifyImageAttributeCommand({
+          ImageId: sourceId(),
+          Attribute: 'launchPermission',
+          OperationType: 'add',
+          UserIds: [COLLEAGUE],
+        }),
       );
       expect(await permissions()).toEqual([{ UserId: COLLEAGUE }]);
     });
 
     it('lists Group all and user ids together when both are granted', async () => {
       await east().send(
-        new ModifyImageAttributeCommand({ ImageId: sourceId(), LaunchPermission: { Add: [{ Group: 'all' }, { UserId: COLLEAGUE }] } }),
+        new ModifyImageAttributeCommand({
+          ImageId: sourceId(),
+          LaunchPermission: { Add: [{ Group: 'all' }, { UserId: COLLEAGUE }] },
+        }),
       );
       expect(await permissions()).toEqual(expect.arrayContaining([{ Group: 'all' }, { UserId: COLLEAGUE }]));
       expect(await permissions()).toHaveLength(2);

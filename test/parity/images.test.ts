@@ -38,7 +38,9 @@ describe.each(BACKENDS)('images and snapshots on $name', ({ start }) => {
         Name: name,
         Description: extra.Description,
         ...(extra.tags && {
-          TagSpecifications: [{ ResourceType: 'image', Tags: Object.entries(extra.tags).map(([Key, Value]) => ({ Key, Value })) }],
+          TagSpecifications: [
+            { ResourceType: 'image', Tags: Object.entries(extra.tags).map(([Key, Value]) => ({ Key, Value })) },
+          ],
         }),
       }),
     );
@@ -48,7 +50,10 @@ describe.each(BACKENDS)('images and snapshots on $name', ({ start }) => {
 
   const ownImageIds = async (filters: Record<string, string[]> = {}) => {
     const out = await ec2().send(
-      new DescribeImagesCommand({ Owners: ['self'], Filters: Object.entries(filters).map(([Name, Values]) => ({ Name, Values })) }),
+      new DescribeImagesCommand({
+        Owners: ['self'],
+        Filters: Object.entries(filters).map(([Name, Values]) => ({ Name, Values })),
+      }),
     );
     return (out.Images ?? []).map((i) => i.ImageId).sort();
   };
@@ -148,7 +153,10 @@ describe.each(BACKENDS)('images and snapshots on $name', ({ start }) => {
     });
 
     it('fails DescribeSnapshots with InvalidSnapshot.NotFound when SnapshotIds names an unknown snapshot', async () => {
-      await expectEc2Error(ec2().send(new DescribeSnapshotsCommand({ SnapshotIds: [UNKNOWN.snapshot] })), 'InvalidSnapshot.NotFound');
+      await expectEc2Error(
+        ec2().send(new DescribeSnapshotsCommand({ SnapshotIds: [UNKNOWN.snapshot] })),
+        'InvalidSnapshot.NotFound',
+      );
     });
   });
 
@@ -200,7 +208,10 @@ describe.each(BACKENDS)('images and snapshots on $name', ({ start }) => {
 
     it('refuses to tag an unknown image with InvalidAMIID.NotFound and an unknown snapshot with InvalidSnapshot.NotFound', async () => {
       const tags = [{ Key: 'k', Value: 'v' }];
-      await expectEc2Error(ec2().send(new CreateTagsCommand({ Resources: [UNKNOWN.image], Tags: tags })), 'InvalidAMIID.NotFound');
+      await expectEc2Error(
+        ec2().send(new CreateTagsCommand({ Resources: [UNKNOWN.image], Tags: tags })),
+        'InvalidAMIID.NotFound',
+      );
       await expectEc2Error(
         ec2().send(new CreateTagsCommand({ Resources: [UNKNOWN.snapshot], Tags: tags })),
         'InvalidSnapshot.NotFound',

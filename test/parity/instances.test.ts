@@ -24,9 +24,9 @@ describe.each(BACKENDS)('instances on $name', ({ start }) => {
   });
 
   const instancesWhere = async (filters: Record<string, string[]>) => {
-    const out = await b.ec2().send(
-      new DescribeInstancesCommand({ Filters: Object.entries(filters).map(([Name, Values]) => ({ Name, Values })) }),
-    );
+    const out = await b
+      .ec2()
+      .send(new DescribeInstancesCommand({ Filters: Object.entries(filters).map(([Name, Values]) => ({ Name, Values })) }));
     return (out.Reservations ?? []).flatMap((r) => r.Instances ?? []).map((i) => i.InstanceId);
   };
 
@@ -37,7 +37,15 @@ describe.each(BACKENDS)('instances on $name', ({ start }) => {
         MinCount: 1,
         MaxCount: 1,
         InstanceType: 't3.micro',
-        TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'Name', Value: 'lab-box' }, { Key: 'team', Value: 'bio' }] }],
+        TagSpecifications: [
+          {
+            ResourceType: 'instance',
+            Tags: [
+              { Key: 'Name', Value: 'lab-box' },
+              { Key: 'team', Value: 'bio' },
+            ],
+          },
+        ],
       }),
     );
     const launched = out.Instances?.[0];
@@ -70,14 +78,24 @@ describe.each(BACKENDS)('instances on $name', ({ start }) => {
     const box = await launch(b, 'short-lived');
     const id = box.InstanceId ?? '';
     const stop = await b.ec2().send(new StopInstancesCommand({ InstanceIds: [id] }));
-    expect(stop.StoppingInstances?.[0]).toMatchObject({ InstanceId: id, PreviousState: { Name: 'running' }, CurrentState: { Name: 'stopping' } });
+    expect(stop.StoppingInstances?.[0]).toMatchObject({
+      InstanceId: id,
+      PreviousState: { Name: 'running' },
+      CurrentState: { Name: 'stopping' },
+    });
     expect((await waitForInstance(b, id, 'stopped')).State).toEqual({ Code: 80, Name: 'stopped' });
 
     const term = await b.ec2().send(new TerminateInstancesCommand({ InstanceIds: [id] }));
-    expect(term.TerminatingInstances?.[0]).toMatchObject({ InstanceId: id, PreviousState: { Name: 'stopped' }, CurrentState: { Name: 'shutting-down' } });
+    expect(term.TerminatingInstances?.[0]).toMatchObject({
+      InstanceId: id,
+      PreviousState: { Name: 'stopped' },
+      CurrentState: { Name: 'shutting-down' },
+    });
     await waitForInstance(b, id, 'terminated');
     expect(await instancesWhere({ 'instance-state-name': ['terminated'] })).toEqual([id]);
-    const volumes = await b.ec2().send(new DescribeVolumesCommand({ Filters: [{ Name: 'attachment.instance-id', Values: [id] }] }));
+    const volumes = await b
+      .ec2()
+      .send(new DescribeVolumesCommand({ Filters: [{ Name: 'attachment.instance-id', Values: [id] }] }));
     expect(volumes.Volumes).toEqual([]);
   });
 
@@ -86,9 +104,9 @@ describe.each(BACKENDS)('instances on $name', ({ start }) => {
     const volumeId = box.BlockDeviceMappings?.[0]?.Ebs?.VolumeId ?? '';
     expect(volumeId).toMatch(/^vol-[0-9a-f]+$/);
 
-    const byInstance = await b.ec2().send(
-      new DescribeVolumesCommand({ Filters: [{ Name: 'attachment.instance-id', Values: [box.InstanceId ?? ''] }] }),
-    );
+    const byInstance = await b
+      .ec2()
+      .send(new DescribeVolumesCommand({ Filters: [{ Name: 'attachment.instance-id', Values: [box.InstanceId ?? ''] }] }));
     expect(byInstance.Volumes).toHaveLength(1);
     const volume = byInstance.Volumes?.[0];
     expect(volume).toMatchObject({ VolumeId: volumeId, Size: 8, State: 'in-use', Encrypted: false });
@@ -102,8 +120,14 @@ describe.each(BACKENDS)('instances on $name', ({ start }) => {
   });
 
   it('answers InvalidInstanceID.NotFound for an unknown instance in DescribeInstances, StopInstances and CreateImage', async () => {
-    await expectEc2Error(b.ec2().send(new DescribeInstancesCommand({ InstanceIds: [UNKNOWN.instance] })), 'InvalidInstanceID.NotFound');
-    await expectEc2Error(b.ec2().send(new StopInstancesCommand({ InstanceIds: [UNKNOWN.instance] })), 'InvalidInstanceID.NotFound');
+    await expectEc2Error(
+      b.ec2().send(new DescribeInstancesCommand({ InstanceIds: [UNKNOWN.instance] })),
+      'InvalidInstanceID.NotFound',
+    );
+    await expectEc2Error(
+      b.ec2().send(new StopInstancesCommand({ InstanceIds: [UNKNOWN.instance] })),
+      'InvalidInstanceID.NotFound',
+    );
     await expectEc2Error(
       b.ec2().send(new CreateImageCommand({ InstanceId: UNKNOWN.instance, Name: 'orphan image' })),
       'InvalidInstanceID.NotFound',

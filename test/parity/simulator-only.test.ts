@@ -67,13 +67,14 @@ describe('[simulator only: moto makes images available and snapshots 100% at onc
     const pending = await describeImage(sim, imageId);
     expect(pending.State).toBe('pending');
     const [snapshotId = ''] = snapshotIdsOf(pending);
-    const snapshot = async () => (await sim.ec2().send(new DescribeSnapshotsCommand({ SnapshotIds: [snapshotId] }))).Snapshots![0]!;
+    const snapshot = async () =>
+      (await sim.ec2().send(new DescribeSnapshotsCommand({ SnapshotIds: [snapshotId] }))).Snapshots![0]!;
 
     expect(await snapshot()).toMatchObject({ State: 'pending', Progress: '0%', VolumeSize: 30 });
     expect((await snapshot()).CompletionTime).toBeUndefined();
-    const pendingOwn = await sim.ec2().send(
-      new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: 'state', Values: ['pending'] }] }),
-    );
+    const pendingOwn = await sim
+      .ec2()
+      .send(new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: 'state', Values: ['pending'] }] }));
     expect(pendingOwn.Images?.map((i) => i.ImageId)).toEqual([imageId]);
 
     sim.elapse(9); // 9 of 30 GiB
@@ -97,7 +98,10 @@ describe('[simulator only: moto makes images available and snapshots 100% at onc
 
     sim.elapse(100); // the 50 GiB snapshot is done, the 200 GiB one half-way
     const snaps = await sim.ec2().send(new DescribeSnapshotsCommand({ SnapshotIds: snapshotIdsOf(image) }));
-    expect(Object.fromEntries((snaps.Snapshots ?? []).map((s) => [s.VolumeSize, s.Progress]))).toEqual({ 50: '100%', 200: '50%' });
+    expect(Object.fromEntries((snaps.Snapshots ?? []).map((s) => [s.VolumeSize, s.Progress]))).toEqual({
+      50: '100%',
+      200: '50%',
+    });
     expect((await describeImage(sim, imageId)).State).toBe('pending');
 
     sim.elapse(100);
@@ -118,7 +122,10 @@ describe('[simulator only: moto does not check AMI names] InvalidAMIName', () =>
   it('rejects a second image with the same name in the region with InvalidAMIName.Duplicate, until the first is deregistered', async () => {
     const sim = await simulator();
     const first = await createImage(sim, DEMO, 'env v1');
-    await expectEc2Error(sim.ec2().send(new CreateImageCommand({ InstanceId: TEACHING, Name: 'env v1' })), 'InvalidAMIName.Duplicate');
+    await expectEc2Error(
+      sim.ec2().send(new CreateImageCommand({ InstanceId: TEACHING, Name: 'env v1' })),
+      'InvalidAMIName.Duplicate',
+    );
     await sim.ec2().send(new DeregisterImageCommand({ ImageId: first }));
     expect(await createImage(sim, TEACHING, 'env v1')).toMatch(/^ami-/);
   });
@@ -165,14 +172,20 @@ describe('[simulator only: moto does not check instance states] IncorrectInstanc
     const box = await launch(sim, 'state-box');
     const id = box.InstanceId ?? '';
     await sim.ec2().send(new StopInstancesCommand({ InstanceIds: [id] }));
-    await expectEc2Error(sim.ec2().send(new CreateImageCommand({ InstanceId: id, Name: 'while stopping' })), 'IncorrectInstanceState');
+    await expectEc2Error(
+      sim.ec2().send(new CreateImageCommand({ InstanceId: id, Name: 'while stopping' })),
+      'IncorrectInstanceState',
+    );
 
     await waitForInstance(sim, id, 'stopped');
     expect(await createImage(sim, id, 'while stopped')).toMatch(/^ami-/);
 
     await sim.ec2().send(new TerminateInstancesCommand({ InstanceIds: [id] }));
     await waitForInstance(sim, id, 'terminated');
-    await expectEc2Error(sim.ec2().send(new CreateImageCommand({ InstanceId: id, Name: 'after the end' })), 'IncorrectInstanceState');
+    await expectEc2Error(
+      sim.ec2().send(new CreateImageCommand({ InstanceId: id, Name: 'after the end' })),
+      'IncorrectInstanceState',
+    );
   });
 
   it('refuses to start a stopping instance and to stop a terminated one', async () => {
@@ -192,7 +205,10 @@ describe('[simulator only: moto answers NotFound for malformed ids] …ID.Malfor
     const sim = await simulator();
     const ec2 = sim.ec2();
     await expectEc2Error(ec2.send(new DescribeInstancesCommand({ InstanceIds: ['i-xyz'] })), 'InvalidInstanceID.Malformed');
-    await expectEc2Error(ec2.send(new CreateImageCommand({ InstanceId: 'demo-workstation', Name: 'by name' })), 'InvalidInstanceID.Malformed');
+    await expectEc2Error(
+      ec2.send(new CreateImageCommand({ InstanceId: 'demo-workstation', Name: 'by name' })),
+      'InvalidInstanceID.Malformed',
+    );
     await expectEc2Error(ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: ['snapshot-1'] })), 'InvalidSnapshotID.Malformed');
     await expectEc2Error(ec2.send(new DeleteSnapshotCommand({ SnapshotId: 'snap-12' })), 'InvalidSnapshotID.Malformed');
     await expectEc2Error(ec2.send(new DescribeVolumesCommand({ VolumeIds: ['volume'] })), 'InvalidVolumeID.Malformed');
@@ -212,7 +228,10 @@ describe('[simulator only: moto ignores ClientToken and CopyImageTags] CopyImage
     const sim = await simulator();
     const source = await availableSource(sim);
     const west = sim.ec2('us-west-2');
-    const copy = () => west.send(new CopyImageCommand({ SourceRegion: 'us-east-1', SourceImageId: source, Name: 'idem copy', ClientToken: 'retry-1' }));
+    const copy = () =>
+      west.send(
+        new CopyImageCommand({ SourceRegion: 'us-east-1', SourceImageId: source, Name: 'idem copy', ClientToken: 'retry-1' }),
+      );
     const first = await copy();
     const second = await copy();
     expect(second.ImageId).toBe(first.ImageId);
@@ -231,9 +250,13 @@ describe('[simulator only: moto ignores ClientToken and CopyImageTags] CopyImage
     const sim = await simulator();
     const source = await availableSource(sim);
     const west = sim.ec2('us-west-2');
-    await west.send(new CopyImageCommand({ SourceRegion: 'us-east-1', SourceImageId: source, Name: 'first name', ClientToken: 'tok' }));
+    await west.send(
+      new CopyImageCommand({ SourceRegion: 'us-east-1', SourceImageId: source, Name: 'first name', ClientToken: 'tok' }),
+    );
     await expectEc2Error(
-      west.send(new CopyImageCommand({ SourceRegion: 'us-east-1', SourceImageId: source, Name: 'other name', ClientToken: 'tok' })),
+      west.send(
+        new CopyImageCommand({ SourceRegion: 'us-east-1', SourceImageId: source, Name: 'other name', ClientToken: 'tok' }),
+      ),
       'IdempotentParameterMismatch',
     );
   });
@@ -255,7 +278,9 @@ describe('[simulator only: moto ignores ClientToken and CopyImageTags] CopyImage
       team: 'bio',
       'prism:source-region': 'us-east-1',
     });
-    const without = await west.send(new CopyImageCommand({ SourceRegion: 'us-east-1', SourceImageId: source, Name: 'bare copy' }));
+    const without = await west.send(
+      new CopyImageCommand({ SourceRegion: 'us-east-1', SourceImageId: source, Name: 'bare copy' }),
+    );
     expect((await describeImage(sim, without.ImageId ?? '', 'us-west-2')).Tags).toBeUndefined();
   });
 });
@@ -282,7 +307,9 @@ describe('[simulator only: moto has no image block public access API] GetImageBl
     );
     expect((await describeImage(sim, id)).Public).toBe(false);
 
-    await sim.ec2().send(new ModifyImageAttributeCommand({ ImageId: id, LaunchPermission: { Add: [{ UserId: '111122223333' }] } }));
+    await sim
+      .ec2()
+      .send(new ModifyImageAttributeCommand({ ImageId: id, LaunchPermission: { Add: [{ UserId: '111122223333' }] } }));
     const perms = await sim.ec2().send(new DescribeImageAttributeCommand({ ImageId: id, Attribute: 'launchPermission' }));
     expect(perms.LaunchPermissions).toEqual([{ UserId: '111122223333' }]);
   });
@@ -336,7 +363,7 @@ describe('[simulator only: moto differs from the EC2 API reference here] validat
     );
   });
 
-  it("refuses tag keys starting with aws: with InvalidParameterValue (moto accepts them)", async () => {
+  it('refuses tag keys starting with aws: with InvalidParameterValue (moto accepts them)', async () => {
     const sim = await simulator();
     const id = await createImage(sim, DEMO, 'reserved tags');
     await expectEc2Error(

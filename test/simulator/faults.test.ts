@@ -95,8 +95,9 @@ describe('/_simulator control surface', () => {
     const { ImageId } = await ec2.send(
       new CreateImageCommand({ InstanceId: SEEDED_INSTANCES['demo-workstation'], Name: 'speed-change' }),
     );
-    const snapshotId = (await ec2.send(new DescribeImagesCommand({ ImageIds: [ImageId ?? ''] }))).Images?.[0]
-      ?.BlockDeviceMappings?.[0]?.Ebs?.SnapshotId ?? '';
+    const snapshotId =
+      (await ec2.send(new DescribeImagesCommand({ ImageIds: [ImageId ?? ''] }))).Images?.[0]?.BlockDeviceMappings?.[0]?.Ebs
+        ?.SnapshotId ?? '';
     const progress = async () =>
       (await ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: [snapshotId] }))).Snapshots?.[0]?.Progress;
     h.advance(15);

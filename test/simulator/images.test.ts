@@ -105,7 +105,10 @@ describe('CreateImage lifecycle', () => {
 describe('CreateImage validation', () => {
   it('rejects a name already used by a registered image in the same region with InvalidAMIName.Duplicate', async () => {
     await create(DEMO, 'same-name');
-    await expectEc2Error(ec2.send(new CreateImageCommand({ InstanceId: TEACHING, Name: 'same-name' })), 'InvalidAMIName.Duplicate');
+    await expectEc2Error(
+      ec2.send(new CreateImageCommand({ InstanceId: TEACHING, Name: 'same-name' })),
+      'InvalidAMIName.Duplicate',
+    );
   });
 
   it('frees the name once the image is deregistered', async () => {
@@ -262,7 +265,10 @@ describe('DeregisterImage and DeleteSnapshot', () => {
   });
 
   it('fails with InvalidSnapshot.NotFound when deleting an unknown snapshot', async () => {
-    await expectEc2Error(ec2.send(new DeleteSnapshotCommand({ SnapshotId: 'snap-0123456789abcdef0' })), 'InvalidSnapshot.NotFound');
+    await expectEc2Error(
+      ec2.send(new DeleteSnapshotCommand({ SnapshotId: 'snap-0123456789abcdef0' })),
+      'InvalidSnapshot.NotFound',
+    );
   });
 });
 
@@ -271,7 +277,10 @@ describe('DescribeSnapshots', () => {
     const imageId = await create(DEMO, 'snap-filter');
     const snapshotId = (await image(imageId))?.BlockDeviceMappings?.[0]?.Ebs?.SnapshotId ?? '';
     const unknown = 'snap-0fffffffffffffff0';
-    await expectEc2Error(ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: [snapshotId, unknown] })), 'InvalidSnapshot.NotFound');
+    await expectEc2Error(
+      ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: [snapshotId, unknown] })),
+      'InvalidSnapshot.NotFound',
+    );
     const out = await ec2.send(
       new DescribeSnapshotsCommand({ Filters: [{ Name: 'snapshot-id', Values: [snapshotId, unknown] }] }),
     );
@@ -283,7 +292,9 @@ describe('DescribeSnapshots', () => {
     const first = await ec2.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'], MaxResults: 5 }));
     expect(first.Snapshots).toHaveLength(5);
     expect(first.NextToken).toBeDefined();
-    const second = await ec2.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'], MaxResults: 5, NextToken: first.NextToken }));
+    const second = await ec2.send(
+      new DescribeSnapshotsCommand({ OwnerIds: ['self'], MaxResults: 5, NextToken: first.NextToken }),
+    );
     expect(second.Snapshots).toHaveLength(3);
     expect(second.NextToken).toBeUndefined();
     const all = [...(first.Snapshots ?? []), ...(second.Snapshots ?? [])].map((s) => s.SnapshotId);
@@ -294,9 +305,20 @@ describe('DescribeSnapshots', () => {
 describe('CreateTags and DeleteTags', () => {
   it('adds, overwrites and removes tags on an image', async () => {
     const imageId = await create(DEMO, 'tag-me');
-    await ec2.send(new CreateTagsCommand({ Resources: [imageId], Tags: [{ Key: 'a', Value: '1' }, { Key: 'b', Value: '2' }] }));
+    await ec2.send(
+      new CreateTagsCommand({
+        Resources: [imageId],
+        Tags: [
+          { Key: 'a', Value: '1' },
+          { Key: 'b', Value: '2' },
+        ],
+      }),
+    );
     await ec2.send(new CreateTagsCommand({ Resources: [imageId], Tags: [{ Key: 'a', Value: '3' }] }));
-    expect((await image(imageId))?.Tags).toEqual([{ Key: 'a', Value: '3' }, { Key: 'b', Value: '2' }]);
+    expect((await image(imageId))?.Tags).toEqual([
+      { Key: 'a', Value: '3' },
+      { Key: 'b', Value: '2' },
+    ]);
     // A value that does not match leaves the tag; a key alone removes it.
     await ec2.send(new DeleteTagsCommand({ Resources: [imageId], Tags: [{ Key: 'a', Value: 'nope' }, { Key: 'b' }] }));
     expect((await image(imageId))?.Tags).toEqual([{ Key: 'a', Value: '3' }]);

@@ -36,7 +36,11 @@ describe('EC2 Query protocol', () => {
       return instances[0];
     };
     const demo = await byName('demo-workstation');
-    expect(demo).toMatchObject({ InstanceId: 'i-0a1b2c3d4e5f60001', State: { Name: 'running', Code: 16 }, Architecture: 'x86_64' });
+    expect(demo).toMatchObject({
+      InstanceId: 'i-0a1b2c3d4e5f60001',
+      State: { Name: 'running', Code: 16 },
+      Architecture: 'x86_64',
+    });
     expect(demo?.BlockDeviceMappings).toHaveLength(1);
 
     const genomics = await byName('genomics-pipeline');
@@ -60,8 +64,9 @@ describe('EC2 Query protocol', () => {
   it('matches filter values with * and ? wildcards, as EC2 does', async () => {
     const ec2 = h.ec2();
     const names = async (value: string) =>
-      (await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:Name', Values: [value] }] })))
-        .Reservations?.flatMap((r) => r.Instances ?? [])
+      (await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:Name', Values: [value] }] }))).Reservations?.flatMap(
+        (r) => r.Instances ?? [],
+      )
         .map((i) => i.Tags?.find((t) => t.Key === 'Name')?.Value)
         .sort();
     expect(await names('*-env')).toEqual(['teaching-env']);

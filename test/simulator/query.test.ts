@@ -75,7 +75,9 @@ describe('EC2 query decoding', () => {
   });
 
   it('keeps an empty tag value apart from an absent one (DeleteTags depends on it)', () => {
-    expect(decode('DeleteTagsRequest', { 'ResourceId.1': 'ami-1', 'Tag.1.Key': 'a', 'Tag.1.Value': '', 'Tag.2.Key': 'b' })).toEqual({
+    expect(
+      decode('DeleteTagsRequest', { 'ResourceId.1': 'ami-1', 'Tag.1.Key': 'a', 'Tag.1.Value': '', 'Tag.2.Key': 'b' }),
+    ).toEqual({
       Resources: ['ami-1'],
       Tags: [{ Key: 'a', Value: '' }, { Key: 'b' }],
     });

@@ -29,8 +29,7 @@ const isPublic = async (ec2: EC2Client, imageId: string) =>
   (await ec2.send(new DescribeImagesCommand({ ImageIds: [imageId] }))).Images?.[0]?.Public;
 
 const permissions = async (ec2: EC2Client, imageId: string) =>
-  (await ec2.send(new DescribeImageAttributeCommand({ ImageId: imageId, Attribute: 'launchPermission' })))
-    .LaunchPermissions;
+  (await ec2.send(new DescribeImageAttributeCommand({ ImageId: imageId, Attribute: 'launchPermission' }))).LaunchPermissions;
 
 describe('launch permissions', () => {
   it('makes an image public with Group=all and private again with Remove, reflected in Public and the attribute', async () => {
@@ -84,7 +83,12 @@ describe('launch permissions', () => {
     );
     expect(await permissions(ec2, imageId)).toEqual([{ Group: 'all' }, { UserId: '210987654321' }]);
     await ec2.send(
-      new ModifyImageAttributeCommand({ ImageId: imageId, Attribute: 'launchPermission', OperationType: 'remove', UserGroups: ['all'] }),
+      new ModifyImageAttributeCommand({
+        ImageId: imageId,
+        Attribute: 'launchPermission',
+        OperationType: 'remove',
+        UserGroups: ['all'],
+      }),
     );
     expect(await permissions(ec2, imageId)).toEqual([{ UserId: '210987654321' }]);
   });
@@ -99,7 +103,9 @@ describe('launch permissions', () => {
   it('rejects a group other than all with InvalidParameterValue and a malformed account id with InvalidAMIAttributeItemValue', async () => {
     const { ec2, imageId } = await setup();
     await expectEc2Error(
-      ec2.send(new ModifyImageAttributeCommand({ ImageId: imageId, LaunchPermission: { Add: [{ Group: 'everyone' as 'all' }] } })),
+      ec2.send(
+        new ModifyImageAttributeCommand({ ImageId: imageId, LaunchPermission: { Add: [{ Group: 'everyone' as 'all' }] } }),
+      ),
       'InvalidParameterValue',
     );
     await expectEc2Error(
@@ -129,7 +135,9 @@ describe('image block public access', () => {
       'OperationNotPermitted',
     );
     expect(await isPublic(ec2, imageId)).toBe(false);
-    await ec2.send(new ModifyImageAttributeCommand({ ImageId: imageId, LaunchPermission: { Add: [{ UserId: '210987654321' }] } }));
+    await ec2.send(
+      new ModifyImageAttributeCommand({ ImageId: imageId, LaunchPermission: { Add: [{ UserId: '210987654321' }] } }),
+    );
     expect(await permissions(ec2, imageId)).toEqual([{ UserId: '210987654321' }]);
   });
 });
@@ -170,7 +178,9 @@ describe('snapshot create-volume permission', () => {
       'InvalidParameterValue',
     );
     await expectEc2Error(
-      ec2.send(new DescribeSnapshotAttributeCommand({ SnapshotId: 'snap-0123456789abcdef0', Attribute: 'createVolumePermission' })),
+      ec2.send(
+        new DescribeSnapshotAttributeCommand({ SnapshotId: 'snap-0123456789abcdef0', Attribute: 'createVolumePermission' }),
+      ),
       'InvalidSnapshot.NotFound',
     );
   });

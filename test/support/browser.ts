@@ -37,16 +37,18 @@ const QUIET_ARGS = [
 
 const HOW_TO_GET_ONE =
   'Either run `npm ci` (the dev dependency @sparticuz/chromium ships a Chromium inside its package), ' +
-  'or install Debian\'s: `apt-get update && apt-get install -y chromium` (or point CHROMIUM_PATH at any Chromium).';
+  "or install Debian's: `apt-get update && apt-get install -y chromium` (or point CHROMIUM_PATH at any Chromium).";
 
 /** Called once per run by the global set-up, so that parallel test files never unpack at the same time. */
 export async function resolveChromium(env: NodeJS.ProcessEnv = process.env): Promise<ChromiumResolution> {
   const configured = env.CHROMIUM_PATH;
   if (configured) {
-    if (existsSync(configured)) return { ok: true, chromium: { executablePath: configured, args: QUIET_ARGS, source: 'CHROMIUM_PATH' } };
+    if (existsSync(configured))
+      return { ok: true, chromium: { executablePath: configured, args: QUIET_ARGS, source: 'CHROMIUM_PATH' } };
     return { ok: false, reason: `CHROMIUM_PATH is ${configured}, which does not exist. ${HOW_TO_GET_ONE}` };
   }
-  if (existsSync(DEBIAN_CHROMIUM)) return { ok: true, chromium: { executablePath: DEBIAN_CHROMIUM, args: QUIET_ARGS, source: 'debian' } };
+  if (existsSync(DEBIAN_CHROMIUM))
+    return { ok: true, chromium: { executablePath: DEBIAN_CHROMIUM, args: QUIET_ARGS, source: 'debian' } };
   try {
     const packaged = (await import('@sparticuz/chromium')).default;
     const executablePath = await packaged.executablePath();
@@ -83,6 +85,8 @@ export async function launchChromium(
       ...options,
     });
   } catch (err) {
-    throw new Error(`Chromium (${choice.source}, ${choice.executablePath}) did not start: ${(err as Error).message}\n${HOW_TO_GET_ONE}`);
+    throw new Error(
+      `Chromium (${choice.source}, ${choice.executablePath}) did not start: ${(err as Error).message}\n${HOW_TO_GET_ONE}`,
+    );
   }
 }

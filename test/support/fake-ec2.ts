@@ -126,9 +126,7 @@ const MAX_IDS_PER_CALL = 1000;
 
 export type FakeEc2 = ReturnType<typeof createFakeEc2>;
 
-export function createFakeEc2(
-  options: { now?: () => number; regions?: string[]; defaultRegion?: string } = {},
-) {
+export function createFakeEc2(options: { now?: () => number; regions?: string[]; defaultRegion?: string } = {}) {
   const now = options.now ?? Date.now;
   const regions = options.regions ?? ['us-east-1', 'us-west-2', 'eu-west-1'];
   const defaultRegion = options.defaultRegion ?? regions[0] ?? 'us-east-1';
@@ -298,7 +296,13 @@ export function createFakeEc2(
         const inRegion = [...instances.values()].filter((i) => i.region === region);
         if (query.ids) {
           const missing = query.ids.filter((id) => !inRegion.some((i) => i.id === id));
-          if (missing.length) fail('InvalidInstanceID.NotFound', `The instance IDs '${missing.join(', ')}' do not exist`, 'DescribeInstances', region);
+          if (missing.length)
+            fail(
+              'InvalidInstanceID.NotFound',
+              `The instance IDs '${missing.join(', ')}' do not exist`,
+              'DescribeInstances',
+              region,
+            );
           return inRegion.filter((i) => query.ids!.includes(i.id)).map(instanceView);
         }
         return inRegion.filter((i) => i.name === (query.nameTag ?? '')).map(instanceView);
@@ -310,7 +314,8 @@ export function createFakeEc2(
       return request('DescribeVolumes', region, { ids }, () =>
         ids.map((id) => {
           const v = volumes.get(id);
-          if (!v || v.region !== region) fail('InvalidVolume.NotFound', `The volume '${id}' does not exist.`, 'DescribeVolumes', region);
+          if (!v || v.region !== region)
+            fail('InvalidVolume.NotFound', `The volume '${id}' does not exist.`, 'DescribeVolumes', region);
           return { id: v.id, sizeGiB: v.sizeGiB, encrypted: v.encrypted };
         }),
       );
@@ -359,16 +364,32 @@ export function createFakeEc2(
           fail('InvalidInstanceID.NotFound', `The instance ID '${params.instanceId}' does not exist`, 'CreateImage', region);
         }
         if (instance.state !== 'running' && instance.state !== 'stopped') {
-          fail('IncorrectInstanceState', `The instance '${instance.id}' is not in a state from which it can be imaged.`, 'CreateImage', region);
+          fail(
+            'IncorrectInstanceState',
+            `The instance '${instance.id}' is not in a state from which it can be imaged.`,
+            'CreateImage',
+            region,
+          );
         }
         if (nameTaken(region, params.name)) {
-          fail('InvalidAMIName.Duplicate', `AMI name ${params.name} is already in use by AMI ${nameTaken(region, params.name)!.id}`, 'CreateImage', region);
+          fail(
+            'InvalidAMIName.Duplicate',
+            `AMI name ${params.name} is already in use by AMI ${nameTaken(region, params.name)!.id}`,
+            'CreateImage',
+            region,
+          );
         }
         const sizes = instance.volumeIds.map((id) => volumes.get(id)?.sizeGiB ?? 0);
         const encrypted = instance.volumeIds.some((id) => volumes.get(id)?.encrypted === true);
         return register(
           region,
-          { name: params.name, description: params.description, architecture: instance.architecture, encrypted, tags: params.tags },
+          {
+            name: params.name,
+            description: params.description,
+            architecture: instance.architecture,
+            encrypted,
+            tags: params.tags,
+          },
           sizes,
         ).id;
       });
@@ -482,7 +503,14 @@ export function createFakeEc2(
   };
 
   function instanceView(i: FakeInstance): Ec2Instance {
-    return { id: i.id, name: i.name, state: i.state, architecture: i.architecture, volumeIds: [...i.volumeIds], tags: i.tags.map((t) => ({ ...t })) };
+    return {
+      id: i.id,
+      name: i.name,
+      state: i.state,
+      architecture: i.architecture,
+      volumeIds: [...i.volumeIds],
+      tags: i.tags.map((t) => ({ ...t })),
+    };
   }
 
   return {

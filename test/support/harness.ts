@@ -183,7 +183,9 @@ export async function eventually<T>(check: () => Promise<T | undefined> | T | un
 }
 
 /** EC2 tags as a plain record, for assertions. */
-export function tagMap(tags: readonly { Key?: string | undefined; Value?: string | undefined }[] | undefined): Record<string, string> {
+export function tagMap(
+  tags: readonly { Key?: string | undefined; Value?: string | undefined }[] | undefined,
+): Record<string, string> {
   const out: Record<string, string> = {};
   for (const t of tags ?? []) if (t.Key !== undefined) out[t.Key] = t.Value ?? '';
   return out;

@@ -66,7 +66,9 @@ describe('tracking against moto', () => {
     const report = await t.app.reconciler.runOnce();
     expect(report.changed).toEqual([{ amiId: c.amiId, from: 'AVAILABLE', to: 'DEREGISTERED' }]);
     const after = await t.gql(UserAmisDocument, {});
-    expect(after.userAmis.edges.map((e) => ({ amiId: e.node.amiId, state: e.node.state }))).toEqual([{ amiId: c.amiId, state: 'DEREGISTERED' }]);
+    expect(after.userAmis.edges.map((e) => ({ amiId: e.node.amiId, state: e.node.state }))).toEqual([
+      { amiId: c.amiId, state: 'DEREGISTERED' },
+    ]);
   });
 
   it('adopts a copy whose id was lost in a crash by its tag, without a second CopyImage (moto ignores ClientToken)', async () => {

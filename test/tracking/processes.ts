@@ -16,7 +16,12 @@ interface Child {
   exited: Promise<number | null>;
 }
 
-function launch(args: string[], env: Record<string, string>, ready: RegExp, what: string): Promise<Child & { match: RegExpExecArray }> {
+function launch(
+  args: string[],
+  env: Record<string, string>,
+  ready: RegExp,
+  what: string,
+): Promise<Child & { match: RegExpExecArray }> {
   const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
     cwd: ROOT,
     env: { ...process.env, NODE_NO_WARNINGS: '1', ...env },
@@ -69,7 +74,12 @@ export async function startSimulatorProcess(flags: string[] = []): Promise<Simul
   return {
     url,
     ec2(region = 'us-east-1') {
-      const client = new EC2Client({ region, endpoint: url, credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 8 });
+      const client = new EC2Client({
+        region,
+        endpoint: url,
+        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+        maxAttempts: 8,
+      });
       clients.push(client);
       return client;
     },
@@ -98,7 +108,11 @@ export interface ServerProcess {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export async function startServerProcess(env: { simulatorUrl: string; databasePath: string; pollIntervalMs?: number }): Promise<ServerProcess> {
+export async function startServerProcess(env: {
+  simulatorUrl: string;
+  databasePath: string;
+  pollIntervalMs?: number;
+}): Promise<ServerProcess> {
   const c = await launch(
     ['src/main.ts'],
     {

@@ -50,7 +50,10 @@ async function instanceId(name: string): Promise<string> {
 }
 
 /** Rows as createAmi writes them before CreateImage, for a server that died before learning the AMI id. */
-function craftOrphan(dbPath: string, row: { id: string; name: string; instanceId: string; sizeGiB: number; requestedAgoMs: number }): void {
+function craftOrphan(
+  dbPath: string,
+  row: { id: string; name: string; instanceId: string; sizeGiB: number; requestedAgoMs: number },
+): void {
   const database = openDatabase(dbPath);
   const now = Date.now();
   insertCreation(
@@ -92,8 +95,20 @@ describe('tracking across server crashes', () => {
     // Two creations whose server died between recording them and learning the AMI id: one whose
     // CreateImage reached EC2 (the image exists, tagged), one whose request never left.
     const teaching = await instanceId('teaching-env');
-    const landed = { id: '00000000-0000-4000-8000-00000000000a', name: 'crashed after CreateImage', instanceId: teaching, sizeGiB: 16, requestedAgoMs: 5_000 };
-    const lost = { id: '00000000-0000-4000-8000-00000000000b', name: 'crashed before CreateImage', instanceId: teaching, sizeGiB: 16, requestedAgoMs: 60_000 };
+    const landed = {
+      id: '00000000-0000-4000-8000-00000000000a',
+      name: 'crashed after CreateImage',
+      instanceId: teaching,
+      sizeGiB: 16,
+      requestedAgoMs: 5_000,
+    };
+    const lost = {
+      id: '00000000-0000-4000-8000-00000000000b',
+      name: 'crashed before CreateImage',
+      instanceId: teaching,
+      sizeGiB: 16,
+      requestedAgoMs: 60_000,
+    };
     craftOrphan(dbPath, landed);
     craftOrphan(dbPath, lost);
     await sim.ec2().send(
@@ -135,7 +150,10 @@ describe('tracking across server crashes', () => {
     const until = async (what: string, check: () => boolean, ms = 30_000) => {
       const deadline = Date.now() + ms;
       while (!check()) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify([...latest.values()].map((n) => [n.name, n.stage, n.progress]))}`);
+        if (Date.now() > deadline)
+          throw new Error(
+            `timed out waiting for ${what}: ${JSON.stringify([...latest.values()].map((n) => [n.name, n.stage, n.progress]))}`,
+          );
         await sleep(40);
       }
     };
@@ -169,14 +187,23 @@ describe('tracking across server crashes', () => {
 
     // A subscriber that reconnects gets the current state at once, then every change to the end.
     const before = latest.get(a)!.progress;
-    const events = await collectOverSse(server.url, AmiProgressDocument, { id: a }, {
-      timeoutMs: 30_000,
-      headers: { authorization: `Bearer ${server.token ?? ''}` },
-    });
+    const events = await collectOverSse(
+      server.url,
+      AmiProgressDocument,
+      { id: a },
+      {
+        timeoutMs: 30_000,
+        headers: { authorization: `Bearer ${server.token ?? ''}` },
+      },
+    );
     expect(events[0]!.amiProgress.progress).toBeGreaterThanOrEqual(before);
     expect(events.at(-1)!.amiProgress.status).toBe('COMPLETED');
 
-    await until('every creation to end', () => ids.every((id) => ['COMPLETED', 'PARTIALLY_COMPLETED', 'FAILED', 'CANCELLED'].includes(latest.get(id)?.status ?? '')), 30_000);
+    await until(
+      'every creation to end',
+      () => ids.every((id) => ['COMPLETED', 'PARTIALLY_COMPLETED', 'FAILED', 'CANCELLED'].includes(latest.get(id)?.status ?? '')),
+      30_000,
+    );
     following = false;
     await follow;
 
@@ -186,7 +213,11 @@ describe('tracking across server crashes', () => {
       expect({ id, progress }).toEqual({ id, progress: [...progress].sort((x, y) => x - y) });
       for (const region of latest.get(id)!.regions) {
         const regional = history.flatMap((n) => n.regions.filter((r) => r.region === region.region).map((r) => r.progress));
-        expect({ id, region: region.region, regional }).toEqual({ id, region: region.region, regional: [...regional].sort((x, y) => x - y) });
+        expect({ id, region: region.region, regional }).toEqual({
+          id,
+          region: region.region,
+          regional: [...regional].sort((x, y) => x - y),
+        });
       }
     }
 
@@ -211,7 +242,8 @@ describe('tracking across server crashes', () => {
         byCreation: Object.fromEntries(expected[region]!.map((id) => [id, 1])),
       });
       for (const id of expected[region]!) {
-        const amiId = region === 'us-east-1' ? latest.get(id)!.amiId : latest.get(id)!.regions.find((r) => r.region === region)?.amiId;
+        const amiId =
+          region === 'us-east-1' ? latest.get(id)!.amiId : latest.get(id)!.regions.find((r) => r.region === region)?.amiId;
         expect(made.find((i) => tagMap(i.Tags)['prism:creation-id'] === id)?.ImageId).toBe(amiId);
       }
     }

@@ -39,9 +39,12 @@ describe('tracking while EC2 throttles 30% of calls', () => {
     const ids = await Promise.all(
       requests.map(async (input, i) => {
         for (let attempt = 0; ; attempt++) {
-          const res = await server.gql(CreateAmiDocument, { input: { ...input, noReboot: true, idempotencyKey: `throttle-${i}` } });
+          const res = await server.gql(CreateAmiDocument, {
+            input: { ...input, noReboot: true, idempotencyKey: `throttle-${i}` },
+          });
           if (res.createAmi.__typename === 'CreateAmiSuccess') return res.createAmi.creation.id;
-          if (res.createAmi.code !== 'EC2_ERROR' || attempt >= 5) throw new Error(`createAmi failed: ${JSON.stringify(res.createAmi)}`);
+          if (res.createAmi.code !== 'EC2_ERROR' || attempt >= 5)
+            throw new Error(`createAmi failed: ${JSON.stringify(res.createAmi)}`);
           await sleep(200);
         }
       }),
@@ -60,9 +63,9 @@ describe('tracking while EC2 throttles 30% of calls', () => {
       if (Date.now() > deadline) throw new Error(`not all creations ended: ${JSON.stringify(nodes)}`);
       await sleep(200);
     }
-    expect(nodes.map((n) => ({ id: n.id, status: n.status, failureReason: n.failureReason })).sort((x, y) => x.id.localeCompare(y.id))).toEqual(
-      ids.map((id) => ({ id, status: 'COMPLETED', failureReason: null })).sort((x, y) => x.id.localeCompare(y.id)),
-    );
+    expect(
+      nodes.map((n) => ({ id: n.id, status: n.status, failureReason: n.failureReason })).sort((x, y) => x.id.localeCompare(y.id)),
+    ).toEqual(ids.map((id) => ({ id, status: 'COMPLETED', failureReason: null })).sort((x, y) => x.id.localeCompare(y.id)));
 
     await sim.configure({ throttleRate: 0 });
     const perCreation = new Map<string, number>();

@@ -33,7 +33,9 @@ afterEach(async () => {
 });
 
 async function start(env: Record<string, string> = {}, overrides: AppOverrides = {}): Promise<TestApp> {
-  t = await startTestApp({ EC2_BACKEND: 'simulator', SIMULATOR_SPEED_GIB_PER_SECOND: '20', ...env }, overrides, { listen: false });
+  t = await startTestApp({ EC2_BACKEND: 'simulator', SIMULATOR_SPEED_GIB_PER_SECOND: '20', ...env }, overrides, {
+    listen: false,
+  });
   return t;
 }
 
@@ -49,7 +51,9 @@ async function simConfig(patch: Record<string, unknown>): Promise<void> {
 }
 
 async function simStats(): Promise<{ byRegion: Record<string, Record<string, number>> }> {
-  return (await (await fetch(`${t.app.simulator!.url}/_simulator/stats`)).json()) as { byRegion: Record<string, Record<string, number>> };
+  return (await (await fetch(`${t.app.simulator!.url}/_simulator/stats`)).json()) as {
+    byRegion: Record<string, Record<string, number>>;
+  };
 }
 
 async function createAmi(input: CreateAmiInput): Promise<CreationRecord> {
@@ -76,7 +80,9 @@ async function tickUntil(id: string, done: (c: CreationRecord) => boolean, max =
 const ended = (c: CreationRecord) => c.status !== 'PENDING' && c.status !== 'IN_PROGRESS';
 
 async function imagesOf(id: string, region = 'us-east-1'): Promise<Image[]> {
-  const res = await ec2(region).send(new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: 'tag:prism:creation-id', Values: [id] }] }));
+  const res = await ec2(region).send(
+    new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: 'tag:prism:creation-id', Values: [id] }] }),
+  );
   return res.Images ?? [];
 }
 
@@ -169,7 +175,9 @@ describe('resuming creations whose AMI id was never stored', () => {
 
   it('ends FAILED, without a second AMI, when another AMI already had the name before the request', async () => {
     await start();
-    const foreign = await ec2().send(new CreateImageCommand({ InstanceId: await instanceId('teaching-env'), Name: 'taken meanwhile' }));
+    const foreign = await ec2().send(
+      new CreateImageCommand({ InstanceId: await instanceId('teaching-env'), Name: 'taken meanwhile' }),
+    );
     const c = await orphan('taken meanwhile', 0);
     // The request was recorded well after the other image was registered.
     updateCreation(t.app.deps.db, c.id, { imageRequestedAt: Date.now() + 5 * 60_000 });
@@ -177,7 +185,9 @@ describe('resuming creations whose AMI id was never stored', () => {
     const failed = creation(c.id);
     expect(failed.status).toBe('FAILED');
     expect(failed.failureReason).toContain(foreign.ImageId!);
-    const all = await ec2().send(new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: 'name', Values: ['taken meanwhile'] }] }));
+    const all = await ec2().send(
+      new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: 'name', Values: ['taken meanwhile'] }] }),
+    );
     expect(all.Images).toHaveLength(1);
   });
 });
@@ -190,11 +200,18 @@ describe('copies after a crash', () => {
     const copyId = copying.copies[0]!.amiId!;
     // The simulator answers a repeated token with the first copy.
     const again = await ec2('us-west-2').send(
-      new CopyImageCommand({ SourceRegion: 'us-east-1', SourceImageId: copying.amiId!, Name: c.name, ClientToken: copyClientToken(c.id, 'us-west-2') }),
+      new CopyImageCommand({
+        SourceRegion: 'us-east-1',
+        SourceImageId: copying.amiId!,
+        Name: c.name,
+        ClientToken: copyClientToken(c.id, 'us-west-2'),
+      }),
     );
     expect(again.ImageId).toBe(copyId);
     // A crash after CopyImage, before its id was stored (and before it was marked requested).
-    updateCreation(t.app.deps.db, c.id, {}, [{ region: 'us-west-2', patch: { amiId: null, status: 'PENDING', startedAt: null } }]);
+    updateCreation(t.app.deps.db, c.id, {}, [
+      { region: 'us-west-2', patch: { amiId: null, status: 'PENDING', startedAt: null } },
+    ]);
     const done = await tickUntil(c.id, ended);
     expect(done.status).toBe('COMPLETED');
     expect(done.copies[0]!.amiId).toBe(copyId);
@@ -303,7 +320,10 @@ describe('failures and time limits', () => {
 
   it('does not time out before 2 hours, then ends FAILED saying the AMI was left in place', async () => {
     let offset = 0;
-    await start({ SIMULATOR_SPEED_GIB_PER_SECOND: '0.01' }, { clock: { now: () => Date.now() + offset }, trackerMaxDurationMs: 60_000 });
+    await start(
+      { SIMULATOR_SPEED_GIB_PER_SECOND: '0.01' },
+      { clock: { now: () => Date.now() + offset }, trackerMaxDurationMs: 60_000 },
+    );
     const c = await createAmi({ instance: 'teaching-env', name: 'slow one' });
     await t.app.tracker.runOnce();
     offset = 119 * 60_000;
@@ -420,7 +440,8 @@ describe('cancel', () => {
     const real = t.app.deps.ec2.deregisterImage.bind(t.app.deps.ec2);
     let failures = 1;
     t.app.deps.ec2.deregisterImage = async (...args) => {
-      if (failures-- > 0) throw new Ec2CallError('RequestLimitExceeded', 'Request limit exceeded.', 'DeregisterImage', 'us-east-1', 503);
+      if (failures-- > 0)
+        throw new Ec2CallError('RequestLimitExceeded', 'Request limit exceeded.', 'DeregisterImage', 'us-east-1', 503);
       return real(...args);
     };
     const res = await t.gql(CancelAmiCreationDocument, { id: c.id });
@@ -441,7 +462,12 @@ describe('reconciliation', () => {
     const done = await tickUntil(c.id, ended);
     await ec2().send(new DeregisterImageCommand({ ImageId: done.amiId! }));
     const report = await t.app.reconciler.runOnce();
-    expect(report).toMatchObject({ checked: 2, regions: 2, ec2Calls: 2, changed: [{ amiId: done.amiId, from: 'AVAILABLE', to: 'DEREGISTERED' }] });
+    expect(report).toMatchObject({
+      checked: 2,
+      regions: 2,
+      ec2Calls: 2,
+      changed: [{ amiId: done.amiId, from: 'AVAILABLE', to: 'DEREGISTERED' }],
+    });
     const listed = await t.gql(UserAmisDocument, {});
     const states = Object.fromEntries(listed.userAmis.edges.map((e) => [e.node.amiId, e.node.state]));
     expect(states).toEqual({ [done.amiId!]: 'DEREGISTERED', [done.copies[0]!.amiId!]: 'AVAILABLE' });

@@ -22,7 +22,13 @@ describe('cost estimates', () => {
 });
 
 describe('progress arithmetic', () => {
-  const snap = (progress: number, size: number, state = 'pending') => ({ id: 's', state, progress, volumeSizeGiB: size, stateMessage: undefined });
+  const snap = (progress: number, size: number, state = 'pending') => ({
+    id: 's',
+    state,
+    progress,
+    volumeSizeGiB: size,
+    stateMessage: undefined,
+  });
 
   it('weights snapshot progress by volume size', () => {
     expect(snapshotFraction([snap(100, 50, 'completed'), snap(0, 150)])).toBeCloseTo(0.25, 6);

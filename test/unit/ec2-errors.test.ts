@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Ec2CallError, isRejection, isTransient, toDomainError } from '../../src/services/ec2/errors.js';
 
-const err = (code: string, status = 400, message = 'details') => new Ec2CallError(code, message, 'CreateImage', 'us-east-1', status);
+const err = (code: string, status = 400, message = 'details') =>
+  new Ec2CallError(code, message, 'CreateImage', 'us-east-1', status);
 
 describe('EC2 errors map to the contract', () => {
   it.each([
@@ -23,7 +24,9 @@ describe('EC2 errors map to the contract', () => {
   });
 
   it('turns a public-sharing OperationNotPermitted into PUBLIC_ACCESS_BLOCKED naming the setting and the fix', () => {
-    const mapped = toDomainError(err('OperationNotPermitted', 400, 'block public access for AMIs is enabled; cannot make public'));
+    const mapped = toDomainError(
+      err('OperationNotPermitted', 400, 'block public access for AMIs is enabled; cannot make public'),
+    );
     expect(mapped.code).toBe('PUBLIC_ACCESS_BLOCKED');
     expect(mapped.message).toMatch(/disable-image-block-public-access/);
   });

@@ -21,7 +21,10 @@ async function lint(filePath: string, code: string): Promise<string[]> {
 
 describe('layer rules', () => {
   it('refuses graphql in a service', async () => {
-    const errors = await lint('src/services/planted.ts', "import { GraphQLError } from 'graphql';\nexport const e = GraphQLError;\n");
+    const errors = await lint(
+      'src/services/planted.ts',
+      "import { GraphQLError } from 'graphql';\nexport const e = GraphQLError;\n",
+    );
     expect(errors).toEqual([expect.stringContaining('Services hold decisions and know nothing of GraphQL')]);
   });
 
@@ -33,11 +36,20 @@ describe('layer rules', () => {
   });
 
   it('refuses the AWS SDK at run time outside the gateway, and allows its types', async () => {
-    const runtime = await lint('src/services/planted.ts', "import { EC2Client } from '@aws-sdk/client-ec2';\nexport const c = EC2Client;\n");
+    const runtime = await lint(
+      'src/services/planted.ts',
+      "import { EC2Client } from '@aws-sdk/client-ec2';\nexport const c = EC2Client;\n",
+    );
     expect(runtime).toEqual([expect.stringContaining('Only src/services/ec2/gateway.ts calls the AWS SDK at run time')]);
-    const types = await lint('src/services/planted.ts', "import type { Image } from '@aws-sdk/client-ec2';\nexport type I = Image;\n");
+    const types = await lint(
+      'src/services/planted.ts',
+      "import type { Image } from '@aws-sdk/client-ec2';\nexport type I = Image;\n",
+    );
     expect(types).toEqual([]);
-    const gateway = await lint('src/services/ec2/gateway.ts', "const sdk = await import('@aws-sdk/client-ec2');\nimport { EC2Client } from '@aws-sdk/client-ec2';\nexport { sdk, EC2Client };\n");
+    const gateway = await lint(
+      'src/services/ec2/gateway.ts',
+      "const sdk = await import('@aws-sdk/client-ec2');\nimport { EC2Client } from '@aws-sdk/client-ec2';\nexport { sdk, EC2Client };\n",
+    );
     expect(gateway).toEqual([]);
   });
 
@@ -48,14 +60,24 @@ describe('layer rules', () => {
   });
 
   it('refuses run-time data access in a resolver or schema file, and allows type imports', async () => {
-    const errors = await lint('src/resolvers/planted.ts', "import { findAmi } from '../db/amis.js';\nexport const f = findAmi;\n");
+    const errors = await lint(
+      'src/resolvers/planted.ts',
+      "import { findAmi } from '../db/amis.js';\nexport const f = findAmi;\n",
+    );
     expect(errors).toEqual([expect.stringContaining('The schema and resolvers reach data only through services')]);
-    expect(await lint('src/schema/types/planted.ts', "import { eq } from 'drizzle-orm';\nexport const e = eq;\n")).toHaveLength(1);
-    expect(await lint('src/resolvers/planted.ts', "import type { AmiRecord } from '../db/amis.js';\nexport type A = AmiRecord;\n")).toEqual([]);
+    expect(await lint('src/schema/types/planted.ts', "import { eq } from 'drizzle-orm';\nexport const e = eq;\n")).toHaveLength(
+      1,
+    );
+    expect(
+      await lint('src/resolvers/planted.ts', "import type { AmiRecord } from '../db/amis.js';\nexport type A = AmiRecord;\n"),
+    ).toEqual([]);
   });
 
   it('refuses an import of the server in the simulator', async () => {
-    const errors = await lint('simulator/planted.ts', "import { loadConfig } from '../src/config.js';\nexport const l = loadConfig;\n");
+    const errors = await lint(
+      'simulator/planted.ts',
+      "import { loadConfig } from '../src/config.js';\nexport const l = loadConfig;\n",
+    );
     expect(errors).toEqual([expect.stringContaining('The EC2 simulator is a program of its own')]);
   });
 
@@ -68,7 +90,8 @@ describe('layer rules', () => {
     expect(await lint('src/services/creations/lifecycle.ts', write)).toEqual([]);
     const read = "import { findCreation } from '../../db/creations.js';\nexport const f = findCreation;\n";
     expect(await lint('src/services/tracker/planted.ts', read)).toEqual([]);
-    const announce = "declare const events: { publish(t: string, v: unknown): void };\ndeclare function creationTopic(id: string): string;\nevents.publish(creationTopic('c'), {});\n";
+    const announce =
+      "declare const events: { publish(t: string, v: unknown): void };\ndeclare function creationTopic(id: string): string;\nevents.publish(creationTopic('c'), {});\n";
     expect(await lint('src/services/planted.ts', announce)).toEqual([
       expect.stringContaining('Creation events are published by src/services/creations/lifecycle.ts'),
     ]);

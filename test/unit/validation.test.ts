@@ -51,25 +51,30 @@ describe('createAmi input', () => {
   });
 
   it('rejects unknown, duplicate and source regions', () => {
-    expect(paths({ instance: 'x', name: 'ok name', copyToRegions: ['us-west-2', 'us-west-2', 'us-east-1', 'moon-1', 'US-WEST-2'] })).toEqual([
-      'input.copyToRegions.1',
-      'input.copyToRegions.2',
-      'input.copyToRegions.3',
-      'input.copyToRegions.4',
-    ]);
+    expect(
+      paths({ instance: 'x', name: 'ok name', copyToRegions: ['us-west-2', 'us-west-2', 'us-east-1', 'moon-1', 'US-WEST-2'] }),
+    ).toEqual(['input.copyToRegions.1', 'input.copyToRegions.2', 'input.copyToRegions.3', 'input.copyToRegions.4']);
   });
 
   it('rejects account ids that are not 12 digits, and duplicates', () => {
-    expect(paths({ instance: 'x', name: 'ok name', shareWithAccounts: ['123456789012', '12345678901', 'abcdefghijkl', '123456789012'] })).toEqual([
-      'input.shareWithAccounts.1',
-      'input.shareWithAccounts.2',
-      'input.shareWithAccounts.3',
-    ]);
+    expect(
+      paths({
+        instance: 'x',
+        name: 'ok name',
+        shareWithAccounts: ['123456789012', '12345678901', 'abcdefghijkl', '123456789012'],
+      }),
+    ).toEqual(['input.shareWithAccounts.1', 'input.shareWithAccounts.2', 'input.shareWithAccounts.3']);
   });
 
   it('rejects an empty instance, a long description, an empty template and an oversized idempotency key', () => {
     expect(
-      paths({ instance: '  ', name: 'ok name', description: 'd'.repeat(256), templateName: ' ', idempotencyKey: 'k'.repeat(129) }),
+      paths({
+        instance: '  ',
+        name: 'ok name',
+        description: 'd'.repeat(256),
+        templateName: ' ',
+        idempotencyKey: 'k'.repeat(129),
+      }),
     ).toEqual(['input.instance', 'input.description', 'input.templateName', 'input.idempotencyKey']);
   });
 });

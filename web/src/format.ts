@@ -36,7 +36,10 @@ export function words(text: string): string[] {
 /** "team=bio, env=prod" → tags; undefined when a pair has no "=" or an empty key. */
 export function parseTags(text: string): { key: string; value: string }[] | undefined {
   const tags: { key: string; value: string }[] = [];
-  for (const pair of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const pair of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const eq = pair.indexOf('=');
     if (eq <= 0) return undefined;
     tags.push({ key: pair.slice(0, eq).trim(), value: pair.slice(eq + 1).trim() });

@@ -1,7 +1,13 @@
 // Commands about registered AMIs: list, publish, share, delete.
 import type { Command } from 'commander';
 import type { AmiFilter, TagInput, UserAmisQuery } from '../../generated/graphql/graphql.js';
-import { CommunityAmisDocument, DeregisterAmiDocument, PublishAmiDocument, ShareAmiDocument, UserAmisDocument } from '../../generated/graphql/graphql.js';
+import {
+  CommunityAmisDocument,
+  DeregisterAmiDocument,
+  PublishAmiDocument,
+  ShareAmiDocument,
+  UserAmisDocument,
+} from '../../generated/graphql/graphql.js';
 import { expectSuccess } from '../client.js';
 import type { CommandContext, Runner } from '../context.js';
 import { formatAmi } from '../format.js';
@@ -21,7 +27,7 @@ const PAGE_SIZE = 100;
 export function registerAmiCommands(program: Command, run: Runner): void {
   program
     .command('list')
-    .description('List your AMIs (one entry per region), or the community\'s with --community')
+    .description("List your AMIs (one entry per region), or the community's with --community")
     .option('--tag <key=value>', 'only AMIs with this tag (repeatable; all must match)', collectTag)
     .option('--region <region>', 'only this region')
     .option('--template <name>', 'only AMIs of this template')
@@ -42,7 +48,11 @@ export function registerAmiCommands(program: Command, run: Runner): void {
         if (opts.json) ctx.out.json(data, { pretty: true });
         const { ami } = expectSuccess(data.publishAmi, 'PublishAmiSuccess');
         if (opts.json) return;
-        ctx.out.line(opts.private ? `${ami.amiId} is private again (${ami.visibility})` : `Published ${ami.amiId} to the community (${ami.visibility})`);
+        ctx.out.line(
+          opts.private
+            ? `${ami.amiId} is private again (${ami.visibility})`
+            : `Published ${ami.amiId} to the community (${ami.visibility})`,
+        );
         ctx.out.line(formatAmi(ami));
       }),
     );
@@ -61,7 +71,11 @@ export function registerAmiCommands(program: Command, run: Runner): void {
         const { ami } = expectSuccess(data.shareAmi, 'ShareAmiSuccess');
         if (opts.json) return;
         const who = accountIds.join(', ');
-        ctx.out.line(opts.revoke ? `Revoked launch permission of ${who} on ${ami.amiId} (${ami.visibility})` : `Shared ${ami.amiId} with ${who} (${ami.visibility})`);
+        ctx.out.line(
+          opts.revoke
+            ? `Revoked launch permission of ${who} on ${ami.amiId} (${ami.visibility})`
+            : `Shared ${ami.amiId} with ${who} (${ami.visibility})`,
+        );
       }),
     );
 

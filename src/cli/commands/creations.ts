@@ -110,7 +110,8 @@ async function watch(ctx: CommandContext, ref: string, opts: { json?: boolean })
   // One query first: a wrong id or a server that is down gets the same clear error as `status`.
   const { creation } = await lookup(ctx, ref);
   if (!creation) throw notFound(ref);
-  if (!opts.json) ctx.out.line(`Watching AMI creation ${creation.id} ("${creation.name}"); Ctrl-C stops watching, not the creation`);
+  if (!opts.json)
+    ctx.out.line(`Watching AMI creation ${creation.id} ("${creation.name}"); Ctrl-C stops watching, not the creation`);
   return followAndReport(ctx, creation.id, opts.json);
 }
 
@@ -122,7 +123,11 @@ async function followAndReport(ctx: CommandContext, id: string, json: boolean | 
   } catch (err) {
     // Whatever broke the stream, the creation itself goes on on the server.
     if (err instanceof CliError) {
-      throw new CliError(err.message, { code: err.code, exitCode: err.exitCode, details: [...err.details, `the creation goes on; resume with: prism-ami watch ${id}`] });
+      throw new CliError(err.message, {
+        code: err.code,
+        exitCode: err.exitCode,
+        details: [...err.details, `the creation goes on; resume with: prism-ami watch ${id}`],
+      });
     }
     throw err;
   }

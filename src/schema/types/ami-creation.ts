@@ -1,10 +1,17 @@
 // AmiCreation: one creation job, with its queries, mutations and the amiProgress subscription.
-import type { CREATION_STAGES, CREATION_STATUSES} from '../../db/schema.js';
+import type { CREATION_STAGES, CREATION_STATUSES } from '../../db/schema.js';
 import { type RegionCopyRow } from '../../db/schema.js';
 import type { CreationRecord } from '../../db/creations.js';
 import { isTerminal } from '../../services/ami-creations.js';
 import { estimateCost } from '../../services/costs.js';
-import { ConflictError, Ec2Error, ForbiddenError, InvalidStateError, NotFoundError, ValidationError } from '../../services/errors.js';
+import {
+  ConflictError,
+  Ec2Error,
+  ForbiddenError,
+  InvalidStateError,
+  NotFoundError,
+  ValidationError,
+} from '../../services/errors.js';
 import * as resolvers from '../../resolvers/creations.js';
 import { builder } from '../builder.js';
 import { connectionType, TagInput, TagType } from './common.js';
@@ -25,7 +32,7 @@ export const AmiCreationStageEnum = builder.enumType('AmiCreationStage', {
   description: 'The step a creation is at',
   values: {
     VALIDATING: { description: 'Checking the request and asking EC2 for the image' },
-    SNAPSHOTTING: { description: 'EC2 is snapshotting the instance\'s volumes' },
+    SNAPSHOTTING: { description: "EC2 is snapshotting the instance's volumes" },
     COPYING: { description: 'Copying the AMI to other regions' },
     PUBLISHING: { description: 'Applying launch permissions (public, shared accounts)' },
     DONE: { description: 'Finished' },
@@ -44,10 +51,10 @@ const CostEstimateType = builder.objectRef<ReturnType<typeof estimateCost>>('Cos
 });
 
 const RegionCopyType = builder.objectRef<RegionCopyRow>('RegionCopy').implement({
-  description: 'The copy of a creation\'s AMI in one other region',
+  description: "The copy of a creation's AMI in one other region",
   fields: (t) => ({
     region: t.exposeString('region', { description: 'Destination region' }),
-    amiId: t.exposeString('amiId', { nullable: true, description: 'The copy\'s AMI id, once CopyImage returned it' }),
+    amiId: t.exposeString('amiId', { nullable: true, description: "The copy's AMI id, once CopyImage returned it" }),
     status: t.field({ type: AmiCreationStatusEnum, resolve: (c) => c.status, description: 'Status of this copy' }),
     progress: t.exposeInt('progress', { description: '0..100' }),
     message: t.exposeString('message', { nullable: true, description: 'Human-readable state, or the failure reason' }),
@@ -93,7 +100,12 @@ export const AmiCreationType = builder.objectRef<CreationRecord>('AmiCreation').
     cost: t.field({
       type: CostEstimateType,
       description: 'Storage and copy cost estimate',
-      resolve: (c) => estimateCost(c.sizeGiB, c.sourceRegion, c.copies.map((x) => x.region)),
+      resolve: (c) =>
+        estimateCost(
+          c.sizeGiB,
+          c.sourceRegion,
+          c.copies.map((x) => x.region),
+        ),
     }),
   }),
 });
@@ -107,7 +119,10 @@ const CreateAmiInput = builder.inputType('CreateAmiInput', {
     name: t.string({ required: true, description: "AMI name: 3–128 letters, digits, spaces and ( ) [ ] . / - ' @ _" }),
     description: t.string({ description: 'AMI description (up to 255 characters)' }),
     templateName: t.string({ description: 'Template to associate the AMI with' }),
-    noReboot: t.boolean({ defaultValue: false, description: 'Do not reboot the instance (the file systems may be inconsistent)' }),
+    noReboot: t.boolean({
+      defaultValue: false,
+      description: 'Do not reboot the instance (the file systems may be inconsistent)',
+    }),
     public: t.boolean({ defaultValue: false, description: 'Make the AMI (and its copies) public once available' }),
     copyToRegions: t.stringList({ defaultValue: [], description: 'Regions to copy the AMI to once it is available' }),
     shareWithAccounts: t.stringList({ defaultValue: [], description: '12-digit AWS account ids to grant launch permission to' }),
@@ -120,7 +135,7 @@ builder.queryFields((t) => ({
   amiCreation: t.field({
     type: AmiCreationType,
     nullable: true,
-    description: 'One of the viewer\'s creations by id',
+    description: "One of the viewer's creations by id",
     args: { id: t.arg.id({ required: true, description: 'The creation id' }) },
     resolve: (_root, args, ctx) => resolvers.amiCreation(ctx, String(args.id)),
   }),
@@ -133,7 +148,7 @@ builder.queryFields((t) => ({
   }),
   amiCreations: t.field({
     type: AmiCreationConnection,
-    description: 'The viewer\'s creations, newest first',
+    description: "The viewer's creations, newest first",
     args: {
       first: t.arg.int({ description: 'Page size (default 20, at most 100)' }),
       after: t.arg.string({ description: 'endCursor of the previous page' }),
@@ -166,7 +181,10 @@ builder.mutationFields((t) => ({
     args: { id: t.arg.id({ required: true, description: 'The creation id' }) },
     errors: {
       types: [NotFoundError, InvalidStateError, ForbiddenError, Ec2Error],
-      union: { name: 'CancelAmiCreationResult', description: 'The cancelAmiCreation outcome: success, or the typed reason it failed' },
+      union: {
+        name: 'CancelAmiCreationResult',
+        description: 'The cancelAmiCreation outcome: success, or the typed reason it failed',
+      },
       result: { name: 'CancelAmiCreationSuccess', description: 'The cancelAmiCreation succeeded' },
       dataField: { name: 'creation', description: 'The cancelled creation' },
     },

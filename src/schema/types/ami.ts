@@ -49,7 +49,7 @@ export const AmiType = builder.objectRef<AmiRecord>('Ami').implement({
     publisher: t.exposeString('owner', { description: 'The prism-ami user who created it' }),
     tags: t.field({
       type: [TagType],
-      description: 'User tags (the service\'s own prism:* tags are not listed)',
+      description: "User tags (the service's own prism:* tags are not listed)",
       resolve: (a) => a.tags.filter((tag) => !SYSTEM_TAG_KEYS.has(tag.key)),
     }),
     creation: t.field({
@@ -100,7 +100,10 @@ const PublishAmiInput = builder.inputType('PublishAmiInput', {
   description: 'Make an AMI (and its copies) public, or private again',
   fields: (t) => ({
     amiId: t.string({ required: true, description: 'The AMI id (any region of the creation)' }),
-    public: t.boolean({ required: true, description: 'true: public and listed in communityAmis; false: private again and unlisted' }),
+    public: t.boolean({
+      required: true,
+      description: 'true: public and listed in communityAmis; false: private again and unlisted',
+    }),
   }),
 });
 
@@ -109,12 +112,15 @@ const ShareAmiInput = builder.inputType('ShareAmiInput', {
   fields: (t) => ({
     amiId: t.string({ required: true, description: 'The AMI id (any region of the creation)' }),
     accountIds: t.stringList({ required: true, description: '12-digit AWS account ids' }),
-    revoke: t.boolean({ defaultValue: false, description: "true removes these accounts' launch permission instead of adding it" }),
+    revoke: t.boolean({
+      defaultValue: false,
+      description: "true removes these accounts' launch permission instead of adding it",
+    }),
   }),
 });
 
 const DeregisterAmiInput = builder.inputType('DeregisterAmiInput', {
-  description: 'Remove one region\'s AMI',
+  description: "Remove one region's AMI",
   fields: (t) => ({
     amiId: t.string({ required: true, description: 'The AMI id' }),
     deleteSnapshots: t.boolean({ defaultValue: true, description: 'Also delete its EBS snapshots (stops their storage cost)' }),
@@ -148,7 +154,7 @@ builder.mutationFields((t) => ({
   }),
   deregisterAmi: t.field({
     type: AmiType,
-    description: 'Deregister one region\'s AMI (and delete its snapshots); it stays in history as DEREGISTERED',
+    description: "Deregister one region's AMI (and delete its snapshots); it stays in history as DEREGISTERED",
     args: { input: t.arg({ type: DeregisterAmiInput, required: true, description: 'The AMI to remove' }) },
     errors: {
       types: [ValidationError, NotFoundError, ForbiddenError, Ec2Error],

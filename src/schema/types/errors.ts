@@ -20,10 +20,10 @@ const ERROR_CODES = {
   AMI_NAME_TAKEN: 'The account already has an AMI with that name in the region',
   AMI_NOT_FOUND: 'No AMI with that id was created through prism-ami',
   AMI_STATE_INVALID: 'The AMI is not in a state that allows the operation (e.g. not available yet)',
-  CREATION_NOT_FOUND: 'No creation with that id (or it is another user\'s)',
+  CREATION_NOT_FOUND: "No creation with that id (or it is another user's)",
   CREATION_FINISHED: 'The creation has already ended',
   PUBLIC_ACCESS_BLOCKED: "The account's block public access for AMIs setting forbids publishing",
-  FORBIDDEN: "The AMI or creation belongs to another user",
+  FORBIDDEN: 'The AMI or creation belongs to another user',
   EC2_ERROR: 'EC2 refused or failed the request (see ec2Code)',
 } as const satisfies Record<ErrorCode, string>;
 
@@ -35,7 +35,7 @@ export const ErrorCodeEnum = builder.enumType('ErrorCode', {
 });
 
 export const ErrorInterface = builder.interfaceRef<DomainError>('Error').implement({
-  description: 'Every expected failure is returned as data: a member of the field\'s result union.',
+  description: "Every expected failure is returned as data: a member of the field's result union.",
   fields: (t) => ({
     message: t.exposeString('message', { description: 'What went wrong and how to fix it, for a person' }),
     code: t.field({ type: ErrorCodeEnum, resolve: (e) => e.code, description: 'Machine-readable reason' }),
@@ -62,7 +62,7 @@ builder.objectType(ValidationError, {
 
 builder.objectType(NotFoundError, {
   name: 'NotFoundError',
-  description: 'The instance, AMI or creation does not exist (or is not the viewer\'s)',
+  description: "The instance, AMI or creation does not exist (or is not the viewer's)",
   interfaces: [ErrorInterface],
   isTypeOf: (e) => e instanceof NotFoundError,
   fields: () => ({}),
@@ -98,6 +98,10 @@ builder.objectType(Ec2Error, {
   interfaces: [ErrorInterface],
   isTypeOf: (e) => e instanceof Ec2Error,
   fields: (t) => ({
-    ec2Code: t.string({ nullable: true, resolve: (e) => e.ec2Code, description: 'The EC2 error code, e.g. RequestLimitExceeded' }),
+    ec2Code: t.string({
+      nullable: true,
+      resolve: (e) => e.ec2Code,
+      description: 'The EC2 error code, e.g. RequestLimitExceeded',
+    }),
   }),
 });

@@ -26,6 +26,14 @@ const ServerInfoType = builder.objectRef<ServerInfo>('ServerInfo').implement({
 });
 
 builder.queryFields((t) => ({
-  viewer: t.field({ type: ViewerType, description: 'The authenticated user', resolve: (_root, _args, ctx) => resolvers.viewer(ctx) }),
-  serverInfo: t.field({ type: ServerInfoType, description: 'Version and backend', resolve: (_root, _args, ctx) => resolvers.serverInfo(ctx) }),
+  viewer: t.field({
+    type: ViewerType,
+    description: 'The authenticated user',
+    resolve: (_root, _args, ctx) => resolvers.viewer(ctx),
+  }),
+  serverInfo: t.field({
+    type: ServerInfoType,
+    description: 'Version and backend',
+    resolve: (_root, _args, ctx) => resolvers.serverInfo(ctx),
+  }),
 }));

@@ -77,7 +77,12 @@ function publish(deps: LifecycleDeps, id: string): CreationRecord | undefined {
 }
 
 /** A new creation, recorded before EC2 is asked for anything so that a crash loses nothing. */
-export async function record(deps: LifecycleDeps, row: NewCreationRow, tags: TagRow[], copyRegions: string[]): Promise<CreationRecord> {
+export async function record(
+  deps: LifecycleDeps,
+  row: NewCreationRow,
+  tags: TagRow[],
+  copyRegions: string[],
+): Promise<CreationRecord> {
   await write(() => insertCreation(deps.db, row, tags, copyRegions));
   return publish(deps, row.id)!;
 }
@@ -108,7 +113,9 @@ export function recordSourceImage(deps: LifecycleDeps, c: CreationRecord, amiId:
     message: 'Creating snapshot - 0% complete',
     updatedAt: now,
   };
-  return transition(deps, c.id, 'active', patch, [], () => upsertAmi(deps.db, pendingAmi(c, amiId, c.sourceRegion, now), imageTags(c)));
+  return transition(deps, c.id, 'active', patch, [], () =>
+    upsertAmi(deps.db, pendingAmi(c, amiId, c.sourceRegion, now), imageTags(c)),
+  );
 }
 
 /** CopyImage is about to be sent to one region: after a crash, its copy is looked for before asking again. */
@@ -117,7 +124,12 @@ export function requestCopy(deps: LifecycleDeps, id: string, region: string): Pr
 }
 
 /** EC2 made the copy in one region; undefined when the creation stopped being active meanwhile. */
-export async function recordCopy(deps: LifecycleDeps, c: CreationRecord, region: string, amiId: string): Promise<CopyPatch | undefined> {
+export async function recordCopy(
+  deps: LifecycleDeps,
+  c: CreationRecord,
+  region: string,
+  amiId: string,
+): Promise<CopyPatch | undefined> {
   const now = deps.clock.now();
   const patch: CopyPatch = { amiId, status: 'IN_PROGRESS', startedAt: now, message: 'Copy started' };
   const applied = await transition(deps, c.id, 'active', {}, [{ region, patch }], () =>
@@ -127,7 +139,12 @@ export async function recordCopy(deps: LifecycleDeps, c: CreationRecord, region:
 }
 
 /** What one tick saw of a creation and its copies. Publishes only when there was something to write. */
-export function applyProgress(deps: LifecycleDeps, id: string, patch: CreationPatch, copies: CopyChange[] = []): Promise<boolean> {
+export function applyProgress(
+  deps: LifecycleDeps,
+  id: string,
+  patch: CreationPatch,
+  copies: CopyChange[] = [],
+): Promise<boolean> {
   const writes = copies.filter((x) => Object.keys(x.patch).length > 0);
   if (Object.keys(patch).length === 0 && writes.length === 0) return Promise.resolve(false);
   const stamped = Object.keys(patch).length ? { ...patch, updatedAt: deps.clock.now() } : patch;
@@ -139,7 +156,9 @@ export function applyProgress(deps: LifecycleDeps, id: string, patch: CreationPa
  * creation itself does not change, so nothing is published.
  */
 export function updateAmiWhileTracked(deps: LifecycleDeps, creationId: string, amiId: string, patch: AmiPatch): Promise<boolean> {
-  return write(() => updateCreation(deps.db, creationId, {}, [], { onlyIfActive: true, also: () => updateAmi(deps.db, amiId, patch) }));
+  return write(() =>
+    updateCreation(deps.db, creationId, {}, [], { onlyIfActive: true, also: () => updateAmi(deps.db, amiId, patch) }),
+  );
 }
 
 export interface Ending {

@@ -247,9 +247,7 @@ async function deregisterImage(call: Call, region: string, imageId: string): Pro
 }
 
 async function deleteSnapshot(call: Call, region: string, snapshotId: string): Promise<void> {
-  await call(region, 'DeleteSnapshot', (sdk, client) =>
-    client.send(new sdk.DeleteSnapshotCommand({ SnapshotId: snapshotId })),
-  );
+  await call(region, 'DeleteSnapshot', (sdk, client) => client.send(new sdk.DeleteSnapshotCommand({ SnapshotId: snapshotId })));
 }
 
 async function modifyLaunchPermission(

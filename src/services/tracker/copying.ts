@@ -31,7 +31,10 @@ export async function advanceCopying(ctx: TrackerContext, c: CreationRecord, obs
   const next: CreationRecord = { ...c, copies };
   if (copies.every((x) => x.status === 'COMPLETED' || x.status === 'FAILED')) {
     if (plan(c).publishes) {
-      return { patch: { stage: 'PUBLISHING', message: publishingMessage(c), ...progressFields(ctx, next, obs, 1) }, copies: changes };
+      return {
+        patch: { stage: 'PUBLISHING', message: publishingMessage(c), ...progressFields(ctx, next, obs, 1) },
+        copies: changes,
+      };
     }
     await complete(ctx, next, [], changes);
     return 'finished';
@@ -64,7 +67,13 @@ async function advanceCopy(
     case 'gone':
       return { status: 'FAILED', message: step.reason, failureReason: step.reason, completedAt: now };
     case 'failed':
-      return { ...step.patch, status: 'FAILED', message: `Copy failed: ${step.reason}`, failureReason: step.reason, completedAt: now };
+      return {
+        ...step.patch,
+        status: 'FAILED',
+        message: `Copy failed: ${step.reason}`,
+        failureReason: step.reason,
+        completedAt: now,
+      };
     case 'available':
       return { ...step.patch, status: 'COMPLETED', progress: 100, message: `Available as ${step.image.id}`, completedAt: now };
     case 'pending': {
@@ -77,7 +86,8 @@ async function advanceCopy(
 /** Request (or find) the copy in one region. */
 async function startCopy(ctx: TrackerContext, c: CreationRecord, copy: RegionCopyRow, now: number): Promise<CopyPatch> {
   try {
-    const amiId = (copy.startedAt !== null ? await findEarlierCopy(ctx, c, copy) : undefined) ?? (await sendCopyImage(ctx, c, copy));
+    const amiId =
+      (copy.startedAt !== null ? await findEarlierCopy(ctx, c, copy) : undefined) ?? (await sendCopyImage(ctx, c, copy));
     if (!amiId) return {};
     const patch = await recordCopy(ctx.deps, c, copy.region, amiId);
     if (!patch) {

@@ -22,7 +22,12 @@ function measure(c: CreationRecord, obs: Observations, sourceFraction?: number):
   return { source, copies, publish: c.stage === 'DONE' ? 1 : 0 };
 }
 
-export function progressFields(ctx: TrackerContext, c: CreationRecord, obs: Observations, sourceFraction?: number): CreationPatch {
+export function progressFields(
+  ctx: TrackerContext,
+  c: CreationRecord,
+  obs: Observations,
+  sourceFraction?: number,
+): CreationPatch {
   const now = ctx.deps.clock.now();
   const p = plan(c);
   const done = measure(c, obs, sourceFraction);

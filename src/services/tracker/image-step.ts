@@ -34,7 +34,12 @@ export type ImageStep =
   | { state: 'available'; image: Ec2Image; patch: SnapshotPatch }
   | { state: 'pending'; fraction: number; patch: SnapshotPatch };
 
-export async function stepImage(ctx: TrackerContext, c: CreationRecord, target: ImageTarget, obs: Observations): Promise<ImageStep> {
+export async function stepImage(
+  ctx: TrackerContext,
+  c: CreationRecord,
+  target: ImageTarget,
+  obs: Observations,
+): Promise<ImageStep> {
   const { deps } = ctx;
   const now = deps.clock.now();
   const img = obs.images.get(target.amiId);
@@ -65,7 +70,12 @@ export async function stepImage(ctx: TrackerContext, c: CreationRecord, target: 
 }
 
 /** Record the image's snapshot ids when EC2 shows new ones, and tag the snapshots once. */
-async function followSnapshots(ctx: TrackerContext, c: CreationRecord, target: ImageTarget, img: Ec2Image): Promise<SnapshotPatch> {
+async function followSnapshots(
+  ctx: TrackerContext,
+  c: CreationRecord,
+  target: ImageTarget,
+  img: Ec2Image,
+): Promise<SnapshotPatch> {
   const patch: SnapshotPatch = {};
   if (img.snapshotIds.join() !== target.snapshotIds.join()) {
     patch.snapshotIds = img.snapshotIds;

@@ -96,7 +96,11 @@ async function tickWork(ctx: TrackerContext, cancelRetries: Map<string, { at: nu
 }
 
 /** A few creations at a time: one slow call (a CopyImage being retried) does not hold up the rest. */
-async function advanceAll(ctx: TrackerContext, tracked: CreationRecord[], obs: Awaited<ReturnType<typeof observe>>): Promise<number> {
+async function advanceAll(
+  ctx: TrackerContext,
+  tracked: CreationRecord[],
+  obs: Awaited<ReturnType<typeof observe>>,
+): Promise<number> {
   let changed = 0;
   const queue = [...tracked];
   const worker = async () => {

@@ -21,7 +21,8 @@ export const copiesStartingMessage = (c: CreationRecord) => `Copying to ${c.copi
 export function publishingMessage(c: CreationRecord): string {
   const parts: string[] = [];
   if (c.public) parts.push('Publishing to the community');
-  if (c.shareAccounts.length) parts.push(`Sharing with ${c.shareAccounts.length} account${c.shareAccounts.length > 1 ? 's' : ''}`);
+  if (c.shareAccounts.length)
+    parts.push(`Sharing with ${c.shareAccounts.length} account${c.shareAccounts.length > 1 ? 's' : ''}`);
   return parts.join(' and ');
 }
 
@@ -66,4 +67,6 @@ export function timedOutReason(c: CreationRecord, maxDurationMs: number): string
 }
 
 export const copyTimedOutMessage = (copy: RegionCopyRow, maxDurationMs: number) =>
-  copy.amiId ? `Still copying after ${hours(maxDurationMs)}; ${copy.amiId} was left in place` : 'Not started before the time limit';
+  copy.amiId
+    ? `Still copying after ${hours(maxDurationMs)}; ${copy.amiId} was left in place`
+    : 'Not started before the time limit';

@@ -57,7 +57,11 @@ async function resumeOrphan(ctx: TrackerContext, c: CreationRecord, tagged: Ec2I
  * The image of the creation, by its tag or else its name; 'taken' (and the creation failed) when
  * the name belongs to another image.
  */
-async function findOrphanImage(ctx: TrackerContext, c: CreationRecord, tagged: Ec2Image[]): Promise<Ec2Image | 'taken' | undefined> {
+async function findOrphanImage(
+  ctx: TrackerContext,
+  c: CreationRecord,
+  tagged: Ec2Image[],
+): Promise<Ec2Image | 'taken' | undefined> {
   const image = tagged.find((i) => i.tags.some((t) => t.key === TAG_CREATION_ID && t.value === c.id));
   if (image) return image;
   // The tag may lag behind the image (or the endpoint may not tag); names are unique per region.
@@ -69,7 +73,11 @@ async function findOrphanImage(ctx: TrackerContext, c: CreationRecord, tagged: E
   // An untagged image is ours only if it was registered after our request (clocks may differ a little).
   const before = Number.isFinite(registeredAt) && registeredAt < (c.imageRequestedAt ?? c.createdAt) - 60_000;
   if ((otherCreation && otherCreation !== c.id) || (!otherCreation && before)) {
-    await fail(ctx, c, `Another AMI named "${c.name}" (${candidate.id}) exists in ${c.sourceRegion}; no image was made for this creation`);
+    await fail(
+      ctx,
+      c,
+      `Another AMI named "${c.name}" (${candidate.id}) exists in ${c.sourceRegion}; no image was made for this creation`,
+    );
     return 'taken';
   }
   return candidate;

@@ -37,7 +37,12 @@ export async function advanceSnapshotting(ctx: TrackerContext, c: CreationRecord
     case 'failed': {
       const now = ctx.deps.clock.now();
       const notStarted = { status: 'FAILED' as const, message: 'Not started: the source image failed', completedAt: now };
-      await fail(ctx, c, step.reason, c.copies.map((x) => ({ region: x.region, patch: notStarted })));
+      await fail(
+        ctx,
+        c,
+        step.reason,
+        c.copies.map((x) => ({ region: x.region, patch: notStarted })),
+      );
       return 'finished';
     }
     case 'available':

@@ -101,7 +101,7 @@ describe('the time limit', () => {
     expect(failed.failureReason).toContain(`The AMI ${c.amiId} in us-east-1 was left in place`);
   });
 
-  it('waits for the copy region\'s answer before timing out a creation that is copying', async () => {
+  it("waits for the copy region's answer before timing out a creation that is copying", async () => {
     h = createUnitHarness();
     const c = await h.create({ name: 'copy region throttled at the limit', copyToRegions: ['us-west-2'] }, { volumesGiB: [10] });
     h.fake.complete(c.amiId!);

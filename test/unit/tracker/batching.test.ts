@@ -35,7 +35,7 @@ describe('one DescribeImages and one DescribeSnapshots per region and tick', () 
     expect(h.fake.callCount() - mark).toBe(report.ec2Calls);
   });
 
-  it('tags at most 40 creations\' snapshots per region and tick, the rest on the next tick', async () => {
+  it("tags at most 40 creations' snapshots per region and tick, the rest on the next tick", async () => {
     h = createUnitHarness();
     await createMany(50);
     const first = await h.tick();

@@ -72,7 +72,8 @@ describe('cancelling while the tracker works', () => {
     expect(answered).toMatchObject({
       status: 'CANCELLED',
       completedAt: null,
-      message: 'Cancelled; still removing what was made (will retry): could not deregister the images in us-east-1: socket hang up',
+      message:
+        'Cancelled; still removing what was made (will retry): could not deregister the images in us-east-1: socket hang up',
     });
     expect(h.fake.image(c.amiId!).state).toBe('pending');
 

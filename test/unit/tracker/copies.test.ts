@@ -40,7 +40,12 @@ describe('copies to other regions', () => {
     expect(args[0]!.tags).toContainEqual({ key: 'prism:creation-id', value: c.id });
 
     const copying = h.status(c.id);
-    expect(copying).toMatchObject({ status: 'IN_PROGRESS', stage: 'COPYING', progress: 33, message: 'Copying to us-west-2 - 0%, eu-west-1 - 0%' });
+    expect(copying).toMatchObject({
+      status: 'IN_PROGRESS',
+      stage: 'COPYING',
+      progress: 33,
+      message: 'Copying to us-west-2 - 0%, eu-west-1 - 0%',
+    });
     expect(copying.copies.map((x) => [x.status, x.message])).toEqual([
       ['IN_PROGRESS', 'Copy started'],
       ['IN_PROGRESS', 'Copy started'],
@@ -78,7 +83,7 @@ describe('copies to other regions', () => {
     expect(h.fake.image(copyId).tags).toContainEqual({ key: 'prism:creation-id', value: c.id });
   });
 
-  it('ends PARTIALLY_COMPLETED with EC2\'s reason when a copy fails and another succeeds', async () => {
+  it("ends PARTIALLY_COMPLETED with EC2's reason when a copy fails and another succeeds", async () => {
     h = createUnitHarness();
     const c = await h.create({ name: 'one copy fails', copyToRegions: ['us-west-2', 'eu-west-1'] }, { volumesGiB: [10] });
     h.fake.complete(c.amiId!);
@@ -115,7 +120,10 @@ describe('copies to other regions', () => {
       // Current behaviour: the ValidationError's own wording is kept in the copy's reason.
       failureReason: 'Invalid input: input: EC2 rejected the request (InvalidParameterValue): Invalid region',
     });
-    expect(done).toMatchObject({ status: 'PARTIALLY_COMPLETED', message: `AMI ${c.amiId} is available in us-east-1; copies to us-west-2 failed` });
+    expect(done).toMatchObject({
+      status: 'PARTIALLY_COMPLETED',
+      message: `AMI ${c.amiId} is available in us-east-1; copies to us-west-2 failed`,
+    });
     expect(h.fake.images('us-west-2')).toEqual([]);
   });
 
@@ -127,7 +135,11 @@ describe('copies to other regions', () => {
     h.fake.failNext('CopyImage', { error: { code: 'InternalError', status: 500 }, afterApplying: true });
     h.fake.hideNextImages(1);
     await h.tick();
-    expect(h.status(c.id).copies[0]).toMatchObject({ status: 'PENDING', amiId: null, message: 'Waiting to start the copy (EC2 is busy)' });
+    expect(h.status(c.id).copies[0]).toMatchObject({
+      status: 'PENDING',
+      amiId: null,
+      message: 'Waiting to start the copy (EC2 is busy)',
+    });
 
     // The region is backed off (at most 3 intervals after one failure).
     h.clock.advance(3000);
@@ -142,7 +154,7 @@ describe('copies to other regions', () => {
     expect(h.status(c.id).copies[0]).toMatchObject({ status: 'IN_PROGRESS', amiId: images[0]!.id });
   });
 
-  it('fails the creation with EC2\'s StateReason when the source image fails, and never starts the copies', async () => {
+  it("fails the creation with EC2's StateReason when the source image fails, and never starts the copies", async () => {
     h = createUnitHarness();
     const c = await h.create({ name: 'source fails', copyToRegions: ['us-west-2'] }, { volumesGiB: [10] });
     h.fake.advance(c.amiId!, 30);

@@ -33,7 +33,12 @@ describe('the EC2 fake', () => {
     await expect(fake.findImages('us-east-1', {})).resolves.toEqual([]);
     const throttled = await fake.findImages('us-west-2', {}).catch((e: unknown) => e);
     expect(throttled).toBeInstanceOf(Ec2CallError);
-    expect(throttled).toMatchObject({ ec2Code: 'RequestLimitExceeded', action: 'DescribeImages', region: 'us-west-2', httpStatus: 503 });
+    expect(throttled).toMatchObject({
+      ec2Code: 'RequestLimitExceeded',
+      action: 'DescribeImages',
+      region: 'us-west-2',
+      httpStatus: 503,
+    });
     expect(isThrottling(throttled)).toBe(true);
 
     const rejected = await fake.createTags('us-east-1', ['ami-1'], tags).catch((e: unknown) => e);
@@ -47,7 +52,14 @@ describe('the EC2 fake', () => {
     }
     await expect(fake.describeSnapshots('us-east-1', ['snap-1'])).resolves.toEqual([]);
     expect(fake.callCount()).toBe(6);
-    expect(fake.calls.map((c) => c.errorCode)).toEqual([undefined, 'RequestLimitExceeded', 'InvalidParameterValue', 'ECONNRESET', 'ECONNRESET', undefined]);
+    expect(fake.calls.map((c) => c.errorCode)).toEqual([
+      undefined,
+      'RequestLimitExceeded',
+      'InvalidParameterValue',
+      'ECONNRESET',
+      'ECONNRESET',
+      undefined,
+    ]);
   });
 
   it('answers a repeated CopyImage ClientToken with the first copy, per region', async () => {

@@ -41,7 +41,12 @@ describe('snapshot progress', () => {
     const c = await h.create({ name: 'not yet available' }, { volumesGiB: [8] });
     h.fake.advance(c.amiId!, 100);
     await h.tick();
-    expect(h.status(c.id)).toMatchObject({ status: 'IN_PROGRESS', stage: 'SNAPSHOTTING', progress: 99, message: 'Creating snapshot - 99% complete' });
+    expect(h.status(c.id)).toMatchObject({
+      status: 'IN_PROGRESS',
+      stage: 'SNAPSHOTTING',
+      progress: 99,
+      message: 'Creating snapshot - 99% complete',
+    });
   });
 
   it('ends COMPLETED at 100% with the AMI named once the image is available', async () => {
@@ -62,7 +67,12 @@ describe('snapshot progress', () => {
       completedAt: h.clock.now(),
       failureReason: null,
     });
-    expect(h.ami(c.amiId!)).toMatchObject({ state: 'AVAILABLE', sizeGiB: 8, architecture: 'arm64', snapshotIds: h.fake.image(c.amiId!).snapshotIds });
+    expect(h.ami(c.amiId!)).toMatchObject({
+      state: 'AVAILABLE',
+      sizeGiB: 8,
+      architecture: 'arm64',
+      snapshotIds: h.fake.image(c.amiId!).snapshotIds,
+    });
   });
 
   it('tags the snapshots with the creation tags once their ids are known', async () => {

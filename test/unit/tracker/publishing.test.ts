@@ -36,7 +36,10 @@ describe('publishing and sharing at the end', () => {
 
   it('shares every copy too, and reports block public access in a copy region in the message', async () => {
     h = createUnitHarness();
-    const c = await h.create({ name: 'blocked in a copy region', public: true, copyToRegions: ['us-west-2'] }, { volumesGiB: [8] });
+    const c = await h.create(
+      { name: 'blocked in a copy region', public: true, copyToRegions: ['us-west-2'] },
+      { volumesGiB: [8] },
+    );
     h.fake.setBlockPublicAccess('us-west-2', 'block-new-sharing');
     h.fake.complete(c.amiId!);
     await h.tick();
@@ -74,7 +77,7 @@ describe('publishing and sharing at the end', () => {
     expect(h.ami(c.amiId!)?.visibility).toBe('SHARED');
   });
 
-  it('does not hold up the other creations of the tick when one creation\'s sharing is throttled', async () => {
+  it("does not hold up the other creations of the tick when one creation's sharing is throttled", async () => {
     h = createUnitHarness();
     const first = await h.create({ name: 'shared first', shareWithAccounts: [ALICE] }, { volumesGiB: [8] });
     const second = await h.create({ name: 'shared second', shareWithAccounts: [BOB] }, { volumesGiB: [8] });

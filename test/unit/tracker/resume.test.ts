@@ -15,7 +15,12 @@ describe('an unanswered CreateImage', () => {
     // EC2 registers the image, then the answer is lost (a 500 after the work).
     h.fake.failNext('CreateImage', { error: { code: 'InternalError', status: 500 }, afterApplying: true });
     const c = await h.create({ name: 'answer lost' }, { volumesGiB: [8] });
-    expect(c).toMatchObject({ status: 'PENDING', stage: 'VALIDATING', amiId: null, message: 'Waiting for EC2 to confirm the image request' });
+    expect(c).toMatchObject({
+      status: 'PENDING',
+      stage: 'VALIDATING',
+      amiId: null,
+      message: 'Waiting for EC2 to confirm the image request',
+    });
     const [image] = h.fake.images('us-east-1');
 
     h.clock.advance(1000);
@@ -72,7 +77,11 @@ describe('an image EC2 does not list yet', () => {
     const c = await h.create({ name: 'not listed yet' }, { volumesGiB: [8] });
     h.clock.advance(GRACE_MS);
     await h.tick();
-    expect(h.status(c.id)).toMatchObject({ status: 'IN_PROGRESS', stage: 'SNAPSHOTTING', message: `Waiting for EC2 to list image ${c.amiId}` });
+    expect(h.status(c.id)).toMatchObject({
+      status: 'IN_PROGRESS',
+      stage: 'SNAPSHOTTING',
+      message: `Waiting for EC2 to list image ${c.amiId}`,
+    });
 
     h.fake.reveal(c.amiId!);
     h.fake.advance(c.amiId!, 20);
@@ -108,6 +117,9 @@ describe('an image EC2 does not list yet', () => {
     await h.tick();
     const reason = `EC2 no longer lists copy ${copyId} in us-west-2`;
     expect(h.status(c.id).copies[0]).toMatchObject({ status: 'FAILED', message: reason, failureReason: reason });
-    expect(h.status(c.id)).toMatchObject({ status: 'PARTIALLY_COMPLETED', message: `AMI ${c.amiId} is available in us-east-1; copies to us-west-2 failed` });
+    expect(h.status(c.id)).toMatchObject({
+      status: 'PARTIALLY_COMPLETED',
+      message: `AMI ${c.amiId} is available in us-east-1; copies to us-west-2 failed`,
+    });
   });
 });

@@ -3,7 +3,15 @@ import type { ComponentChildren } from 'preact';
 import type { WebAmiFragment } from '../generated/graphql.js';
 import { label, when } from '../format.js';
 
-export function AmiCard({ ami, children, showPublisher }: { ami: WebAmiFragment; children?: ComponentChildren; showPublisher?: boolean }) {
+export function AmiCard({
+  ami,
+  children,
+  showPublisher,
+}: {
+  ami: WebAmiFragment;
+  children?: ComponentChildren;
+  showPublisher?: boolean;
+}) {
   const titleId = `ami-${ami.region}-${ami.amiId}`;
   return (
     <li class="ami" data-testid="ami" data-ami-id={ami.amiId} aria-labelledby={titleId}>

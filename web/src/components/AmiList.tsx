@@ -95,7 +95,13 @@ function toFilter(draft: Draft): AmiFilter | undefined {
   };
 }
 
-function FilterForm(props: { draft: Draft; setDraft: (draft: Draft) => void; filterError: string | undefined; apply: (e: Event) => void; clear: () => void }) {
+function FilterForm(props: {
+  draft: Draft;
+  setDraft: (draft: Draft) => void;
+  filterError: string | undefined;
+  apply: (e: Event) => void;
+  clear: () => void;
+}) {
   const { draft, setDraft, filterError } = props;
   return (
     <form class="filters" onSubmit={props.apply} aria-label="Filter your AMIs">
@@ -118,11 +124,22 @@ function FilterForm(props: { draft: Draft; setDraft: (draft: Draft) => void; fil
       </div>
       <div class="field">
         <label for="filter-region">Region</label>
-        <input id="filter-region" type="text" placeholder="us-east-1" value={draft.region} onInput={(e) => setDraft({ ...draft, region: e.currentTarget.value })} />
+        <input
+          id="filter-region"
+          type="text"
+          placeholder="us-east-1"
+          value={draft.region}
+          onInput={(e) => setDraft({ ...draft, region: e.currentTarget.value })}
+        />
       </div>
       <div class="field">
         <label for="filter-template">Template</label>
-        <input id="filter-template" type="text" value={draft.templateName} onInput={(e) => setDraft({ ...draft, templateName: e.currentTarget.value })} />
+        <input
+          id="filter-template"
+          type="text"
+          value={draft.templateName}
+          onInput={(e) => setDraft({ ...draft, templateName: e.currentTarget.value })}
+        />
       </div>
       <div class="filter-actions">
         <button type="submit">Filter</button>
@@ -183,7 +200,10 @@ function useAmiActions(ami: WebAmiFragment) {
 
   const share = async (revoke: boolean) => {
     const ok = await run(
-      () => api.request(WebShareAmiDocument, { input: { amiId: ami.amiId, accountIds: words(accounts), revoke } }).then((d) => d.shareAmi),
+      () =>
+        api
+          .request(WebShareAmiDocument, { input: { amiId: ami.amiId, accountIds: words(accounts), revoke } })
+          .then((d) => d.shareAmi),
       revoke ? `Access revoked on ${ami.name}` : `${ami.name} is shared`,
     );
     if (ok) {
@@ -200,12 +220,37 @@ function useAmiActions(ami: WebAmiFragment) {
     );
   };
 
-  return { busy, error, publish, share, deregister, sharing, setSharing, accounts, setAccounts, confirming, setConfirming, deleteSnapshots, setDeleteSnapshots };
+  return {
+    busy,
+    error,
+    publish,
+    share,
+    deregister,
+    sharing,
+    setSharing,
+    accounts,
+    setAccounts,
+    confirming,
+    setConfirming,
+    deleteSnapshots,
+    setDeleteSnapshots,
+  };
 }
 
 function AmiActions({ ami }: { ami: WebAmiFragment }) {
   const actions = useAmiActions(ami);
-  const { busy, error, sharing, setSharing, accounts, setAccounts, confirming, setConfirming, deleteSnapshots, setDeleteSnapshots } = actions;
+  const {
+    busy,
+    error,
+    sharing,
+    setSharing,
+    accounts,
+    setAccounts,
+    confirming,
+    setConfirming,
+    deleteSnapshots,
+    setDeleteSnapshots,
+  } = actions;
   if (ami.state === 'DEREGISTERED') return null;
   const published = ami.visibility === 'PUBLIC';
   const idBase = `${ami.region}-${ami.amiId}`;
@@ -213,17 +258,36 @@ function AmiActions({ ami }: { ami: WebAmiFragment }) {
   return (
     <div class="ami-actions">
       <div class="actions">
-        <button type="button" class="secondary small" disabled={busy || ami.state !== 'AVAILABLE'} onClick={() => void actions.publish()}>
+        <button
+          type="button"
+          class="secondary small"
+          disabled={busy || ami.state !== 'AVAILABLE'}
+          onClick={() => void actions.publish()}
+        >
           {published ? 'Unpublish' : 'Publish'}
         </button>
-        <button type="button" class="secondary small" aria-expanded={sharing} aria-controls={`share-${idBase}`} onClick={() => setSharing(!sharing)}>
+        <button
+          type="button"
+          class="secondary small"
+          aria-expanded={sharing}
+          aria-controls={`share-${idBase}`}
+          onClick={() => setSharing(!sharing)}
+        >
           Share…
         </button>
         <button type="button" class="danger small" disabled={busy} onClick={() => setConfirming(true)}>
           Deregister…
         </button>
       </div>
-      {sharing && <ShareForm idBase={idBase} accounts={accounts} setAccounts={setAccounts} busy={busy} share={(revoke) => void actions.share(revoke)} />}
+      {sharing && (
+        <ShareForm
+          idBase={idBase}
+          accounts={accounts}
+          setAccounts={setAccounts}
+          busy={busy}
+          share={(revoke) => void actions.share(revoke)}
+        />
+      )}
       {error && (
         <p role="alert" class="error">
           {error}
@@ -253,19 +317,35 @@ function DeregisterDialog(props: {
 }) {
   const { ami, idBase } = props;
   return (
-    <ConfirmDialog title={`Deregister ${ami.name}?`} confirmLabel="Deregister" onConfirm={props.onConfirm} onCancel={props.onCancel}>
+    <ConfirmDialog
+      title={`Deregister ${ami.name}?`}
+      confirmLabel="Deregister"
+      onConfirm={props.onConfirm}
+      onCancel={props.onCancel}
+    >
       <p>
         <code>{ami.amiId}</code> in {ami.region} can no longer be launched. Running instances are not affected.
       </p>
       <div class="field check">
-        <input id={`snapshots-${idBase}`} type="checkbox" checked={props.deleteSnapshots} onChange={(e) => props.setDeleteSnapshots(e.currentTarget.checked)} />
+        <input
+          id={`snapshots-${idBase}`}
+          type="checkbox"
+          checked={props.deleteSnapshots}
+          onChange={(e) => props.setDeleteSnapshots(e.currentTarget.checked)}
+        />
         <label for={`snapshots-${idBase}`}>Also delete its snapshots (stops their storage cost)</label>
       </div>
     </ConfirmDialog>
   );
 }
 
-function ShareForm(props: { idBase: string; accounts: string; setAccounts: (accounts: string) => void; busy: boolean; share: (revoke: boolean) => void }) {
+function ShareForm(props: {
+  idBase: string;
+  accounts: string;
+  setAccounts: (accounts: string) => void;
+  busy: boolean;
+  share: (revoke: boolean) => void;
+}) {
   const { idBase, accounts, busy } = props;
   return (
     <form
@@ -277,7 +357,14 @@ function ShareForm(props: { idBase: string; accounts: string; setAccounts: (acco
       }}
     >
       <label for={`accounts-${idBase}`}>AWS account ids</label>
-      <input id={`accounts-${idBase}`} type="text" inputMode="numeric" placeholder="123456789012" value={accounts} onInput={(e) => props.setAccounts(e.currentTarget.value)} />
+      <input
+        id={`accounts-${idBase}`}
+        type="text"
+        inputMode="numeric"
+        placeholder="123456789012"
+        value={accounts}
+        onInput={(e) => props.setAccounts(e.currentTarget.value)}
+      />
       <div class="actions">
         <button type="submit" class="small" disabled={busy || !accounts.trim()}>
           Grant access

@@ -108,7 +108,10 @@ function Connecting({ error }: { error: string | undefined }) {
       <h1>prism-ami</h1>
       {error ? (
         <p role="alert" class="error">
-          {error} <button type="button" onClick={() => location.reload()}>Retry</button>
+          {error}{' '}
+          <button type="button" onClick={() => location.reload()}>
+            Retry
+          </button>
         </p>
       ) : (
         <p role="status">Connecting…</p>

@@ -4,10 +4,16 @@
 import { useRef, useState } from 'preact/hooks';
 import type { ApiError } from '../api.js';
 import { useDashboard } from '../context.js';
-import { WebCreateAmiDocument, type CreateAmiInput, type WebCreateAmiMutation, type WebCreationFragment } from '../generated/graphql.js';
+import {
+  WebCreateAmiDocument,
+  type CreateAmiInput,
+  type WebCreateAmiMutation,
+  type WebCreationFragment,
+} from '../generated/graphql.js';
 import { randomKey, words } from '../format.js';
 
-type Field = 'instance' | 'name' | 'description' | 'templateName' | 'tags' | 'noReboot' | 'copyToRegions' | 'shareWithAccounts' | 'public';
+type Field =
+  'instance' | 'name' | 'description' | 'templateName' | 'tags' | 'noReboot' | 'copyToRegions' | 'shareWithAccounts' | 'public';
 
 interface TagRow {
   key: string;
@@ -61,20 +67,95 @@ export function CreateForm({ onCreated }: { onCreated: (creation: WebCreationFra
             {formError}
           </p>
         )}
-        <TextField id="instance" label="Instance" hint="Instance id (i-…) or its Name tag" required value={values.instance} errors={errorOf('instance')} onInput={(v) => set('instance', v)} placeholder="demo-workstation" />
-        <TextField id="name" label="AMI name" hint="3–128 letters, digits, spaces and ( ) [ ] . / - ' @ _" required value={values.name} errors={errorOf('name')} onInput={(v) => set('name', v)} />
-        <TextField id="description" label="Description" multiline value={values.description} errors={errorOf('description')} onInput={(v) => set('description', v)} />
-        <TextField id="templateName" label="Template" value={values.templateName} errors={errorOf('templateName')} onInput={(v) => set('templateName', v)} />
+        <TextField
+          id="instance"
+          label="Instance"
+          hint="Instance id (i-…) or its Name tag"
+          required
+          value={values.instance}
+          errors={errorOf('instance')}
+          onInput={(v) => set('instance', v)}
+          placeholder="demo-workstation"
+        />
+        <TextField
+          id="name"
+          label="AMI name"
+          hint="3–128 letters, digits, spaces and ( ) [ ] . / - ' @ _"
+          required
+          value={values.name}
+          errors={errorOf('name')}
+          onInput={(v) => set('name', v)}
+        />
+        <TextField
+          id="description"
+          label="Description"
+          multiline
+          value={values.description}
+          errors={errorOf('description')}
+          onInput={(v) => set('description', v)}
+        />
+        <TextField
+          id="templateName"
+          label="Template"
+          value={values.templateName}
+          errors={errorOf('templateName')}
+          onInput={(v) => set('templateName', v)}
+        />
         <TagFields tags={tags} setTags={setTags} errorOf={errorOf} />
-        <TextField id="copyToRegions" label="Copy to regions" hint="Separated by spaces or commas, e.g. us-west-2 eu-west-1" value={values.copyToRegions} errors={errorOf('copyToRegions')} onInput={(v) => set('copyToRegions', v)} />
-        <TextField id="shareWithAccounts" label="Share with accounts" hint="12-digit AWS account ids" value={values.shareWithAccounts} errors={errorOf('shareWithAccounts')} onInput={(v) => set('shareWithAccounts', v)} inputMode="numeric" />
-        <CheckField id="noReboot" label="Don't reboot the instance" hint="Faster, but open files may be inconsistent" checked={values.noReboot} errors={errorOf('noReboot')} onChange={(v) => set('noReboot', v)} />
-        <CheckField id="public" label="Publish to the community when available" checked={values.public} errors={errorOf('public')} onChange={(v) => set('public', v)} />
+        <DistributionFields values={values} set={set} errorOf={errorOf} />
         <button type="submit" disabled={busy}>
           {busy ? 'Creating…' : 'Create AMI'}
         </button>
       </form>
     </section>
+  );
+}
+
+/** Where the AMI goes once made: copies, sharing, publishing; and whether the instance reboots. */
+function DistributionFields({
+  values,
+  set,
+  errorOf,
+}: {
+  values: Values;
+  set: <K extends keyof Values>(key: K, value: Values[K]) => void;
+  errorOf: (id: string) => string[] | undefined;
+}) {
+  return (
+    <>
+      <TextField
+        id="copyToRegions"
+        label="Copy to regions"
+        hint="Separated by spaces or commas, e.g. us-west-2 eu-west-1"
+        value={values.copyToRegions}
+        errors={errorOf('copyToRegions')}
+        onInput={(v) => set('copyToRegions', v)}
+      />
+      <TextField
+        id="shareWithAccounts"
+        label="Share with accounts"
+        hint="12-digit AWS account ids"
+        value={values.shareWithAccounts}
+        errors={errorOf('shareWithAccounts')}
+        onInput={(v) => set('shareWithAccounts', v)}
+        inputMode="numeric"
+      />
+      <CheckField
+        id="noReboot"
+        label="Don't reboot the instance"
+        hint="Faster, but open files may be inconsistent"
+        checked={values.noReboot}
+        errors={errorOf('noReboot')}
+        onChange={(v) => set('noReboot', v)}
+      />
+      <CheckField
+        id="public"
+        label="Publish to the community when available"
+        checked={values.public}
+        errors={errorOf('public')}
+        onChange={(v) => set('public', v)}
+      />
+    </>
   );
 }
 
@@ -178,9 +259,26 @@ function TagFields({
       {tags.length === 0 && <p class="hint">No tags.</p>}
       {tags.map((tag, i) => (
         <div class="tag-row" key={i}>
-          <TextField id={`tags.${i}.key`} label={`Tag ${i + 1} key`} value={tag.key} errors={errorOf(`tags.${i}.key`)} onInput={(v) => edit(i, { key: v })} />
-          <TextField id={`tags.${i}.value`} label={`Tag ${i + 1} value`} value={tag.value} errors={errorOf(`tags.${i}.value`)} onInput={(v) => edit(i, { value: v })} />
-          <button type="button" class="secondary small" aria-label={`Remove tag ${i + 1}`} onClick={() => setTags((ts) => ts.filter((_, j) => j !== i))}>
+          <TextField
+            id={`tags.${i}.key`}
+            label={`Tag ${i + 1} key`}
+            value={tag.key}
+            errors={errorOf(`tags.${i}.key`)}
+            onInput={(v) => edit(i, { key: v })}
+          />
+          <TextField
+            id={`tags.${i}.value`}
+            label={`Tag ${i + 1} value`}
+            value={tag.value}
+            errors={errorOf(`tags.${i}.value`)}
+            onInput={(v) => edit(i, { value: v })}
+          />
+          <button
+            type="button"
+            class="secondary small"
+            aria-label={`Remove tag ${i + 1}`}
+            onClick={() => setTags((ts) => ts.filter((_, j) => j !== i))}
+          >
             Remove
           </button>
         </div>
@@ -274,7 +372,13 @@ function TextField(props: {
       {props.multiline ? (
         <textarea {...common} rows={2} onInput={(e) => props.onInput(e.currentTarget.value)} />
       ) : (
-        <input {...common} type="text" autocomplete="off" inputMode={props.inputMode} onInput={(e) => props.onInput(e.currentTarget.value)} />
+        <input
+          {...common}
+          type="text"
+          autocomplete="off"
+          inputMode={props.inputMode}
+          onInput={(e) => props.onInput(e.currentTarget.value)}
+        />
       )}
       <FieldErrors id={id} errors={errors} />
       {props.hint && (
@@ -286,7 +390,14 @@ function TextField(props: {
   );
 }
 
-function CheckField(props: { id: string; label: string; checked: boolean; errors: string[] | undefined; onChange: (checked: boolean) => void; hint?: string }) {
+function CheckField(props: {
+  id: string;
+  label: string;
+  checked: boolean;
+  errors: string[] | undefined;
+  onChange: (checked: boolean) => void;
+  hint?: string;
+}) {
   const { id, errors } = props;
   return (
     <div class={`field check${errors?.length ? ' invalid' : ''}`}>

@@ -115,7 +115,12 @@ function CreationCard({ creation, onUpdate }: { creation: WebCreationFragment; o
         </div>
       )}
       {cancelling.confirming && (
-        <ConfirmDialog title={`Cancel ${creation.name}?`} confirmLabel="Cancel creation" onConfirm={() => void cancelling.confirm()} onCancel={cancelling.dismiss}>
+        <ConfirmDialog
+          title={`Cancel ${creation.name}?`}
+          confirmLabel="Cancel creation"
+          onConfirm={() => void cancelling.confirm()}
+          onCancel={cancelling.dismiss}
+        >
           <p>The images made so far are deregistered and their snapshots deleted.</p>
         </ConfirmDialog>
       )}
@@ -211,7 +216,8 @@ function Times({ creation, terminal, receivedAt }: { creation: WebCreationFragme
   // The server's figures were true at receivedAt; count on from there until the next update.
   const since = terminal ? 0 : (Date.now() - receivedAt) / 1000;
   const elapsed = creation.elapsedSeconds + since;
-  const remaining = creation.estimatedSecondsRemaining == null ? undefined : Math.max(0, creation.estimatedSecondsRemaining - since);
+  const remaining =
+    creation.estimatedSecondsRemaining == null ? undefined : Math.max(0, creation.estimatedSecondsRemaining - since);
   return (
     <dl class="times">
       <div>
@@ -220,7 +226,9 @@ function Times({ creation, terminal, receivedAt }: { creation: WebCreationFragme
       </div>
       <div>
         <dt>Remaining</dt>
-        <dd data-testid="remaining">{terminal ? '—' : remaining === undefined ? 'estimating…' : `about ${duration(remaining)}`}</dd>
+        <dd data-testid="remaining">
+          {terminal ? '—' : remaining === undefined ? 'estimating…' : `about ${duration(remaining)}`}
+        </dd>
       </div>
     </dl>
   );

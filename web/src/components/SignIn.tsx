@@ -20,8 +20,8 @@ export function SignIn({ notice, onToken }: { notice: string | undefined; onToke
           </p>
         )}
         <p>
-          Open the link the server printed when it started (<code>http://…/?token=…</code>), or paste a token. Create
-          one with <code>prism-ami token create --user NAME</code>.
+          Open the link the server printed when it started (<code>http://…/?token=…</code>), or paste a token. Create one with{' '}
+          <code>prism-ami token create --user NAME</code>.
         </p>
         <label for="token">API token</label>
         <input
