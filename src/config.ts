@@ -41,6 +41,21 @@ const envSchema = z.object({
     .max(100 * 1024 * 1024)
     .default(1024 * 1024),
   MUTATIONS_PER_MINUTE: z.coerce.number().int().min(0).max(100_000).default(60),
+  // Ownership: who may capture which instance.
+  INSTANCE_ACCESS: z.enum(['owner', 'any'], { message: 'must be owner or any' }).default('owner'),
+  INSTANCE_OWNER_TAG: z
+    .string()
+    .trim()
+    .min(1)
+    .max(128)
+    .refine((v) => !v.toLowerCase().startsWith('aws:'), 'must not start with aws: (EC2 reserves those tag keys)')
+    .default('prism:owner'),
+  // Per-user caps, and a server-wide ceiling on live connections (default: sized for this machine's memory).
+  MAX_CONNECTIONS_PER_USER: z.coerce.number().int().min(1).max(100_000).default(20),
+  MAX_SUBSCRIPTIONS_PER_USER: z.coerce.number().int().min(1).max(1_000_000).default(200),
+  MAX_ACTIVE_CREATIONS_PER_USER: z.coerce.number().int().min(1).max(100_000).default(50),
+  MAX_CONNECTIONS: z.coerce.number().int().min(1).max(1_000_000).optional(),
+  LOG_REQUESTS: boolFlag('true'),
   // Operations: Prometheus metrics at /metrics, optionally behind a bearer token.
   METRICS: z.enum(['on', 'off'], { message: 'must be on or off' }).default('on'),
   METRICS_TOKEN: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
@@ -82,6 +97,21 @@ export interface Config {
     /** Per token; 0 = unlimited. */
     mutationsPerMinute: number;
   };
+  access: {
+    /** `owner`: a user captures only instances whose owner tag names them (admins: any); `any`: everyone captures everything. */
+    instanceAccess: 'owner' | 'any';
+    instanceOwnerTag: string;
+  };
+  limits: {
+    /** graphql-ws connections and SSE streams of one user, together. */
+    maxConnectionsPerUser: number;
+    maxSubscriptionsPerUser: number;
+    maxActiveCreationsPerUser: number;
+    /** Live connections of all users together. */
+    maxConnections: number;
+  };
+  /** One access-log line per request (and per WebSocket open/close) at info. */
+  logRequests: boolean;
   metrics: {
     enabled: boolean;
     /** When set, /metrics answers only `Authorization: Bearer <token>`. */
@@ -109,6 +139,17 @@ export class ConfigError extends Error {
 export interface ConfigProbe {
   /** Whether an AWS shared credentials/config file exists (checked by main.ts, not here). */
   hasSharedCredentialsFile?: boolean;
+  /** The machine's memory (main.ts passes os.totalmem()); sizes the default connection ceiling. */
+  totalMemoryBytes?: number;
+}
+
+/**
+ * About 4 MiB of memory per live connection (socket buffers, subscriptions, their buffers), within
+ * 500..20,000: 6,144 on a 24 GiB machine, 2,048 on 8 GiB.
+ */
+export function defaultMaxConnections(totalMemoryBytes: number | undefined): number {
+  if (!totalMemoryBytes) return 2000;
+  return Math.max(500, Math.min(20_000, Math.floor(totalMemoryBytes / (4 * 1024 * 1024))));
 }
 
 /** Parse and validate the environment. Throws ConfigError naming every bad variable at once. */
@@ -168,6 +209,14 @@ export function loadConfig(env: Record<string, string | undefined>, probe: Confi
       maxBodyBytes: e.MAX_BODY_BYTES,
       mutationsPerMinute: e.MUTATIONS_PER_MINUTE,
     },
+    access: { instanceAccess: e.INSTANCE_ACCESS, instanceOwnerTag: e.INSTANCE_OWNER_TAG },
+    limits: {
+      maxConnectionsPerUser: e.MAX_CONNECTIONS_PER_USER,
+      maxSubscriptionsPerUser: e.MAX_SUBSCRIPTIONS_PER_USER,
+      maxActiveCreationsPerUser: e.MAX_ACTIVE_CREATIONS_PER_USER,
+      maxConnections: e.MAX_CONNECTIONS ?? defaultMaxConnections(probe.totalMemoryBytes),
+    },
+    logRequests: e.LOG_REQUESTS,
     metrics: { enabled: e.METRICS === 'on', token: e.METRICS_TOKEN },
     localTokenPath: inMemory ? undefined : e.DATABASE_PATH.replace(/(\.db|\.sqlite3?)?$/, '.token'),
     simulator: {

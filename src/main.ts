@@ -1,6 +1,6 @@
 // Process entry: configuration from the environment, then the app; stops cleanly on signals.
 import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { homedir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
@@ -12,6 +12,7 @@ async function main(): Promise<void> {
     const home = homedir();
     config = loadConfig(process.env, {
       hasSharedCredentialsFile: existsSync(join(home, '.aws', 'credentials')) || existsSync(join(home, '.aws', 'config')),
+      totalMemoryBytes: totalmem(),
     });
   } catch (err) {
     if (err instanceof ConfigError) {

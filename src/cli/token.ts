@@ -35,10 +35,12 @@ export function registerTokenCommands(program: Command, env: Record<string, stri
     .command('create')
     .description('Create a token for a user; prints it once (last line of stdout)')
     .requiredOption('--user <name>', 'user the token authenticates as')
-    .action((opts: { user: string }) => {
+    .option('--admin', 'an admin token: may capture any instance and unpublish any community AMI')
+    .action((opts: { user: string; admin?: boolean }) => {
       try {
-        const created = withAuth(env, (auth) => auth.createToken(opts.user));
-        process.stderr.write(`Token ${created.id} for user "${created.user}" (shown once; only its hash is stored):\n`);
+        const created = withAuth(env, (auth) => auth.createToken(opts.user, { admin: opts.admin ?? false }));
+        const kind = created.admin ? 'Admin token' : 'Token';
+        process.stderr.write(`${kind} ${created.id} for user "${created.user}" (shown once; only its hash is stored):\n`);
         process.stdout.write(`${created.token}\n`);
       } catch (err) {
         rethrow(err);
@@ -58,7 +60,10 @@ export function registerTokenCommands(program: Command, env: Record<string, stri
       if (rows.length === 0) process.stdout.write('No tokens.\n');
       for (const r of rows) {
         const state = r.revokedAt ? `revoked ${new Date(r.revokedAt).toISOString()}` : 'active';
-        process.stdout.write(`${r.id}  ${r.user.padEnd(16)}  created ${new Date(r.createdAt).toISOString()}  ${state}\n`);
+        const role = r.admin ? 'admin' : 'user ';
+        process.stdout.write(
+          `${r.id}  ${r.user.padEnd(16)}  ${role}  created ${new Date(r.createdAt).toISOString()}  ${state}\n`,
+        );
       }
     });
 

@@ -43,6 +43,8 @@ export const apiTokens = sqliteTable(
     tokenHash: text('token_hash').notNull(),
     createdAt: createdAt(),
     revokedAt: integer('revoked_at', { mode: 'number' }),
+    /** Admin tokens may capture any instance and unpublish any community AMI. */
+    admin: integer('admin', { mode: 'boolean' }).notNull().default(false),
   },
   (t) => [uniqueIndex('api_tokens_hash_idx').on(t.tokenHash)],
 );

@@ -6,32 +6,40 @@ import { apiTokens, users } from './schema.js';
 export interface TokenRow {
   id: string;
   user: string;
+  admin: boolean;
   createdAt: number;
   revokedAt: number | null;
 }
 
-export function insertToken(db: Db, row: { id: string; user: string; tokenHash: string; createdAt: number }): void {
+const TOKEN_COLUMNS = {
+  id: apiTokens.id,
+  user: apiTokens.user,
+  admin: apiTokens.admin,
+  createdAt: apiTokens.createdAt,
+  revokedAt: apiTokens.revokedAt,
+};
+
+export function insertToken(
+  db: Db,
+  row: { id: string; user: string; admin: boolean; tokenHash: string; createdAt: number },
+): void {
   db.transaction((tx) => {
     tx.insert(users).values({ name: row.user, createdAt: row.createdAt }).onConflictDoNothing().run();
     tx.insert(apiTokens).values(row).run();
   });
 }
 
-/** The user an active (not revoked) token hash belongs to. */
-export function userOfTokenHash(db: Db, tokenHash: string): string | undefined {
+/** The user an active (not revoked) token hash belongs to, and whether the token is an admin's. */
+export function userOfTokenHash(db: Db, tokenHash: string): { user: string; admin: boolean } | undefined {
   return db
-    .select({ user: apiTokens.user })
+    .select({ user: apiTokens.user, admin: apiTokens.admin })
     .from(apiTokens)
     .where(and(eq(apiTokens.tokenHash, tokenHash), isNull(apiTokens.revokedAt)))
-    .get()?.user;
+    .get();
 }
 
 export function listTokens(db: Db): TokenRow[] {
-  return db
-    .select({ id: apiTokens.id, user: apiTokens.user, createdAt: apiTokens.createdAt, revokedAt: apiTokens.revokedAt })
-    .from(apiTokens)
-    .orderBy(asc(apiTokens.createdAt))
-    .all();
+  return db.select(TOKEN_COLUMNS).from(apiTokens).orderBy(asc(apiTokens.createdAt)).all();
 }
 
 export function countActiveTokens(db: Db): number {
@@ -45,7 +53,7 @@ export function countActiveTokens(db: Db): number {
 export function revokeTokens(db: Db, idOrPrefix: string, at: number): TokenRow[] {
   return db.transaction((tx) => {
     const matches = tx
-      .select({ id: apiTokens.id, user: apiTokens.user, createdAt: apiTokens.createdAt, revokedAt: apiTokens.revokedAt })
+      .select(TOKEN_COLUMNS)
       .from(apiTokens)
       .where(and(like(apiTokens.id, `${idOrPrefix.replace(/[%_]/g, '')}%`), isNull(apiTokens.revokedAt)))
       .all();

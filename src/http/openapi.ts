@@ -340,6 +340,7 @@ export const openApiDocument: OpenApiDocument = {
                   'PAYLOAD_TOO_LARGE',
                   'UNSUPPORTED_MEDIA_TYPE',
                   'RATE_LIMITED',
+                  'LIMIT_EXCEEDED',
                   'INTERNAL_ERROR',
                   'EC2_ERROR',
                 ],
@@ -371,7 +372,9 @@ export const openApiDocument: OpenApiDocument = {
       ),
       PayloadTooLarge: errorResponse('PAYLOAD_TOO_LARGE: the body exceeds MAX_BODY_BYTES'),
       UnsupportedMediaType: errorResponse('UNSUPPORTED_MEDIA_TYPE: the body must be application/json'),
-      RateLimited: errorResponse('RATE_LIMITED: too many mutations for this token; see Retry-After'),
+      RateLimited: errorResponse(
+        'RATE_LIMITED: too many mutations for this token (see Retry-After); LIMIT_EXCEEDED: too many active creations for this user',
+      ),
       Ec2Error: errorResponse('EC2_ERROR: EC2 refused or failed the request (ec2_code has its code)'),
     },
   },

@@ -31,12 +31,12 @@ export function createAuthService(deps: { db: Db; now: () => number }) {
     authenticate(authorization: string | null | undefined): Viewer | null {
       const token = bearerToken(authorization);
       if (!token || !token.startsWith(TOKEN_PREFIX) || token.length > 200) return null;
-      const user = userOfTokenHash(db, hashToken(token));
-      return user ? { user } : null;
+      const owner = userOfTokenHash(db, hashToken(token));
+      return owner ? { user: owner.user, admin: owner.admin } : null;
     },
 
     /** A new token for `user`; the token itself is returned once and never stored. */
-    createToken(user: string): { id: string; user: string; token: string } {
+    createToken(user: string, options: { admin?: boolean } = {}): { id: string; user: string; admin: boolean; token: string } {
       if (!USER_PATTERN.test(user)) {
         throw new ValidationError([
           { path: 'user', message: 'must be 1–64 characters: letters, digits and . _ @ - (starting with a letter or digit)' },
@@ -44,8 +44,9 @@ export function createAuthService(deps: { db: Db; now: () => number }) {
       }
       const token = `${TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
       const id = randomUUID().slice(0, 8);
-      insertToken(db, { id, user, tokenHash: hashToken(token), createdAt: deps.now() });
-      return { id, user, token };
+      const admin = options.admin ?? false;
+      insertToken(db, { id, user, admin, tokenHash: hashToken(token), createdAt: deps.now() });
+      return { id, user, admin, token };
     },
 
     list(): TokenRow[] {

@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'AMI_STATE_INVALID'
   | 'PUBLIC_ACCESS_BLOCKED'
   | 'FORBIDDEN'
+  | 'LIMIT_EXCEEDED'
   | 'EC2_ERROR';
 
 export interface FieldError {

@@ -308,6 +308,7 @@ describe('REST API: account and EC2 failures', () => {
       PAYLOAD_TOO_LARGE: 413,
       UNSUPPORTED_MEDIA_TYPE: 415,
       RATE_LIMITED: 429,
+      LIMIT_EXCEEDED: 429,
       INTERNAL_ERROR: 500,
       EC2_ERROR: 502,
     };

@@ -121,7 +121,7 @@ export type ErrorCode =
   | 'CREATION_NOT_FOUND'
   /** EC2 refused or failed the request (see ec2Code) */
   | 'EC2_ERROR'
-  /** The AMI or creation belongs to another user */
+  /** The instance, AMI or creation belongs to another user (or its owner tag names someone else) */
   | 'FORBIDDEN'
   /** Several instances carry that Name tag; pass the instance id */
   | 'INSTANCE_AMBIGUOUS'
@@ -129,6 +129,8 @@ export type ErrorCode =
   | 'INSTANCE_NOT_FOUND'
   /** The instance is neither running nor stopped */
   | 'INSTANCE_STATE_INVALID'
+  /** A per-user limit was reached (for example active creations); the message names it and how to go on */
+  | 'LIMIT_EXCEEDED'
   /** The account's block public access for AMIs setting forbids publishing */
   | 'PUBLIC_ACCESS_BLOCKED'
   /** The input is invalid (see fieldErrors); nothing was changed */

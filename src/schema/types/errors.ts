@@ -23,7 +23,8 @@ const ERROR_CODES = {
   CREATION_NOT_FOUND: "No creation with that id (or it is another user's)",
   CREATION_FINISHED: 'The creation has already ended',
   PUBLIC_ACCESS_BLOCKED: "The account's block public access for AMIs setting forbids publishing",
-  FORBIDDEN: 'The AMI or creation belongs to another user',
+  FORBIDDEN: 'The instance, AMI or creation belongs to another user (or its owner tag names someone else)',
+  LIMIT_EXCEEDED: 'A per-user limit was reached (for example active creations); the message names it and how to go on',
   EC2_ERROR: 'EC2 refused or failed the request (see ec2Code)',
 } as const satisfies Record<ErrorCode, string>;
 

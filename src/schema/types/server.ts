@@ -5,7 +5,13 @@ import { builder } from '../builder.js';
 
 const ViewerType = builder.objectRef<Viewer>('Viewer').implement({
   description: 'Who is asking',
-  fields: (t) => ({ user: t.exposeString('user', { description: 'User name' }) }),
+  fields: (t) => ({
+    user: t.exposeString('user', { description: 'User name' }),
+    admin: t.boolean({
+      description: 'Whether this token is an admin token: it may capture any instance and unpublish any community AMI',
+      resolve: (v) => v.admin ?? false,
+    }),
+  }),
 });
 
 const Ec2BackendEnum = builder.enumType('Ec2Backend', {
