@@ -94,6 +94,8 @@ function createServiceDeps(
     logger,
     sourceRegion: config.region,
     inFlight: new Set(),
+    access: { mode: config.access.instanceAccess, ownerTag: config.access.instanceOwnerTag },
+    limits: { maxActiveCreationsPerUser: config.limits.maxActiveCreationsPerUser },
   };
 }
 

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Db } from '../db/client.js';
 import type { CreationRecord } from '../db/creations.js';
 import type { Ec2Gateway } from './ec2/types.js';
+import type { InstanceAccessPolicy } from './instance-access.js';
 import type { EventHub } from './events.js';
 import type { RegionDirectory } from './regions.js';
 
@@ -22,6 +23,10 @@ export interface ServiceDeps {
   sourceRegion: string;
   /** Creations whose CreateImage call is under way in this process; the tracker leaves them alone. */
   inFlight: Set<string>;
+  /** Who may capture which instance. */
+  access: InstanceAccessPolicy;
+  /** Per-user caps the services enforce (connections and subscriptions are the transports'). */
+  limits: { maxActiveCreationsPerUser: number };
 }
 
 export function creationTopic(id: string): string {

@@ -70,6 +70,8 @@ export function createUnitHarness(options: { tracker?: Partial<TrackerOptions> }
     logger,
     sourceRegion: SOURCE_REGION,
     inFlight: new Set(),
+    access: { mode: 'owner', ownerTag: 'prism:owner' },
+    limits: { maxActiveCreationsPerUser: 50 },
   };
   const services = createServices(deps, { version: 'test', backend: 'simulator' });
   const tracker = createProgressTracker(deps, { intervalMs: INTERVAL_MS, ...options.tracker });
