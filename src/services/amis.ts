@@ -76,13 +76,32 @@ function validateFilter(filter: AmiListFilter | null | undefined): void {
 
 /** The viewer's AMI, or the typed reason it cannot be changed. */
 function ownAmi(db: Db, viewer: Viewer, amiId: string): AmiRecord {
+  const ami = knownAmi(db, amiId);
+  if (ami.owner !== viewer.user) throw new ForbiddenError('FORBIDDEN', `AMI ${amiId} belongs to another user`);
+  return ami;
+}
+
+function knownAmi(db: Db, amiId: string): AmiRecord {
   if (!AMI_ID_PATTERN.test(amiId)) {
     throw new ValidationError([{ path: 'input.amiId', message: `"${amiId}" is not an AMI id (ami-...)` }]);
   }
   const ami = findAmi(db, amiId);
   if (!ami) throw new NotFoundError('AMI_NOT_FOUND', `No AMI ${amiId} was created through prism-ami`);
-  if (ami.owner !== viewer.user) throw new ForbiddenError('FORBIDDEN', `AMI ${amiId} belongs to another user`);
   return ami;
+}
+
+/** Owners change their AMIs; an admin may also take another user's AMI out of the community list. */
+function amiToPublish(db: Db, viewer: Viewer, input: { amiId: string; public: boolean }): AmiRecord {
+  const ami = knownAmi(db, input.amiId);
+  if (ami.owner === viewer.user) return ami;
+  const unpublishing = !input.public && ami.visibility === 'PUBLIC';
+  if (unpublishing && viewer.admin) return ami;
+  throw new ForbiddenError(
+    'FORBIDDEN',
+    unpublishing
+      ? `AMI ${input.amiId} belongs to another user; only its owner or an admin may unpublish it`
+      : `AMI ${input.amiId} belongs to another user`,
+  );
 }
 
 /** The AMI and its siblings (the other regions' images of the same creation) that are available. */
@@ -93,7 +112,7 @@ function family(db: Db, ami: AmiRecord): AmiRecord[] {
 
 /** Changes every available region's image of the creation, not only the one named. */
 async function publishAmi(deps: AmiDeps, viewer: Viewer, input: { amiId: string; public: boolean }): Promise<AmiRecord> {
-  const ami = ownAmi(deps.db, viewer, input.amiId);
+  const ami = amiToPublish(deps.db, viewer, input);
   if (ami.state !== 'AVAILABLE') {
     throw new InvalidStateError(
       'AMI_STATE_INVALID',
@@ -103,7 +122,7 @@ async function publishAmi(deps: AmiDeps, viewer: Viewer, input: { amiId: string;
   const images = family(deps.db, ami);
   if (input.public) await assertPublishable(deps.ec2, ami, images);
   for (const image of images) await applyTo(deps, image, { public: input.public });
-  deps.log.info({ amiId: ami.amiId, public: input.public, images: images.length }, 'visibility changed');
+  deps.log.info({ amiId: ami.amiId, public: input.public, images: images.length, by: viewer.user }, 'visibility changed');
   return findAmi(deps.db, ami.amiId)!;
 }
 
