@@ -16,6 +16,8 @@ import { parseArgs } from 'node:util';
 import { EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import { BASE_IMAGES } from '../simulator/index.js';
 import {
+  BENCH_INSTANCE_TAGS,
+  BENCH_LIMITS,
   cpuMs,
   gql,
   load,
@@ -153,6 +155,7 @@ function serverEnv(simulatorUrl: string): Record<string, string> {
     LOG_LEVEL: 'warn',
     MUTATIONS_PER_MINUTE: '0',
     METRICS: 'off',
+    ...BENCH_LIMITS,
   };
 }
 
@@ -162,7 +165,14 @@ async function startCreations(sim: SimulatorChild, url: string, token: string, c
   const instances: string[] = [];
   while (instances.length < count) {
     const batch = Math.min(20, count - instances.length);
-    const run = await ec2.send(new RunInstancesCommand({ ImageId: BASE_IMAGES.x86_64, MinCount: batch, MaxCount: batch }));
+    const run = await ec2.send(
+      new RunInstancesCommand({
+        ImageId: BASE_IMAGES.x86_64,
+        MinCount: batch,
+        MaxCount: batch,
+        TagSpecifications: BENCH_INSTANCE_TAGS,
+      }),
+    );
     instances.push(...(run.Instances ?? []).map((i) => i.InstanceId!));
   }
   ec2.destroy();

@@ -17,6 +17,8 @@ import { parseArgs } from 'node:util';
 import { DescribeImagesCommand, DescribeSnapshotsCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import { BASE_IMAGES } from '../simulator/index.js';
 import {
+  BENCH_INSTANCE_TAGS,
+  BENCH_LIMITS,
   gql,
   load,
   pool,
@@ -66,6 +68,7 @@ async function main(): Promise<void> {
     POLL_INTERVAL_MS: String(INTERVAL_MS),
     LOG_LEVEL: 'warn',
     MUTATIONS_PER_MINUTE: '0',
+    ...BENCH_LIMITS,
   });
   const url = server.ready.url as string;
   const token = server.ready.token as string;
@@ -74,7 +77,12 @@ async function main(): Promise<void> {
   const samples: number[] = [];
   try {
     const run = await ec2.send(
-      new RunInstancesCommand({ ImageId: BASE_IMAGES.x86_64, MinCount: CREATIONS, MaxCount: CREATIONS }),
+      new RunInstancesCommand({
+        ImageId: BASE_IMAGES.x86_64,
+        MinCount: CREATIONS,
+        MaxCount: CREATIONS,
+        TagSpecifications: BENCH_INSTANCE_TAGS,
+      }),
     );
     const instances = (run.Instances ?? []).map((i) => i.InstanceId!);
     await sleep(2_100);

@@ -17,6 +17,9 @@ import { loadConfig, type Config } from '../src/config.js';
 import { createServices } from '../src/services/index.js';
 import { BASE_IMAGES } from '../simulator/index.js';
 import {
+  BENCH_INSTANCE_TAGS,
+  BENCH_LIMITS,
+  BENCH_USER,
   load,
   pool,
   round,
@@ -102,6 +105,7 @@ async function startApp(proxy: CountingProxy): Promise<{ app: App; config: Confi
     LOG_LEVEL: 'silent',
     MUTATIONS_PER_MINUTE: '0',
     PORT: '0',
+    ...BENCH_LIMITS,
   });
   const app = await buildApp(config, pino({ level: 'silent' }), { credentials: CREDENTIALS });
   return { app, config };
@@ -124,7 +128,13 @@ async function launchInstances(sim: SimulatorChild, regions: string[], perRegion
     while (ids.length < n) {
       const count = Math.min(20, n - ids.length);
       const run = await direct.send(
-        new RunInstancesCommand({ ImageId: BASE_IMAGES.x86_64, MinCount: count, MaxCount: count, InstanceType: 't3.micro' }),
+        new RunInstancesCommand({
+          ImageId: BASE_IMAGES.x86_64,
+          MinCount: count,
+          MaxCount: count,
+          InstanceType: 't3.micro',
+          TagSpecifications: BENCH_INSTANCE_TAGS,
+        }),
       );
       ids.push(...(run.Instances ?? []).map((x) => x.InstanceId!));
     }
@@ -141,7 +151,7 @@ async function createAll(
   instances: Map<string, string[]>,
   total: number,
 ): Promise<Map<string, string[]>> {
-  const viewer = { user: 'bench' };
+  const viewer = { user: BENCH_USER };
   const imageIds = new Map<string, string[]>();
   for (const [region, instanceIds] of instances) {
     const services =

@@ -39,7 +39,7 @@ export interface RunningSimulator {
 }
 
 export type { SimulatorLogger } from './server.js';
-export { BASE_IMAGES, DEFAULT_REGION, REGIONS, SEEDED_INSTANCES } from './seed.js';
+export { BASE_IMAGES, DEFAULT_REGION, REGIONS, SEEDED_INSTANCES, SEEDED_OWNER_TAG } from './seed.js';
 
 /**
  * 0.5 GiB/s: the seeded demo-workstation (30 GiB) completes in 60 s, "about a minute", long enough to

@@ -43,6 +43,13 @@ export const SEEDED_INSTANCES = {
   'teaching-env': 'i-0a1b2c3d4e5f60003',
 } as const;
 
+/**
+ * The seeded instances belong to prism-ami's local user under its default owner tag, so that
+ * `npm start` and the dashboard can capture them out of the box (spelled here: the simulator
+ * imports nothing of the server).
+ */
+export const SEEDED_OWNER_TAG = { Key: 'prism:owner', Value: 'local' } as const;
+
 const DAY_MS = 86_400_000;
 
 function baseImages(now: number): { images: ImageRecord[]; snapshots: SnapshotRecord[] } {
@@ -139,7 +146,7 @@ function seededInstances(region: string, now: number): { instances: InstanceReco
       state: seed.state,
       rootDeviceName: '/dev/xvda',
       volumeIds,
-      tags: [{ Key: 'Name', Value: seed.name }],
+      tags: [{ Key: 'Name', Value: seed.name }, { ...SEEDED_OWNER_TAG }],
     });
   });
   return { instances, volumes };

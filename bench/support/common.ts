@@ -15,6 +15,15 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const RESULTS_DIR = join(ROOT, 'bench', 'results');
 const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
 
+/** The user the benchmarks act as (server-child's token, tracker-calls' viewer). */
+export const BENCH_USER = 'bench';
+
+/** RunInstances' TagSpecifications that give the launched instances to BENCH_USER (INSTANCE_ACCESS=owner). */
+export const BENCH_INSTANCE_TAGS = [{ ResourceType: 'instance' as const, Tags: [{ Key: 'prism:owner', Value: BENCH_USER }] }];
+
+/** One user starts every creation of a benchmark: the per-user cap is not what is measured. */
+export const BENCH_LIMITS = { MAX_ACTIVE_CREATIONS_PER_USER: '1000000' };
+
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export function machine(): Record<string, string | number> {

@@ -8,6 +8,7 @@ import { Session } from 'node:inspector/promises';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
+import { BENCH_USER } from './common.js';
 
 export type ServerChildRequest =
   | { id: number; cmd: 'usage'; gc?: boolean }
@@ -42,7 +43,7 @@ function usage(gc: boolean): Usage {
 const config = loadConfig(process.env);
 const app = await buildApp(config, createLogger(config.logLevel));
 const url = await app.start();
-const token = app.services.auth.createToken('bench').token;
+const token = app.services.auth.createToken(BENCH_USER).token;
 process.send!({ type: 'ready', url, token } satisfies ServerChildMessage);
 
 // A CPU profile of just the measured window (V8's sampling profiler through the inspector).

@@ -167,6 +167,17 @@ export function listActiveCreations(db: Db): CreationRecord[] {
   return withChildren(db, rows);
 }
 
+/** How many of `owner`'s creations are still working (PENDING or IN_PROGRESS). */
+export function countActiveCreations(db: Db, owner: string): number {
+  return (
+    db
+      .select({ n: sql<number>`count(*)` })
+      .from(creations)
+      .where(and(eq(creations.owner, owner), inArray(creations.status, ACTIVE_STATUSES)))
+      .get()?.n ?? 0
+  );
+}
+
 /** A name a creation of this region is still about to register (EC2 does not know it yet). */
 export function pendingCreationWithName(db: Db, region: string, name: string): CreationRow | undefined {
   return db

@@ -13,12 +13,14 @@ import {
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../db/pagination.js';
 import type { CreationStatus } from '../db/schema.js';
 import { finishCancel } from './cancellation.js';
+import { createCreationCap, type CreationCap } from './creation-cap.js';
 import { creationTopic, type ServiceDeps } from './context.js';
 import { awaitImageConfirmation, beginCancel, discard, hasEnded, isTerminal, record } from './creations/lifecycle.js';
 import { keepRequestedImage, sendCreateImage } from './creations/request-image.js';
 import { Ec2CallError, isRejection, publicAccessBlockedMessage, toDomainError } from './ec2/errors.js';
 import type { Ec2Instance } from './ec2/types.js';
 import { ConflictError, ForbiddenError, InvalidStateError, NotFoundError, ValidationError } from './errors.js';
+import { mayCapture } from './instance-access.js';
 import { TAG_CREATION_ID } from './system-tags.js';
 import { INSTANCE_ID_PATTERN, validateCreateAmi, type CreateAmiRequest } from './validation.js';
 import type { Viewer } from './viewer.js';
@@ -32,15 +34,14 @@ export type AmiCreationService = ReturnType<typeof createAmiCreationService>;
 export function createAmiCreationService(deps: ServiceDeps) {
   const { db } = deps;
   const log = deps.logger.child({ service: 'ami-creations' });
+  const cap = createCreationCap(db, deps.limits.maxActiveCreationsPerUser);
   return {
     async create(viewer: Viewer, input: CreateAmiRequest): Promise<CreationRecord> {
-      const checked = await checkRequest(deps, viewer, input);
-      if ('existing' in checked) return checked.existing;
+      const existing = await checkInput(deps, viewer, input);
+      if (existing) return existing;
       const id = randomUUID();
-      // The tracker leaves a creation alone while its CreateImage is under way here.
-      deps.inFlight.add(id);
       try {
-        const c = await recordCreation(deps, viewer, input, checked, id);
+        const c = await checkAndRecord(deps, cap, viewer, input, id);
         return c.id === id ? await requestImage(deps, log, c) : c;
       } finally {
         deps.inFlight.delete(id);
@@ -74,22 +75,42 @@ interface CheckedRequest {
   wantsPublic: boolean;
 }
 
-/** Everything EC2 would refuse, refused before anything is recorded; or the creation an idempotency key already made. */
-async function checkRequest(
-  deps: ServiceDeps,
-  viewer: Viewer,
-  input: CreateAmiRequest,
-): Promise<CheckedRequest | { existing: CreationRecord }> {
+/** The input as EC2 would check it; or the creation an idempotency key already made (a retry is never refused). */
+async function checkInput(deps: ServiceDeps, viewer: Viewer, input: CreateAmiRequest): Promise<CreationRecord | undefined> {
   const { sourceRegion } = deps;
   const fieldErrors = validateCreateAmi(input, { knownRegions: await deps.regions.knownRegions(), sourceRegion });
   if (fieldErrors.length) throw new ValidationError(fieldErrors);
-  if (input.idempotencyKey) {
-    const existing = findCreationByIdempotencyKey(deps.db, viewer.user, input.idempotencyKey);
-    if (existing) return { existing };
+  return input.idempotencyKey ? findCreationByIdempotencyKey(deps.db, viewer.user, input.idempotencyKey) : undefined;
+}
+
+/**
+ * Records the creation while holding a place under the user's cap, which is checked before any
+ * EC2 call. The place is given back once the row exists (it then counts as active) or on a refusal.
+ */
+async function checkAndRecord(deps: ServiceDeps, cap: CreationCap, viewer: Viewer, input: CreateAmiRequest, id: string) {
+  const release = cap.reserve(viewer.user);
+  try {
+    const checked = await checkTarget(deps, viewer, input);
+    // The tracker leaves a creation alone while its CreateImage is under way here.
+    deps.inFlight.add(id);
+    return await recordCreation(deps, viewer, input, checked, id);
+  } finally {
+    release();
   }
+}
+
+/**
+ * Everything EC2 would refuse, and an instance the viewer may not capture, refused before anything
+ * is recorded. The access decision comes right after the instance is read: a refused request sends
+ * EC2 nothing more.
+ */
+async function checkTarget(deps: ServiceDeps, viewer: Viewer, input: CreateAmiRequest): Promise<CheckedRequest> {
   const wantsPublic = input.public ?? false;
   if (wantsPublic) await checkPublicAllowed(deps);
-  const instance = await imageableInstance(deps, input.instance.trim());
+  const instance = await resolveInstance(deps, input.instance.trim());
+  const access = mayCapture(viewer, instance, deps.access);
+  if (!access.allowed) throw new ForbiddenError('FORBIDDEN', access.reason);
+  assertImageable(instance);
   await checkNameFree(deps, input.name);
   const sizeGiB = await volumeSize(deps, instance, wantsPublic);
   return { instance, sizeGiB, wantsPublic };
@@ -104,36 +125,50 @@ async function checkPublicAllowed(deps: ServiceDeps): Promise<void> {
   }
 }
 
-async function imageableInstance(deps: ServiceDeps, ref: string): Promise<Ec2Instance> {
-  const instance = await resolveInstance(deps, ref);
+function assertImageable(instance: Ec2Instance): void {
   if (!IMAGEABLE_STATES.has(instance.state)) {
     throw new InvalidStateError(
       'INSTANCE_STATE_INVALID',
       `Instance ${instance.id} is ${instance.state}; an AMI can be created only from a running or stopped instance. Wait until it is running or stopped and try again.`,
     );
   }
-  return instance;
 }
 
-/** An instance id, or the Name tag of exactly one instance that is not terminated. */
+/** EC2 still lists a terminated instance for a while; say so rather than that there is none. */
+function terminated(instances: Ec2Instance[], ref: string): InvalidStateError {
+  const ids = instances.map((i) => i.id).join(', ');
+  const what = INSTANCE_ID_PATTERN.test(ref)
+    ? `Instance ${ids} is`
+    : instances.length === 1
+      ? `The only instance named "${ref}" (${ids}) is`
+      : `The only instances named "${ref}" (${ids}) are`;
+  return new InvalidStateError(
+    'INSTANCE_STATE_INVALID',
+    `${what} terminated; an AMI can be created only from a running or stopped instance.`,
+  );
+}
+
+/**
+ * An instance id, or the Name tag of exactly one instance that is not terminated. A terminated
+ * instance (by id, or the only ones with that name) is INSTANCE_STATE_INVALID, not "not found".
+ */
 async function resolveInstance(deps: ServiceDeps, ref: string): Promise<Ec2Instance> {
   const { ec2, sourceRegion } = deps;
   if (INSTANCE_ID_PATTERN.test(ref)) {
     const [instance] = await ec2.describeInstances(sourceRegion, { ids: [ref] }).catch((err: unknown) => {
       throw toDomainError(err);
     });
-    if (instance && instance.state !== 'terminated') return instance;
-    throw new NotFoundError('INSTANCE_NOT_FOUND', `No instance ${ref} in ${sourceRegion}`);
+    if (!instance) throw new NotFoundError('INSTANCE_NOT_FOUND', `No instance ${ref} in ${sourceRegion}`);
+    if (instance.state === 'terminated') throw terminated([instance], ref);
+    return instance;
   }
   const named = await ec2.describeInstances(sourceRegion, { nameTag: ref }).catch((err: unknown) => {
     throw toDomainError(err);
   });
   const candidates = named.filter((i) => i.state !== 'terminated');
+  if (candidates.length === 0 && named.length > 0) throw terminated(named, ref);
   if (candidates.length === 0) {
-    throw new NotFoundError(
-      'INSTANCE_NOT_FOUND',
-      `No instance with id or Name tag "${ref}" in ${sourceRegion} (terminated instances are not considered)`,
-    );
+    throw new NotFoundError('INSTANCE_NOT_FOUND', `No instance with id or Name tag "${ref}" in ${sourceRegion}`);
   }
   if (candidates.length > 1) {
     const list = candidates.map((i) => `${i.id} (${i.state})`).join(', ');

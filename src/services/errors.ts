@@ -69,7 +69,7 @@ export class InvalidStateError extends DomainError {
 
 export class ForbiddenError extends DomainError {
   constructor(
-    readonly code: 'FORBIDDEN' | 'PUBLIC_ACCESS_BLOCKED',
+    readonly code: 'FORBIDDEN' | 'PUBLIC_ACCESS_BLOCKED' | 'LIMIT_EXCEEDED',
     message: string,
   ) {
     super(message);

@@ -3,7 +3,7 @@
 import { DescribeImagesCommand, EC2Client, RunInstancesCommand, StopInstancesCommand } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AmiCreationsDocument, CreateAmiDocument } from '../../src/generated/graphql/graphql.js';
-import { startTestApp, TEST_CREDENTIALS, type TestApp } from '../support/harness.js';
+import { ownerTag, startTestApp, TEST_CREDENTIALS, type TestApp } from '../support/harness.js';
 
 let t: TestApp;
 let sim: EC2Client;
@@ -24,7 +24,14 @@ async function expectNothingCreated() {
 
 describe('createAmi on an instance in the wrong state', () => {
   it('refuses a pending instance with INSTANCE_STATE_INVALID naming the state and what to do', async () => {
-    const run = await sim.send(new RunInstancesCommand({ ImageId: 'ami-0a1b2c3d4e5f6a001', MinCount: 1, MaxCount: 1 }));
+    const run = await sim.send(
+      new RunInstancesCommand({
+        ImageId: 'ami-0a1b2c3d4e5f6a001',
+        MinCount: 1,
+        MaxCount: 1,
+        TagSpecifications: [{ ResourceType: 'instance', Tags: [ownerTag()] }],
+      }),
+    );
     const id = run.Instances![0]!.InstanceId!;
     const res = (await t.gql(CreateAmiDocument, { input: { instance: id, name: 'too early' } })).createAmi;
     expect(res).toMatchObject({ __typename: 'InvalidStateError', code: 'INSTANCE_STATE_INVALID' });

@@ -18,6 +18,7 @@ import {
   ShareAmiDocument,
   UserAmisDocument,
 } from '../../src/generated/graphql/graphql.js';
+import { SEEDED_INSTANCES } from '../../simulator/index.js';
 import { collectOverSse, collectOverWebSocket, eventually, startTestApp, type TestApp } from '../support/harness.js';
 
 let t: TestApp;
@@ -30,6 +31,7 @@ beforeAll(async () => {
   t = await startTestApp({ EC2_BACKEND: 'simulator', SIMULATOR_SPEED_GIB_PER_SECOND: '1000', MUTATIONS_PER_MINUTE: '600' });
   alice = t.tokenFor('alice');
   bob = t.tokenFor('bob');
+  await t.setOwner([SEEDED_INSTANCES['demo-workstation']], 'alice');
   const created = await t.gql(CreateAmiDocument, { input: { instance: 'demo-workstation', name: 'alice env' } }, alice);
   if (created.createAmi.__typename !== 'CreateAmiSuccess') throw new Error(created.createAmi.__typename);
   aliceCreationId = created.createAmi.creation.id;

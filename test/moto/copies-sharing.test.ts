@@ -18,7 +18,7 @@ import {
   UserAmisDocument,
   type CreateAmiInput,
 } from '../../src/generated/graphql/graphql.js';
-import { collectOverWebSocket, startTestApp, tagMap, TEST_CREDENTIALS, type TestApp } from '../support/harness.js';
+import { collectOverWebSocket, ownerTag, startTestApp, tagMap, TEST_CREDENTIALS, type TestApp } from '../support/harness.js';
 import { startMoto, type Moto } from '../support/moto.js';
 
 let moto: Moto;
@@ -45,7 +45,7 @@ beforeEach(async () => {
       ImageId: 'ami-12345678',
       MinCount: 1,
       MaxCount: 1,
-      TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'Name', Value: 'lab-box' }] }],
+      TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'Name', Value: 'lab-box' }, ownerTag()] }],
     }),
   );
   return () => t.stop();

@@ -20,6 +20,7 @@ import {
 import {
   collectOverSse,
   collectOverWebSocket,
+  ownerTag,
   startTestApp,
   tagMap,
   TEST_CREDENTIALS,
@@ -54,7 +55,7 @@ async function runInstance(name: string): Promise<string> {
       MinCount: 1,
       MaxCount: 1,
       InstanceType: 't3.micro',
-      TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'Name', Value: name }] }],
+      TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'Name', Value: name }, ownerTag()] }],
     }),
   );
   return res.Instances![0]!.InstanceId!;
@@ -230,8 +231,8 @@ describe('createAmi against moto', () => {
           await ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }));
         },
         input: { instance: 'gone', name: 'gone image' },
-        typename: 'NotFoundError',
-        code: 'INSTANCE_NOT_FOUND',
+        typename: 'InvalidStateError',
+        code: 'INSTANCE_STATE_INVALID',
       },
     ];
 

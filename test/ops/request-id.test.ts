@@ -7,6 +7,7 @@ import { buildApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { AmiCreationsDocument, CreateAmiDocument } from '../../src/generated/graphql/graphql.js';
 import { createLogger } from '../../src/logger.js';
+import { SEEDED_OWNER_TAG } from '../../simulator/index.js';
 import { eventually, TEST_CREDENTIALS } from '../support/harness.js';
 import { closeDatabase } from './support.js';
 
@@ -28,7 +29,8 @@ describe('request ids and logs', () => {
     const config = loadConfig({ EC2_BACKEND: 'simulator', DATABASE_PATH: ':memory:', PORT: '0', LOG_LEVEL: 'trace' });
     app = await buildApp(config, logger, { credentials: TEST_CREDENTIALS });
     url = await app.start();
-    token = app.services.auth.createToken('tester').token;
+    // The seeded instances' owner, who may capture demo-workstation.
+    token = app.services.auth.createToken(SEEDED_OWNER_TAG.Value).token;
   });
   afterAll(() => app.stop());
 

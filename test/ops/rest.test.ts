@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HTTP_STATUS, REST_ROUTES, fromGraphqlErrors, type RestErrorCode } from '../../src/http/rest.js';
 import { openApiDocument } from '../../src/http/openapi.js';
 import { schema } from '../../src/schema/index.js';
-import { eventually, startTestApp, TEST_CREDENTIALS, type TestApp } from '../support/harness.js';
+import { eventually, ownerTag, startTestApp, TEST_CREDENTIALS, type TestApp } from '../support/harness.js';
 import { schemaProblems, type JsonSchema } from './support.js';
 
 interface Answer {
@@ -214,7 +214,7 @@ describe('REST API against the simulator', () => {
           ImageId: 'ami-0a1b2c3d4e5f6a001',
           MinCount: 1,
           MaxCount: 1,
-          TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'Name', Value: 'rest-twin' }] }],
+          TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'Name', Value: 'rest-twin' }, ownerTag()] }],
         }),
       );
     }
@@ -230,7 +230,14 @@ describe('REST API against the simulator', () => {
       'AMI_NAME_TAKEN',
     );
     // A new instance is `pending` for a while: not imageable yet.
-    const run = await sim.send(new RunInstancesCommand({ ImageId: 'ami-0a1b2c3d4e5f6a001', MinCount: 1, MaxCount: 1 }));
+    const run = await sim.send(
+      new RunInstancesCommand({
+        ImageId: 'ami-0a1b2c3d4e5f6a001',
+        MinCount: 1,
+        MaxCount: 1,
+        TagSpecifications: [{ ResourceType: 'instance', Tags: [ownerTag()] }],
+      }),
+    );
     const fresh = run.Instances![0]!.InstanceId!;
     expectError(
       await call(t, 'POST', '/api/v1/ami/create', { body: { instance_id: fresh, name: 'rest-too-early' } }),

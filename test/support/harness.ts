@@ -1,5 +1,6 @@
 // Builds a real prism-ami app for a test: real SQLite (in memory), the real SDK over HTTP to moto
 // or the simulator, and typed GraphQL helpers over yoga.fetch, SSE and WebSocket.
+import { CreateTagsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { print, type ExecutionResult } from 'graphql';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { createClient } from 'graphql-ws';
@@ -7,8 +8,20 @@ import { pino } from 'pino';
 import WebSocket from 'ws';
 import { buildApp, type App, type AppOverrides } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
+import { DEFAULT_REGION, SEEDED_INSTANCES } from '../../simulator/index.js';
 
 export const TEST_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
+
+/** The user of `TestApp.token`. */
+export const TEST_USER = 'tester';
+
+/**
+ * The tag that gives an instance to `user` under the default INSTANCE_OWNER_TAG, for RunInstances'
+ * TagSpecifications: tests launch instances that the test token's user may capture.
+ */
+export function ownerTag(user = TEST_USER): { Key: string; Value: string } {
+  return { Key: 'prism:owner', Value: user };
+}
 
 /**
  * The token of the most recent test app in this worker: the subscription helpers use it when no
@@ -21,8 +34,13 @@ export interface TestApp {
   url: string;
   /** A token for user `tester`, sent by gql/gqlRaw and the subscription helpers. */
   token: string;
-  /** Another user's token, for isolation tests. */
-  tokenFor(user: string): string;
+  /** Another user's token, for isolation tests; an admin token when told. */
+  tokenFor(user: string, options?: { admin?: boolean }): string;
+  /**
+   * Gives instances of the in-process simulator to `user` (sets the configured owner tag), so
+   * that user may capture them under INSTANCE_ACCESS=owner. The seeded ones start as `tester`'s.
+   */
+  setOwner(instanceIds: string[], user: string): Promise<void>;
   gql<R, V>(doc: TypedDocumentNode<R, V>, variables?: V, token?: string): Promise<R>;
   gqlRaw<R, V>(doc: TypedDocumentNode<R, V>, variables?: V, token?: string): Promise<ExecutionResult<R>>;
   stop(): Promise<void>;
@@ -31,15 +49,27 @@ export interface TestApp {
 export async function startTestApp(
   env: Record<string, string>,
   overrides: AppOverrides = {},
-  options: { listen?: boolean } = {},
+  options: {
+    listen?: boolean;
+    /** Who owns the simulator's seeded instances: `tester` (the token's user) unless told; null keeps the seed's `local`. */
+    seededOwner?: string | null;
+  } = {},
 ): Promise<TestApp> {
   const config = loadConfig({ DATABASE_PATH: ':memory:', PORT: '0', POLL_INTERVAL_MS: '100', LOG_LEVEL: 'silent', ...env });
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const app = await buildApp(config, logger, { credentials: TEST_CREDENTIALS, ...overrides });
   let url = 'http://localhost/graphql';
   if (options.listen ?? true) url = await app.start();
-  const token = app.services.auth.createToken('tester').token;
+  const token = app.services.auth.createToken(TEST_USER).token;
   defaultToken = token;
+  const setOwner = (ids: string[], user: string) =>
+    tagSimulatorInstances(app, config.region, ids, { Key: config.access.instanceOwnerTag, Value: user });
+  const seededOwner = options.seededOwner === undefined ? TEST_USER : options.seededOwner;
+  if (app.simulator && seededOwner && config.region === DEFAULT_REGION) {
+    await setOwner(Object.values(SEEDED_INSTANCES), seededOwner);
+    // Tests that count the simulator's calls start from zero.
+    await fetch(`${app.simulator.url}/_simulator/stats/reset`, { method: 'POST' });
+  }
 
   async function gqlRaw<R, V>(doc: TypedDocumentNode<R, V>, variables?: V, as = token): Promise<ExecutionResult<R>> {
     const res = await app.yoga.fetch('http://localhost/graphql', {
@@ -54,7 +84,8 @@ export async function startTestApp(
     app,
     url,
     token,
-    tokenFor: (user) => app.services.auth.createToken(user).token,
+    tokenFor: (user, tokenOptions) => app.services.auth.createToken(user, tokenOptions).token,
+    setOwner,
     gqlRaw,
     async gql(doc, variables, as) {
       const result = await gqlRaw(doc, variables, as);
@@ -63,6 +94,17 @@ export async function startTestApp(
     },
     stop: () => app.stop(),
   };
+}
+
+/** Straight to the simulator, not through the app, so that the app's metrics stay the test's own. */
+async function tagSimulatorInstances(app: App, region: string, ids: string[], tag: { Key: string; Value: string }) {
+  if (!app.simulator) throw new Error('setOwner needs the in-process simulator (EC2_BACKEND=simulator)');
+  const ec2 = new EC2Client({ region, endpoint: app.simulator.url, credentials: TEST_CREDENTIALS, maxAttempts: 1 });
+  try {
+    await ec2.send(new CreateTagsCommand({ Resources: ids, Tags: [tag] }));
+  } finally {
+    ec2.destroy();
+  }
 }
 
 /** Every value a subscription yields until it completes, over graphql-ws on a real socket. */

@@ -36,7 +36,7 @@ export interface UnitHarness {
   viewer: Viewer;
   /** One tick of the tracker, and the EC2 requests it sent. */
   tick(): Promise<{ report: TickReport; calls: FakeCall[] }>;
-  /** createAmi on a fresh instance (or `instance`), noReboot unless said otherwise. */
+  /** createAmi on a fresh instance of the viewer's (or `instance`), noReboot unless said otherwise. */
   create(input: Partial<CreateAmiRequest> & { name: string }, instance?: FakeInstanceSpec): Promise<CreationRecord>;
   /** The creation as the service answers it. */
   status(id: string): CreationRecord;
@@ -49,7 +49,18 @@ export interface UnitHarness {
   close(): void;
 }
 
-export function createUnitHarness(options: { tracker?: Partial<TrackerOptions> } = {}): UnitHarness {
+export const OWNER_TAG = 'prism:owner';
+
+/** The fake instance's tags that make it `user`'s under the default owner tag. */
+export const ownedBy = (user: string) => [{ key: OWNER_TAG, value: user }];
+
+export function createUnitHarness(
+  options: {
+    tracker?: Partial<TrackerOptions>;
+    access?: Partial<ServiceDeps['access']>;
+    maxActiveCreationsPerUser?: number;
+  } = {},
+): UnitHarness {
   let t = T0;
   const clock: ManualClock = {
     now: () => t,
@@ -70,8 +81,8 @@ export function createUnitHarness(options: { tracker?: Partial<TrackerOptions> }
     logger,
     sourceRegion: SOURCE_REGION,
     inFlight: new Set(),
-    access: { mode: 'owner', ownerTag: 'prism:owner' },
-    limits: { maxActiveCreationsPerUser: 50 },
+    access: { mode: 'owner', ownerTag: OWNER_TAG, ...options.access },
+    limits: { maxActiveCreationsPerUser: options.maxActiveCreationsPerUser ?? 50 },
   };
   const services = createServices(deps, { version: 'test', backend: 'simulator' });
   const tracker = createProgressTracker(deps, { intervalMs: INTERVAL_MS, ...options.tracker });
@@ -101,7 +112,8 @@ export function createUnitHarness(options: { tracker?: Partial<TrackerOptions> }
     },
 
     async create(input, instance) {
-      const instanceId = input.instance ?? fake.addInstance(instance);
+      const owned = { ...instance, tags: [{ key: deps.access.ownerTag, value: viewer.user }, ...(instance?.tags ?? [])] };
+      const instanceId = input.instance ?? fake.addInstance(owned);
       return services.creations.create(viewer, { noReboot: true, ...input, instance: instanceId });
     },
 

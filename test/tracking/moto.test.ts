@@ -4,7 +4,7 @@ import { DeregisterImageCommand, DescribeImagesCommand, EC2Client, RunInstancesC
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { findCreation, updateCreation, type CreationRecord } from '../../src/db/creations.js';
 import { CreateAmiDocument, UserAmisDocument } from '../../src/generated/graphql/graphql.js';
-import { startTestApp, TEST_CREDENTIALS, type TestApp } from '../support/harness.js';
+import { ownerTag, startTestApp, TEST_CREDENTIALS, type TestApp } from '../support/harness.js';
 import { startMoto, type Moto } from '../support/moto.js';
 
 let moto: Moto;
@@ -39,7 +39,7 @@ async function createFromNewInstance(name: string, copyToRegions: string[] = [])
       MinCount: 1,
       MaxCount: 1,
       InstanceType: 't3.micro',
-      TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'Name', Value: `${name} box` }] }],
+      TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'Name', Value: `${name} box` }, ownerTag()] }],
     }),
   );
   const res = await t.gql(CreateAmiDocument, { input: { instance: run.Instances![0]!.InstanceId!, name, copyToRegions } });

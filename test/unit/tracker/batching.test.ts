@@ -2,14 +2,14 @@
 // for every tracked creation, never one call per creation.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CreationRecord } from '../../../src/db/creations.js';
-import { createUnitHarness, type UnitHarness } from '../../support/unit-harness.js';
+import { createUnitHarness, ownedBy, type UnitHarness } from '../../support/unit-harness.js';
 
 let h: UnitHarness;
 
 afterEach(() => h?.close());
 
 async function createMany(n: number, input: { copyToRegions?: string[] } = {}): Promise<CreationRecord[]> {
-  const instance = h.fake.addInstance({ volumesGiB: [8] });
+  const instance = h.fake.addInstance({ volumesGiB: [8], tags: ownedBy(h.viewer.user) });
   const out: CreationRecord[] = [];
   for (let i = 0; i < n; i++) out.push(await h.create({ name: `batch ${i}`, instance, ...input }));
   return out;
