@@ -44,6 +44,36 @@ describe('prism-ami token', () => {
     }
   });
 
+  it('creates an admin token with --admin: the server answers viewer { admin } true for it, false for a plain one', async () => {
+    const env = cleanEnv({ DATABASE_PATH: join(mkdtempSync(join(tmpdir(), 'prism-token-')), 'prism.db') });
+    const admin = await runCli(['token', 'create', '--user', 'dana', '--admin'], { env });
+    expect(admin.code).toBe(0);
+    expect(admin.stderr).toMatch(/Admin token .* for user "dana"/);
+    const plain = await runCli(['token', 'create', '--user', 'erin'], { env });
+    const last = (out: string) => out.trim().split('\n').at(-1)!;
+    const listed = JSON.parse((await runCli(['token', 'list', '--json'], { env })).stdout) as { user: string; admin: boolean }[];
+    expect(listed.map((r) => [r.user, r.admin]).sort()).toEqual([
+      ['dana', true],
+      ['erin', false],
+    ]);
+
+    const t = await startTestApp({ EC2_BACKEND: 'simulator', DATABASE_PATH: env.DATABASE_PATH! });
+    try {
+      const viewer = async (token: string) => {
+        const res = await fetch(t.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: JSON.stringify({ query: '{ viewer { user admin } }' }),
+        });
+        return ((await res.json()) as { data: { viewer: { user: string; admin: boolean } } }).data.viewer;
+      };
+      expect(await viewer(last(admin.stdout))).toEqual({ user: 'dana', admin: true });
+      expect(await viewer(last(plain.stdout))).toEqual({ user: 'erin', admin: false });
+    } finally {
+      await t.stop();
+    }
+  });
+
   it('refuses a bad user name and an unknown id with a typed error and exit code 1', async () => {
     const env = cleanEnv({ DATABASE_PATH: join(mkdtempSync(join(tmpdir(), 'prism-token-')), 'prism.db') });
     const bad = await runCli(['token', 'create', '--user', 'no spaces'], { env });
