@@ -246,6 +246,21 @@ describe('REST API against the simulator', () => {
     );
   });
 
+  it("answers FORBIDDEN with 403 for another user's instance, naming the owner tag to set", async () => {
+    const run = await sim.send(
+      new RunInstancesCommand({
+        ImageId: 'ami-0a1b2c3d4e5f6a001',
+        MinCount: 1,
+        MaxCount: 1,
+        TagSpecifications: [{ ResourceType: 'instance', Tags: [ownerTag('alice')] }],
+      }),
+    );
+    const theirs = run.Instances![0]!.InstanceId!;
+    const answer = await call(t, 'POST', '/api/v1/ami/create', { body: { instance_id: theirs, name: 'rest-not-mine' } });
+    expectError(answer, 403, 'FORBIDDEN');
+    expect(answer.body.error?.message).toMatch(/prism:owner=tester/);
+  });
+
   it('answers 404 for an unknown endpoint, 405 for a wrong method, 413 for a large body and 415 for a non-JSON body', async () => {
     const nope = await fetch(new URL('/api/v1/ami/nope', t.url));
     expect(nope.status).toBe(404);
