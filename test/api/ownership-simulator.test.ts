@@ -44,15 +44,25 @@ async function simulatorStats(t: TestApp): Promise<{ total: number; calls: Recor
   };
 }
 
-async function resetStats(t: TestApp): Promise<void> {
-  await fetch(`${t.app.simulator!.url}/_simulator/stats/reset`, { method: 'POST' });
-}
-
-/** The EC2 actions the simulator saw since the last reset, apart from the region list the validation reads. */
-async function actionsSinceReset(t: TestApp): Promise<string[]> {
-  return Object.keys((await simulatorStats(t)).calls)
-    .filter((a) => a !== 'DescribeRegions')
-    .sort();
+/**
+ * What `run` returns, and the EC2 actions the simulator saw meanwhile (apart from the region list the
+ * validation reads). The tracker and the reconciler pause meanwhile, so that every call counted is
+ * the request's.
+ */
+async function withActions<T>(t: TestApp, run: () => Promise<T>): Promise<{ result: T; actions: string[] }> {
+  // Both run once the app has started (app.start), neither before.
+  const background = t.app.tracker.isRunning() ? [t.app.tracker, t.app.reconciler] : [];
+  for (const loop of background) await loop.stop();
+  try {
+    await fetch(`${t.app.simulator!.url}/_simulator/stats/reset`, { method: 'POST' });
+    const result = await run();
+    const actions = Object.keys((await simulatorStats(t)).calls)
+      .filter((a) => a !== 'DescribeRegions')
+      .sort();
+    return { result, actions };
+  } finally {
+    for (const loop of background) loop.start();
+  }
 }
 
 async function imagesNamed(t: TestApp, name: string) {
@@ -130,10 +140,9 @@ describe('capturing instances under INSTANCE_ACCESS=owner (the default)', () => 
   });
 
   it("refuses another user's instance with FORBIDDEN naming prism:owner=<user>, and EC2 is asked only to describe it", async () => {
-    await resetStats(t);
-    const result = await createAmi(t, { instance: 'genomics-pipeline', name: 'not mine' });
+    const { result, actions } = await withActions(t, () => createAmi(t, { instance: 'genomics-pipeline', name: 'not mine' }));
     expectForbidden(result, /belongs to "alice".*set the tag prism:owner=tester on the instance/);
-    expect(await actionsSinceReset(t)).toEqual(['DescribeInstances']);
+    expect(actions).toEqual(['DescribeInstances']);
     expect(await imagesNamed(t, 'not mine')).toEqual([]);
   });
 
@@ -144,10 +153,9 @@ describe('capturing instances under INSTANCE_ACCESS=owner (the default)', () => 
     } finally {
       ec2.destroy();
     }
-    await resetStats(t);
-    const result = await createAmi(t, { instance: TEACHING, name: 'nobody owns it' });
+    const { result, actions } = await withActions(t, () => createAmi(t, { instance: TEACHING, name: 'nobody owns it' }));
     expectForbidden(result, /has no prism:owner tag.*prism:owner=tester/);
-    expect(await actionsSinceReset(t)).toEqual(['DescribeInstances']);
+    expect(actions).toEqual(['DescribeInstances']);
     await t.setOwner([TEACHING], 'tester');
   });
 
@@ -158,15 +166,11 @@ describe('capturing instances under INSTANCE_ACCESS=owner (the default)', () => 
   });
 
   it("over graphql-ws: refuses another user's instance the same way, and captures one's own", async () => {
-    await resetStats(t);
-    const refused = await overWebSocket(
-      t,
-      CreateAmiDocument,
-      { input: { instance: 'demo-workstation', name: 'ws theft' } },
-      alice,
+    const { result: refused, actions } = await withActions(t, () =>
+      overWebSocket(t, CreateAmiDocument, { input: { instance: 'demo-workstation', name: 'ws theft' } }, alice),
     );
     expectForbidden(refused.createAmi, /belongs to "tester".*prism:owner=alice/);
-    expect(await actionsSinceReset(t)).toEqual(['DescribeInstances']);
+    expect(actions).toEqual(['DescribeInstances']);
     expect(await imagesNamed(t, 'ws theft')).toEqual([]);
 
     const own = await overWebSocket(
@@ -277,18 +281,20 @@ describe('INSTANCE_ACCESS=any and a custom INSTANCE_OWNER_TAG', () => {
   });
 
   it('reads the owner from INSTANCE_OWNER_TAG and names that tag in the refusal', async () => {
-    t = await startTestApp(
+    const app = await startTestApp(
       { EC2_BACKEND: 'simulator', INSTANCE_OWNER_TAG: 'lab:user' },
       {},
       { listen: false, seededOwner: null },
     );
+    t = app;
     // The seeded instances carry prism:owner=local, which this server does not read.
-    await resetStats(t);
-    const refused = await createAmi(t, { instance: 'demo-workstation', name: 'custom 1' });
+    const { result: refused, actions } = await withActions(app, () =>
+      createAmi(app, { instance: 'demo-workstation', name: 'custom 1' }),
+    );
     expectForbidden(refused, /has no lab:user tag.*set the tag lab:user=tester/);
-    expect(await actionsSinceReset(t)).toEqual(['DescribeInstances']);
-    await t.setOwner([DEMO], 'tester');
-    expect((await createAmi(t, { instance: 'demo-workstation', name: 'custom 2', noReboot: true })).__typename).toBe(
+    expect(actions).toEqual(['DescribeInstances']);
+    await app.setOwner([DEMO], 'tester');
+    expect((await createAmi(app, { instance: 'demo-workstation', name: 'custom 2', noReboot: true })).__typename).toBe(
       'CreateAmiSuccess',
     );
   });
@@ -326,14 +332,15 @@ describe('MAX_ACTIVE_CREATIONS_PER_USER', () => {
     expect([first.__typename, second.__typename]).toEqual(['CreateAmiSuccess', 'CreateAmiSuccess']);
     if (first.__typename !== 'CreateAmiSuccess') return;
 
-    await resetStats(t);
-    const third = await createAmi(t, { instance: 'demo-workstation', name: 'cap 3', noReboot: true });
+    const { result: third, actions } = await withActions(t, () =>
+      createAmi(t, { instance: 'demo-workstation', name: 'cap 3', noReboot: true }),
+    );
     expect(third).toMatchObject({ __typename: 'ForbiddenError', code: 'LIMIT_EXCEEDED' });
     if (third.__typename === 'ForbiddenError') {
       expect(third.message).toMatch(/2 active AMI creations/);
       expect(third.message).toMatch(/limit is 2 per user \(MAX_ACTIVE_CREATIONS_PER_USER\)/);
     }
-    expect(await actionsSinceReset(t)).toEqual([]);
+    expect(actions).toEqual([]);
     expect(await imagesNamed(t, 'cap 3')).toEqual([]);
 
     // A retry of an existing creation is that creation, not a new one.

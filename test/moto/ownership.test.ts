@@ -54,14 +54,24 @@ async function ec2CallsByAction(t: TestApp): Promise<Record<string, number>> {
   return out;
 }
 
-/** The EC2 actions `run` caused, apart from the region list the validation reads once. */
+/**
+ * The EC2 actions `run` caused, apart from the region list the validation reads once. The tracker
+ * and the reconciler pause meanwhile, so that every call counted is the request's.
+ */
 async function actionsDuring(t: TestApp, run: () => Promise<unknown>): Promise<string[]> {
-  const before = await ec2CallsByAction(t);
-  await run();
-  const after = await ec2CallsByAction(t);
-  return Object.keys(after)
-    .filter((a) => a !== 'DescribeRegions' && after[a] !== before[a])
-    .sort();
+  await t.app.tracker.stop();
+  await t.app.reconciler.stop();
+  try {
+    const before = await ec2CallsByAction(t);
+    await run();
+    const after = await ec2CallsByAction(t);
+    return Object.keys(after)
+      .filter((a) => a !== 'DescribeRegions' && after[a] !== before[a])
+      .sort();
+  } finally {
+    t.app.tracker.start();
+    t.app.reconciler.start();
+  }
 }
 
 async function createAmi(t: TestApp, input: CreateAmiInput, token = t.token): Promise<CreateResult> {
