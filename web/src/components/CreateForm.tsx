@@ -11,6 +11,7 @@ import {
   type WebCreationFragment,
 } from '../generated/graphql.js';
 import { randomKey, words } from '../format.js';
+import { InstancePicker } from './InstancePicker.js';
 
 type Field =
   'instance' | 'name' | 'description' | 'templateName' | 'tags' | 'noReboot' | 'copyToRegions' | 'shareWithAccounts' | 'public';
@@ -77,6 +78,7 @@ export function CreateForm({ onCreated }: { onCreated: (creation: WebCreationFra
           onInput={(v) => set('instance', v)}
           placeholder="demo-workstation"
         />
+        <InstancePicker selected={values.instance.trim()} onPick={(id) => set('instance', id)} />
         <TextField
           id="name"
           label="AMI name"
