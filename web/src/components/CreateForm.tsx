@@ -68,6 +68,8 @@ export function CreateForm({ onCreated }: { onCreated: (creation: WebCreationFra
             {formError}
           </p>
         )}
+        {/* Before the Instance field: the tab order stays Instance → AMI name for those who type. */}
+        <InstancePicker selected={values.instance.trim()} onPick={(id) => set('instance', id)} />
         <TextField
           id="instance"
           label="Instance"
@@ -78,7 +80,6 @@ export function CreateForm({ onCreated }: { onCreated: (creation: WebCreationFra
           onInput={(v) => set('instance', v)}
           placeholder="demo-workstation"
         />
-        <InstancePicker selected={values.instance.trim()} onPick={(id) => set('instance', id)} />
         <TextField
           id="name"
           label="AMI name"
