@@ -1,6 +1,6 @@
 // Plain-text renderings of creations and AMIs for people (the fields of the REST API's status answer), readable on a
 // terminal and in a log file alike: aligned "Label: value" lines, no colour, no emoji.
-import type { AmiFieldsFragment, CreationFieldsFragment } from '../generated/graphql/graphql.js';
+import type { AmiFieldsFragment, CreationFieldsFragment, InstancesQuery } from '../generated/graphql/graphql.js';
 
 type Creation = CreationFieldsFragment;
 type Cost = Creation['cost'];
@@ -94,4 +94,23 @@ export function formatAmi(a: AmiFieldsFragment & { creation?: { id: string; cost
     ...(a.creation ? costLines(a.creation.cost) : []),
   ];
   return block(index === undefined ? `AMI ${a.amiId}` : `AMI ${index}:`, rows);
+}
+
+type InstanceNode = InstancesQuery['instances']['edges'][number]['node'];
+
+/** The instance list as an aligned table; the last column says why an instance cannot be captured. */
+export function formatInstanceTable(instances: readonly InstanceNode[]): string {
+  const header = ['ID', 'NAME', 'STATE', 'SIZE', 'STORAGE/MONTH', 'CAPTURABLE'];
+  const rows = instances.map((i) => [
+    i.instanceId,
+    i.name ?? '-',
+    i.state.toLowerCase().replace('_', '-'),
+    `${i.sizeGiB} GiB`,
+    formatUsd(i.storageMonthlyUsd),
+    i.capturable ? 'yes' : `no: ${i.capturableReason ?? 'unknown reason'}`,
+  ]);
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
+  // The last column is not padded: a long reason runs on without trailing blanks.
+  const line = (cells: string[]) => cells.map((cell, c) => (c === cells.length - 1 ? cell : cell.padEnd(widths[c]!))).join('  ');
+  return [line(header), ...rows.map(line)].join('\n');
 }

@@ -1,6 +1,6 @@
 // Argument parsers shared by the commands (commander calls them once per occurrence).
 import { InvalidArgumentError } from 'commander';
-import type { TagInput } from '../generated/graphql/graphql.js';
+import type { InstanceState, TagInput } from '../generated/graphql/graphql.js';
 
 /** `--tag k=v`, repeatable; the value may be empty and may itself contain `=`. */
 export function collectTag(raw: string, previous: TagInput[] = []): TagInput[] {
@@ -12,4 +12,15 @@ export function collectTag(raw: string, previous: TagInput[] = []): TagInput[] {
 /** A repeatable option: `--region a --region b` → ['a', 'b']. */
 export function collect(raw: string, previous: string[] = []): string[] {
   return [...previous, raw];
+}
+
+const INSTANCE_STATES: readonly InstanceState[] = ['PENDING', 'RUNNING', 'STOPPING', 'STOPPED', 'SHUTTING_DOWN'];
+
+/** `--state running` (EC2's spelling, `shutting-down` too) or the GraphQL enum value, any case. */
+export function parseInstanceState(raw: string): InstanceState {
+  const state = raw.trim().toUpperCase().replace(/-/g, '_') as InstanceState;
+  if (!INSTANCE_STATES.includes(state)) {
+    throw new InvalidArgumentError(`expected one of ${INSTANCE_STATES.map((s) => s.toLowerCase().replace('_', '-')).join(', ')}`);
+  }
+  return state;
 }

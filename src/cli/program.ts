@@ -3,6 +3,7 @@
 import { Command, Option } from 'commander';
 import { registerAmiCommands } from './commands/amis.js';
 import { registerCreationCommands } from './commands/creations.js';
+import { registerInstanceCommands } from './commands/instances.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerTokenCommands } from './token.js';
 import { DEFAULT_URL, type Runner } from './context.js';
@@ -19,6 +20,7 @@ export function buildProgram(run: Runner, version: string, env: Record<string, s
   registerServeCommand(program);
   registerCreationCommands(program, run);
   registerAmiCommands(program, run);
+  registerInstanceCommands(program, run);
   registerTokenCommands(program, env);
 
   // Subcommands throw instead of exiting too, so main decides the exit code in one place.

@@ -1,9 +1,9 @@
 // Data access for registered AMIs (one row per image per region), their tags and launch permissions.
-import { and, eq, exists, inArray, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, exists, inArray, sql, type SQL } from 'drizzle-orm';
 import type { Db } from './client.js';
 import type { TagRow } from './creations.js';
 import { encodeCursor, keyset, pageOf, type Page } from './pagination.js';
-import { amiLaunchPermissions, amis, amiTags, type AmiRow, type AmiState, type AmiVisibility } from './schema.js';
+import { amiLaunchPermissions, amis, amiTags, creations, type AmiRow, type AmiState, type AmiVisibility } from './schema.js';
 
 export interface AmiRecord extends AmiRow {
   tags: TagRow[];
@@ -159,6 +159,27 @@ export function listAmis(
     ...pageOf(rows, args.first, ks, (page) => withTags(db, page), count),
     cursorOf: (r) => encodeCursor({ createdAt: r.createdAt, id: r.amiId }),
   };
+}
+
+/**
+ * For each instance id, the newest source-region AMI that one of `owner`'s creations made from it:
+ * one query (and one for the tags) for a whole page of instances.
+ */
+export function latestAmisOfInstances(db: Db, owner: string, instanceIds: readonly string[]): Map<string, AmiRecord> {
+  if (instanceIds.length === 0) return new Map();
+  const rows = db
+    .select({ instanceId: creations.instanceId, ami: amis })
+    .from(amis)
+    .innerJoin(creations, eq(amis.creationId, creations.id))
+    .where(
+      and(eq(creations.owner, owner), inArray(creations.instanceId, [...instanceIds]), eq(amis.region, creations.sourceRegion)),
+    )
+    .orderBy(desc(amis.createdAt), desc(amis.amiId))
+    .all();
+  const newest = new Map<string, AmiRow>();
+  for (const r of rows) if (!newest.has(r.instanceId)) newest.set(r.instanceId, r.ami);
+  const records = withTags(db, [...newest.values()]);
+  return new Map([...newest.keys()].map((instanceId, i) => [instanceId, records[i]!]));
 }
 
 /** `nameContains` is a plain substring: its % and _ must not act as wildcards. */

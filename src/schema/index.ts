@@ -6,5 +6,6 @@ import './types/common.js';
 import './types/server.js';
 import './types/ami-creation.js';
 import './types/ami.js';
+import './types/instance.js';
 
 export const schema = builder.toSchema({ sortSchema: false });

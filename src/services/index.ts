@@ -5,6 +5,7 @@ import { createAmiCreationService } from './ami-creations.js';
 import { createAmiService } from './amis.js';
 import { createAuthService } from './auth.js';
 import type { ServiceDeps } from './context.js';
+import { createInstanceService } from './instances.js';
 
 export interface ServerInfo {
   version: string;
@@ -16,6 +17,7 @@ export function createServices(deps: ServiceDeps, info: { version: string; backe
   return {
     creations: createAmiCreationService(deps),
     amis: createAmiService(deps),
+    instances: createInstanceService(deps),
     auth: createAuthService({ db: deps.db, now: deps.clock.now }),
     clock: deps.clock,
     serverInfo: {

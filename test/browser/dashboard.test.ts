@@ -7,11 +7,13 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import type { BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { dashboardIsStale } from '../../web/build.js';
 import { chromiumForTests, launchChromium } from '../support/browser.js';
-import { startTestApp, type TestApp } from '../support/harness.js';
+import { startTestApp, TEST_CREDENTIALS, type TestApp } from '../support/harness.js';
+import { BASE_IMAGES } from '../../simulator/index.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const ARTIFACTS = join(ROOT, 'test-results');
@@ -211,6 +213,56 @@ describe('web dashboard', () => {
     await page.getByRole('dialog').getByRole('button', { name: 'Deregister' }).click();
     await expect.poll(() => ami.textContent()).toContain('deregistered');
   });
+
+  it('picks an instance from the picker, which fills the Instance field, and creates an AMI from it', async () => {
+    const sim = new EC2Client({ region: 'us-east-1', endpoint: t.app.simulator!.url, credentials: TEST_CREDENTIALS });
+    const launched = await sim.send(
+      new RunInstancesCommand({
+        ImageId: BASE_IMAGES.x86_64,
+        MinCount: 1,
+        MaxCount: 1,
+        BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { VolumeSize: 12 } }],
+        TagSpecifications: [
+          {
+            ResourceType: 'instance',
+            Tags: [
+              { Key: 'Name', Value: 'picked-box' },
+              { Key: 'prism:owner', Value: 'tester' },
+            ],
+          },
+        ],
+      }),
+    );
+    sim.destroy();
+    const instanceId = launched.Instances![0]!.InstanceId!;
+    const picker = createForm(page).getByRole('group', { name: 'Your instances' });
+    const option = picker.getByRole('button', { name: /picked-box/ });
+    // Launched pending: listed but not capturable until it runs (about 2 s on the simulator).
+    await expect
+      .poll(
+        async () => {
+          await picker.getByRole('button', { name: 'Refresh instances' }).click();
+          return (await option.count()) === 1 && (await option.isEnabled());
+        },
+        { timeout: 15_000, interval: 500 },
+      )
+      .toBe(true);
+    expect(await option.textContent()).toMatch(/running · 12 GiB · \$0\.60\/month/);
+    await option.click();
+    const instanceField = createForm(page).getByRole('textbox', { name: 'Instance', exact: true });
+    expect(await instanceField.inputValue()).toBe(instanceId);
+    expect(await option.getAttribute('aria-pressed')).toBe('true');
+
+    const name = `picked-ami-${Date.now()}`;
+    await createForm(page).getByRole('textbox', { name: 'AMI name', exact: true }).fill(name);
+    await createForm(page).getByRole('button', { name: 'Create AMI' }).click();
+    const card = creationCard(page, name);
+    await card.waitFor();
+    expect(await card.textContent()).toContain(instanceId);
+    // Typing still works: the field takes any text, and the picker lets go of its choice.
+    await instanceField.fill('demo-workstation');
+    await expect.poll(() => option.getAttribute('aria-pressed')).toBe('false');
+  }, 30_000);
 
   it('falls back to Server-Sent Events when the WebSocket is refused', async () => {
     const p = await newPage();

@@ -5,8 +5,8 @@ import { InvalidArgumentError } from 'commander';
 import { describe, expect, it } from 'vitest';
 import type { CreationFieldsFragment } from '../../src/generated/graphql/graphql.js';
 import { CliError, EXIT } from '../../src/cli/errors.js';
-import { formatDuration, formatUsd, progressLine } from '../../src/cli/format.js';
-import { collectTag } from '../../src/cli/options.js';
+import { formatDuration, formatInstanceTable, formatUsd, progressLine } from '../../src/cli/format.js';
+import { collectTag, parseInstanceState } from '../../src/cli/options.js';
 import { exitCodeForStatus, plainProgressLine, plainView, ttyView } from '../../src/cli/progress.js';
 import type { Output } from '../../src/cli/output.js';
 
@@ -149,5 +149,49 @@ describe('progress views', () => {
     expect(written).toContain('\u001b['); // cursor control: redrawn in place, not appended
     expect(written).toContain(' 70% | COPYING | Copying to us-west-2 - 40% | 9m 0');
     expect(written).toContain('us-west-2  IN_PROGRESS 40%  ami-2  Copying - 40%');
+  });
+});
+
+describe('the instance table', () => {
+  const node = {
+    instanceId: 'i-0123456789abcdef0',
+    name: 'lab',
+    state: 'RUNNING' as const,
+    architecture: 'x86_64',
+    region: 'us-east-1',
+    sizeGiB: 30,
+    owner: 'alice',
+    launchedAt: null,
+    capturable: true,
+    capturableReason: null,
+    storageMonthlyUsd: 1.5,
+    lastAmi: null,
+  };
+
+  it('aligns the columns and says why an instance cannot be captured in the last one', () => {
+    const table = formatInstanceTable([
+      node,
+      {
+        ...node,
+        instanceId: 'i-1',
+        name: null,
+        state: 'SHUTTING_DOWN',
+        sizeGiB: 8,
+        storageMonthlyUsd: 0.4,
+        capturable: false,
+        capturableReason: 'Instance i-1 is shutting-down',
+      },
+    ]);
+    expect(table.split('\n')).toEqual([
+      'ID                   NAME  STATE          SIZE    STORAGE/MONTH  CAPTURABLE',
+      'i-0123456789abcdef0  lab   running        30 GiB  $1.50          yes',
+      'i-1                  -     shutting-down  8 GiB   $0.40          no: Instance i-1 is shutting-down',
+    ]);
+  });
+
+  it('reads --state in EC2 spelling or as the enum value, and refuses any other', () => {
+    expect(parseInstanceState('shutting-down')).toBe('SHUTTING_DOWN');
+    expect(parseInstanceState('Stopped')).toBe('STOPPED');
+    expect(() => parseInstanceState('terminated')).toThrow(InvalidArgumentError);
   });
 });

@@ -115,6 +115,67 @@ describe('instances', () => {
     );
   });
 
+  it('filters by an owner tag, several states and a Name wildcard (an escaped * is literal), and pages the filtered list', async () => {
+    const launch = async (name: string, owner: string) =>
+      (
+        await ec2.send(
+          new RunInstancesCommand({
+            ImageId: BASE_IMAGES.x86_64,
+            MinCount: 1,
+            MaxCount: 1,
+            TagSpecifications: [
+              {
+                ResourceType: 'instance',
+                Tags: [
+                  { Key: 'Name', Value: name },
+                  { Key: 'prism:owner', Value: owner },
+                ],
+              },
+            ],
+          }),
+        )
+      ).Instances?.[0]?.InstanceId ?? '';
+    const mine: string[] = [];
+    for (let i = 0; i < 7; i++) mine.push(await launch(`lab-${i}`, 'alice'));
+    const star = await launch('lab*', 'alice');
+    await launch('lab-bob', 'bob');
+    h.advance(3);
+    await ec2.send(new StopInstancesCommand({ InstanceIds: [mine[0]!] }));
+    await ec2.send(new TerminateInstancesCommand({ InstanceIds: [mine[1]!] }));
+    const filters = (name: string) => [
+      { Name: 'tag:prism:owner', Values: ['alice'] },
+      { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped', 'shutting-down'] },
+      { Name: 'tag:Name', Values: [name] },
+    ];
+    const idsOf = (out: { Reservations?: { Instances?: { InstanceId?: string }[] }[] }) =>
+      (out.Reservations ?? []).flatMap((r) => (r.Instances ?? []).map((i) => i.InstanceId ?? ''));
+    const seen: string[] = [];
+    let token: string | undefined;
+    let pages = 0;
+    do {
+      const out = await ec2.send(new DescribeInstancesCommand({ Filters: filters('*lab*'), MaxResults: 5, NextToken: token }));
+      seen.push(...idsOf(out));
+      token = out.NextToken;
+      pages++;
+    } while (token && pages < 10);
+    // mine[1] is still shutting-down (a listed state) until the clock moves; mine[0] is stopping.
+    expect(pages).toBe(2);
+    expect([...seen].sort()).toEqual([...mine, star].sort());
+    expect(idsOf(await ec2.send(new DescribeInstancesCommand({ Filters: filters('*\\**') })))).toEqual([star]);
+    await expectEc2Error(
+      ec2.send(new DescribeInstancesCommand({ Filters: filters('*'), MaxResults: 4 })),
+      'InvalidParameterValue',
+    );
+  });
+
+  it('leaves an unknown id of a volume-id filter out of the answer instead of failing', async () => {
+    const known = (await ec2.send(new DescribeVolumesCommand({ MaxResults: 5 }))).Volumes?.[0]?.VolumeId ?? '';
+    const out = await ec2.send(
+      new DescribeVolumesCommand({ Filters: [{ Name: 'volume-id', Values: [known, 'vol-0123456789abcdef0'] }] }),
+    );
+    expect(out.Volumes?.map((v) => v.VolumeId)).toEqual([known]);
+  });
+
   it('pages DescribeVolumes and filters by volume-id', async () => {
     await ec2.send(new RunInstancesCommand({ ImageId: BASE_IMAGES.x86_64, MinCount: 3, MaxCount: 3 }));
     const first = await ec2.send(new DescribeVolumesCommand({ MaxResults: 5 }));

@@ -7,6 +7,7 @@ import { Ec2CallError } from '../../src/services/ec2/errors.js';
 import type {
   BlockPublicAccessState,
   Ec2Gateway,
+  Ec2Filter,
   Ec2Image,
   Ec2Instance,
   Ec2Snapshot,
@@ -122,6 +123,30 @@ interface Hook {
 }
 
 export const FAKE_ACCOUNT_ID = '123456789012';
+
+/** An EC2 filter value: `*` and `?` wildcards, `\\` escapes the next character. */
+function wildcard(pattern: string): RegExp {
+  let re = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern.charAt(i);
+    if (c === '\\' && i + 1 < pattern.length) re += escapeRegExp(pattern.charAt(++i));
+    else if (c === '*') re += '.*';
+    else if (c === '?') re += '.';
+    else re += escapeRegExp(c);
+  }
+  return new RegExp(`^${re}$`, 's');
+}
+const escapeRegExp = (c: string): string => c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+
+function filterMatches(i: Ec2Instance, f: Ec2Filter): boolean {
+  let values: (string | undefined)[];
+  if (f.name.startsWith('tag:')) values = i.tags.filter((t) => t.key === f.name.slice(4)).map((t) => t.value);
+  else if (f.name === 'instance-state-name') values = [i.state];
+  else if (f.name === 'instance-id') values = [i.id];
+  else throw new Error(`fake EC2: filter ${f.name} is not implemented`);
+  const patterns = f.values.map(wildcard);
+  return values.some((v) => v !== undefined && patterns.some((p) => p.test(v)));
+}
 const MAX_IDS_PER_CALL = 1000;
 
 export type FakeEc2 = ReturnType<typeof createFakeEc2>;
@@ -307,6 +332,42 @@ export function createFakeEc2(options: { now?: () => number; regions?: string[];
         }
         return inRegion.filter((i) => i.name === (query.nameTag ?? '')).map(instanceView);
       });
+    },
+
+    /** EC2's semantics for the filters the service sends (tag:K, instance-state-name, wildcards); pages by id. */
+    listInstances(region, query) {
+      return request('DescribeInstances', region, query, () => {
+        if (query.maxResults < 5 || query.maxResults > 1000) {
+          fail(
+            'InvalidParameterValue',
+            `Value ( ${query.maxResults} ) for parameter maxResults is invalid.`,
+            'DescribeInstances',
+            region,
+          );
+        }
+        const matching = [...instances.values()]
+          .filter((i) => i.region === region && query.filters.every((f) => filterMatches(i, f)))
+          .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+        const start = query.nextToken ? matching.findIndex((i) => i.id > query.nextToken!) : 0;
+        const from = start < 0 ? matching.length : start;
+        const page = matching.slice(from, from + query.maxResults);
+        const more = from + query.maxResults < matching.length;
+        return { instances: page.map(instanceView), nextToken: more ? page[page.length - 1]!.id : undefined };
+      });
+    },
+
+    async findVolumes(region, ids) {
+      const out: Ec2Volume[] = [];
+      for (const ids1000 of chunks(ids)) {
+        const found = await request('DescribeVolumes', region, { filter: { 'volume-id': ids1000 } }, () =>
+          ids1000.flatMap((id) => {
+            const v = volumes.get(id);
+            return v && v.region === region ? [{ id: v.id, sizeGiB: v.sizeGiB, encrypted: v.encrypted }] : [];
+          }),
+        );
+        out.push(...found);
+      }
+      return out;
     },
 
     async describeVolumes(region, ids) {
@@ -510,6 +571,7 @@ export function createFakeEc2(options: { now?: () => number; regions?: string[];
       architecture: i.architecture,
       volumeIds: [...i.volumeIds],
       tags: i.tags.map((t) => ({ ...t })),
+      launchedAt: i.launchedAt,
     };
   }
 
@@ -534,6 +596,7 @@ export function createFakeEc2(options: { now?: () => number; regions?: string[];
         architecture: spec.architecture ?? 'x86_64',
         volumeIds,
         tags,
+        launchedAt: new Date(now()).toISOString(),
       });
       return id;
     },

@@ -13,7 +13,16 @@ import {
   toVolume,
   toVolumePermissions,
 } from './shapes.js';
-import type { BlockPublicAccessState, Ec2Gateway, Ec2Image, Ec2Instance, Ec2Snapshot, Ec2Volume, Tag } from './types.js';
+import type {
+  BlockPublicAccessState,
+  Ec2Gateway,
+  Ec2Image,
+  Ec2Instance,
+  Ec2InstancePage,
+  Ec2Snapshot,
+  Ec2Volume,
+  Tag,
+} from './types.js';
 
 export interface GatewayOptions {
   /** Explicit endpoint (simulator, moto); otherwise the SDK's own resolution (AWS_ENDPOINT_URL_EC2, …). */
@@ -61,7 +70,9 @@ export function createEc2Gateway(options: GatewayOptions): Ec2Gateway & { destro
   return {
     callCount: () => calls,
     describeInstances: (region, query) => describeInstances(call, region, query),
+    listInstances: (region, query) => listInstances(call, region, query),
     describeVolumes: (region, ids) => describeVolumes(call, region, ids),
+    findVolumes: (region, ids) => findVolumes(call, region, ids),
     findImages: (region, query) => findImages(call, region, query),
     describeSnapshots: (region, ids) => describeSnapshots(call, region, ids),
     createImage: (region, params) => createImage(call, region, params),
@@ -127,6 +138,21 @@ function describeInstances(call: Call, region: string, query: Params<'describeIn
   });
 }
 
+/** Exactly one request: the caller pages (the instance list maps its cursor onto EC2's NextToken). */
+function listInstances(call: Call, region: string, query: Params<'listInstances'>[1]): Promise<Ec2InstancePage> {
+  return call(region, 'DescribeInstances', async (sdk, client) => {
+    const res = await client.send(
+      new sdk.DescribeInstancesCommand({
+        Filters: query.filters.map((f) => ({ Name: f.name, Values: f.values })),
+        MaxResults: query.maxResults,
+        NextToken: query.nextToken,
+      }),
+    );
+    const instances = (res.Reservations ?? []).flatMap((r) => (r.Instances ?? []).map(toInstance));
+    return { instances, nextToken: res.NextToken || undefined };
+  });
+}
+
 async function describeVolumes(call: Call, region: string, ids: string[]): Promise<Ec2Volume[]> {
   if (ids.length === 0) return [];
   return call(region, 'DescribeVolumes', async (sdk, client) => {
@@ -136,6 +162,25 @@ async function describeVolumes(call: Call, region: string, ids: string[]): Promi
     }
     return out;
   });
+}
+
+/** One request per MAX_IDS_PER_CALL ids; a volume deleted meanwhile is left out instead of failing the call. */
+async function findVolumes(call: Call, region: string, ids: string[]): Promise<Ec2Volume[]> {
+  const out: Ec2Volume[] = [];
+  for (const ids1000 of chunk(ids, MAX_IDS_PER_CALL)) {
+    const found = await call(region, 'DescribeVolumes', async (sdk, client) => {
+      const volumes: Ec2Volume[] = [];
+      for await (const page of sdk.paginateDescribeVolumes(
+        { client },
+        { Filters: [{ Name: 'volume-id', Values: ids1000 }], MaxResults: 1000 },
+      )) {
+        for (const v of page.Volumes ?? []) volumes.push(toVolume(v));
+      }
+      return volumes;
+    });
+    out.push(...found);
+  }
+  return out;
 }
 
 /**

@@ -12,6 +12,7 @@ export function toInstance(i: Sdk.Instance): Ec2Instance {
     architecture: i.Architecture,
     volumeIds: (i.BlockDeviceMappings ?? []).flatMap((m) => (m.Ebs?.VolumeId ? [m.Ebs.VolumeId] : [])),
     tags,
+    launchedAt: i.LaunchTime ? new Date(i.LaunchTime).toISOString() : undefined,
   };
 }
 

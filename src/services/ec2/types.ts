@@ -13,6 +13,21 @@ export interface Ec2Instance {
   architecture: string | undefined;
   volumeIds: string[];
   tags: Tag[];
+  /** ISO-8601 LaunchTime, when EC2 reports one. */
+  launchedAt?: string | undefined;
+}
+
+/** One EC2 filter: the values are OR-ed and may hold `*` and `?` wildcards (`\` escapes them). */
+export interface Ec2Filter {
+  name: string;
+  values: string[];
+}
+
+/** One page of DescribeInstances: EC2 decides its length (at most maxResults, perhaps fewer, perhaps none). */
+export interface Ec2InstancePage {
+  instances: Ec2Instance[];
+  /** Where the next page starts; undefined on the last page. */
+  nextToken: string | undefined;
 }
 
 export interface Ec2Volume {
@@ -58,7 +73,14 @@ export type BlockPublicAccessState = 'unblocked' | 'block-new-sharing' | 'unsupp
 /** The EC2 operations the service needs, one region per call. Implemented over the real SDK. */
 export interface Ec2Gateway {
   describeInstances(region: string, query: { ids?: string[]; nameTag?: string }): Promise<Ec2Instance[]>;
+  /** One DescribeInstances request: EC2-side filters, MaxResults (5..1000) and NextToken. */
+  listInstances(
+    region: string,
+    query: { filters: Ec2Filter[]; maxResults: number; nextToken?: string | undefined },
+  ): Promise<Ec2InstancePage>;
   describeVolumes(region: string, ids: string[]): Promise<Ec2Volume[]>;
+  /** As describeVolumes, but unknown ids are absent from the answer (a `volume-id` filter, not VolumeIds). */
+  findVolumes(region: string, ids: string[]): Promise<Ec2Volume[]>;
   /** Images owned by this account. Unknown ids are absent from the answer (filters, not ImageIds). */
   findImages(
     region: string,

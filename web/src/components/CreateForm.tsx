@@ -11,6 +11,7 @@ import {
   type WebCreationFragment,
 } from '../generated/graphql.js';
 import { randomKey, words } from '../format.js';
+import { InstancePicker } from './InstancePicker.js';
 
 type Field =
   'instance' | 'name' | 'description' | 'templateName' | 'tags' | 'noReboot' | 'copyToRegions' | 'shareWithAccounts' | 'public';
@@ -67,6 +68,8 @@ export function CreateForm({ onCreated }: { onCreated: (creation: WebCreationFra
             {formError}
           </p>
         )}
+        {/* Before the Instance field: the tab order stays Instance → AMI name for those who type. */}
+        <InstancePicker selected={values.instance.trim()} onPick={(id) => set('instance', id)} />
         <TextField
           id="instance"
           label="Instance"

@@ -136,6 +136,19 @@ export type ErrorCode =
   /** The input is invalid (see fieldErrors); nothing was changed */
   | 'VALIDATION_FAILED';
 
+/** State of an EC2 instance (terminated instances are never listed) */
+export type InstanceState =
+  /** Starting; not yet capturable */
+  | 'PENDING'
+  /** Running; capturable */
+  | 'RUNNING'
+  /** Being terminated */
+  | 'SHUTTING_DOWN'
+  /** Stopped; capturable */
+  | 'STOPPED'
+  /** Stopping; not capturable until stopped */
+  | 'STOPPING';
+
 /** Make an AMI (and its copies) public, or private again */
 export type PublishAmiInput = {
   /** The AMI id (any region of the creation) */
@@ -266,6 +279,14 @@ export type WebDeregisterAmiMutation = { deregisterAmi:
     | { __typename: 'NotFoundError', message: string, code: ErrorCode }
     | { __typename: 'ValidationError', message: string, code: ErrorCode, fieldErrors: Array<{ path: string, message: string }> }
    };
+
+export type WebInstancesQueryVariables = Exact<{
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+}>;
+
+
+export type WebInstancesQuery = { instances: { pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ node: { instanceId: string, name: string | null, state: InstanceState, sizeGiB: number, storageMonthlyUsd: number, capturable: boolean, capturableReason: string | null, lastAmi: { amiId: string, name: string } | null } }> } };
 
 export type WebCreationFragment = { id: string, name: string, description: string | null, templateName: string | null, instanceId: string, sourceRegion: string, amiId: string | null, status: AmiCreationStatus, stage: AmiCreationStage, progress: number, message: string, failureReason: string | null, public: boolean, createdAt: string, completedAt: string | null, elapsedSeconds: number, estimatedSecondsRemaining: number | null, tags: Array<{ key: string, value: string }>, regions: Array<{ region: string, amiId: string | null, status: AmiCreationStatus, progress: number, message: string | null }> };
 
@@ -759,3 +780,28 @@ fragment WebError on Error {
     }
   }
 }`) as unknown as TypedDocumentString<WebDeregisterAmiMutation, WebDeregisterAmiMutationVariables>;
+export const WebInstancesDocument = new TypedDocumentString(`
+    query WebInstances($first: Int, $after: String) {
+  instances(first: $first, after: $after) {
+    pageInfo {
+      hasNextPage
+      endCursor
+    }
+    edges {
+      node {
+        instanceId
+        name
+        state
+        sizeGiB
+        storageMonthlyUsd
+        capturable
+        capturableReason
+        lastAmi {
+          amiId
+          name
+        }
+      }
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<WebInstancesQuery, WebInstancesQueryVariables>;
