@@ -49,7 +49,8 @@ async function settled(states: Record<string, string>): Promise<void> {
 }
 
 beforeAll(async () => {
-  t = await startTestApp({ EC2_BACKEND: 'simulator' });
+  // The seeded instances stay the local user's: the list shows only the two launched here.
+  t = await startTestApp({ EC2_BACKEND: 'simulator' }, {}, { seededOwner: null });
   ec2 = new EC2Client({ region: 'us-east-1', endpoint: t.app.simulator!.url, credentials: TEST_CREDENTIALS });
   running = await launch('cli-running', 20);
   stopped = await launch('cli-stopped', 8);
