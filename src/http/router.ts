@@ -3,7 +3,7 @@
 // /graphql tried in order, and yoga for the rest, behind the body limit.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { requestScope } from '../logger.js';
-import { bodyLimitProblem, type BodyLimitError } from './body-limit.js';
+import { answerRefusedBody, bodyLimitProblem, type BodyLimitError } from './body-limit.js';
 import { assignRequestId } from './request-id.js';
 import { GRAPHQL_PATH, type Yoga } from './yoga.js';
 
@@ -69,11 +69,14 @@ function fallback(options: RouterOptions, req: IncomingMessage, res: ServerRespo
   }
   // yoga buffers the body without counting it, so it may only read what the limit allows.
   const refused = req.method === 'POST' ? bodyLimitProblem(req, options.maxBodyBytes, { lengthRequired: true }) : undefined;
-  if (refused) return rejectBody(res, refused);
+  if (refused) return rejectBody(req, res, refused, options.maxBodyBytes);
   void options.yoga.handle(req, res);
 }
 
-function rejectBody(res: ServerResponse, refused: BodyLimitError): void {
-  res.writeHead(refused.status, { 'content-type': 'application/json', connection: 'close' });
-  res.end(JSON.stringify({ errors: [{ message: refused.message, extensions: { code: refused.code } }] }));
+function rejectBody(req: IncomingMessage, res: ServerResponse, refused: BodyLimitError, maxBodyBytes: number): void {
+  void answerRefusedBody(req, res, maxBodyBytes, {
+    status: refused.status,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ errors: [{ message: refused.message, extensions: { code: refused.code } }] }),
+  });
 }
