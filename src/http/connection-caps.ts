@@ -17,10 +17,20 @@ export const WS_CLOSE_LIMIT = 4429;
 // class): the class is taken from where graphql-ws takes it.
 const { GraphQLError: WsGraphQLError } = createRequire(import.meta.url)('graphql') as typeof graphql;
 
+// One error per refusal text: a flood is answered thousands of times a second, and an error's stack
+// trace costs more than the rest of the answer.
+const refusalErrors = new Map<string, GraphQLError>();
+
 export function limitError(refusal: LimitRefusal): GraphQLError {
-  return new WsGraphQLError(refusal.message, {
-    extensions: { code: 'LIMIT_EXCEEDED', limit: refusal.limit, max: refusal.max },
-  });
+  let error = refusalErrors.get(refusal.message);
+  if (!error) {
+    error = new WsGraphQLError(refusal.message, {
+      extensions: { code: 'LIMIT_EXCEEDED', limit: refusal.limit, max: refusal.max },
+    });
+    if (refusalErrors.size > 100) refusalErrors.clear();
+    refusalErrors.set(refusal.message, error);
+  }
+  return error;
 }
 
 /** A connection and a subscription for `user`, both or neither. */

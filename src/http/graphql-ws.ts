@@ -113,7 +113,10 @@ async function acceptConnection(ctx: ConnectionContext, connection: Connection, 
   return true;
 }
 
-/** A subscription's slot (queries and mutations take none), or the error message that refuses it. */
+/**
+ * A subscription's slot (queries and mutations take none), taken right after parsing so that a
+ * refused one costs no validation or context; or the error message that refuses it.
+ */
 async function startOperation(
   yoga: Yoga,
   ctx: ConnectionContext,
@@ -122,17 +125,18 @@ async function startOperation(
   payload: SubscribePayload,
   limiter: ConnectionLimiter,
 ): Promise<ExecutionArgs | readonly GraphQLError[]> {
-  const execution = await envelopOperation(yoga, ctx, payload);
-  if (!('document' in execution)) return execution;
-  if (getOperationAST(execution.document, execution.operationName)?.operation !== OperationTypeNode.SUBSCRIPTION) {
-    return execution;
+  const fns = envelopedFor(yoga, ctx, payload);
+  const document = parseOperation(fns, payload);
+  if (!('kind' in document)) return document;
+  if (getOperationAST(document, payload.operationName)?.operation === OperationTypeNode.SUBSCRIPTION) {
+    const lease = await limiter.acquire('subscription', ctx.extra.viewer!.user);
+    if (!lease.ok) return [limitError(lease)];
+    connection.subscriptions.get(id)?.release();
+    connection.subscriptions.set(id, lease);
   }
-  const lease = await limiter.acquire('subscription', ctx.extra.viewer!.user);
-  if (!lease.ok) return [limitError(lease)];
-  connection.subscriptions.get(id)?.release();
-  connection.subscriptions.set(id, lease);
-  // The socket may have closed meanwhile (onClose has released what it found).
-  if (ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) releaseSubscription(connection, id);
+  const execution = await prepareOperation(fns, document, payload);
+  // Refused by validation, or the socket closed meanwhile (onClose has released what it found).
+  if (!('document' in execution) || ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) releaseSubscription(connection, id);
   return execution;
 }
 
@@ -148,24 +152,30 @@ function closeConnection(ctx: ConnectionContext, connection: Connection, code: n
   log.wsClose({ connectionId: connection.id, user: ctx.extra.viewer?.user, openedAt: connection.openedAt, code, reason });
 }
 
-/** Parses and validates with yoga's envelop and hands its execute/subscribe on as the root value. */
-async function envelopOperation(
-  yoga: Yoga,
-  ctx: ConnectionContext,
-  payload: SubscribePayload,
-): Promise<ExecutionArgs | readonly GraphQLError[]> {
-  const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+function envelopedFor(yoga: Yoga, ctx: ConnectionContext, payload: SubscribePayload): EnvelopedFns {
+  return yoga.getEnveloped({
     ...ctx,
     req: ctx.extra.request,
     socket: ctx.extra.socket,
     params: payload,
   }) as unknown as EnvelopedFns;
-  let document: DocumentNode;
+}
+
+function parseOperation(fns: EnvelopedFns, payload: SubscribePayload): DocumentNode | readonly GraphQLError[] {
   try {
-    document = parse(payload.query);
+    return fns.parse(payload.query);
   } catch (err) {
     return [err instanceof GraphQLError ? err : new GraphQLError(String(err))];
   }
+}
+
+/** Validates with yoga's envelop and hands its execute/subscribe on as the root value. */
+async function prepareOperation(
+  fns: EnvelopedFns,
+  document: DocumentNode,
+  payload: SubscribePayload,
+): Promise<ExecutionArgs | readonly GraphQLError[]> {
+  const { schema, execute, subscribe, contextFactory, validate } = fns;
   const errors = validate(schema, document);
   if (errors.length) return errors;
   return {

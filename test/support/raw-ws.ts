@@ -20,13 +20,21 @@ export async function openRaw(url: string, token: string | undefined): Promise<R
   const socket = new WebSocket(url.replace(/^http/, 'ws'), 'graphql-transport-ws');
   const messages: RawConnection['messages'] = [];
   const waiters = new Set<() => void>();
+  // By operation id, so that thousands of operations on one socket stay cheap to wait for.
+  const byId = new Map<string, RawConnection['messages']>();
+  const idWaiters = new Map<string, Set<() => void>>();
   const closed = new Promise<{ code: number; reason: string }>((resolve) => {
     socket.once('close', (code, reason) => resolve({ code, reason: reason.toString() }));
     socket.once('error', () => resolve({ code: 1006, reason: 'error' }));
   });
   socket.on('message', (data: Buffer) => {
-    messages.push(JSON.parse(data.toString()) as RawConnection['messages'][number]);
-    for (const w of waiters) w();
+    const message = JSON.parse(data.toString()) as RawConnection['messages'][number];
+    messages.push(message);
+    if (message.id === undefined) for (const w of waiters) w();
+    else {
+      byId.set(message.id, [...(byId.get(message.id) ?? []), message]);
+      for (const w of idWaiters.get(message.id) ?? []) w();
+    }
   });
   const send = (m: unknown) => socket.readyState === WebSocket.OPEN && socket.send(JSON.stringify(m));
   const acked = await new Promise<boolean>((resolve) => {
@@ -49,14 +57,16 @@ export async function openRaw(url: string, token: string | undefined): Promise<R
     first: (id, types, timeoutMs = 5_000) =>
       new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`no ${types.join('/')} for ${id} within ${timeoutMs} ms`)), timeoutMs);
+        const mine = idWaiters.get(id) ?? new Set<() => void>();
+        idWaiters.set(id, mine);
         const check = () => {
-          const m = messages.find((x) => x.id === id && types.includes(x.type));
+          const m = byId.get(id)?.find((x) => types.includes(x.type));
           if (!m) return;
-          waiters.delete(check);
+          mine.delete(check);
           clearTimeout(timer);
           resolve(m);
         };
-        waiters.add(check);
+        mine.add(check);
         check();
       }),
     close: async () => {
