@@ -114,8 +114,8 @@ async function acceptConnection(ctx: ConnectionContext, connection: Connection, 
 }
 
 /**
- * A subscription's slot (queries and mutations take none), taken right after parsing so that a
- * refused one costs no validation or context; or the error message that refuses it.
+ * A subscription's slot (queries and mutations take none), taken before validation and context so
+ * that a refused one costs little; or the error message that refuses it.
  */
 async function startOperation(
   yoga: Yoga,
@@ -125,19 +125,53 @@ async function startOperation(
   payload: SubscribePayload,
   limiter: ConnectionLimiter,
 ): Promise<ExecutionArgs | readonly GraphQLError[]> {
+  const take = () => takeSubscriptionSlot(limiter, ctx, connection, id);
+  const key = documentKey(payload);
+  if (key !== undefined && KNOWN_SUBSCRIPTIONS.has(key)) {
+    const refused = await take();
+    if (refused) return refused;
+  }
   const fns = envelopedFor(yoga, ctx, payload);
   const document = parseOperation(fns, payload);
   if (!('kind' in document)) return document;
   if (getOperationAST(document, payload.operationName)?.operation === OperationTypeNode.SUBSCRIPTION) {
-    const lease = await limiter.acquire('subscription', ctx.extra.viewer!.user);
-    if (!lease.ok) return [limitError(lease)];
-    connection.subscriptions.get(id)?.release();
-    connection.subscriptions.set(id, lease);
+    rememberSubscription(key);
+    const refused = connection.subscriptions.has(id) ? undefined : await take();
+    if (refused) return refused;
   }
   const execution = await prepareOperation(fns, document, payload);
   // Refused by validation, or the socket closed meanwhile (onClose has released what it found).
   if (!('document' in execution) || ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) releaseSubscription(connection, id);
   return execution;
+}
+
+async function takeSubscriptionSlot(
+  limiter: ConnectionLimiter,
+  ctx: ConnectionContext,
+  connection: Connection,
+  id: string,
+): Promise<readonly GraphQLError[] | undefined> {
+  const lease = await limiter.acquire('subscription', ctx.extra.viewer!.user);
+  if (!lease.ok) return [limitError(lease)];
+  connection.subscriptions.get(id)?.release();
+  connection.subscriptions.set(id, lease);
+  return undefined;
+}
+
+/**
+ * Documents already parsed (under yoga's limits) and found to be subscriptions: the same document
+ * again takes its slot before it is parsed, so a flood of refused subscriptions costs a lookup each.
+ */
+const KNOWN_SUBSCRIPTIONS = new Set<string>();
+
+function documentKey(payload: SubscribePayload): string | undefined {
+  return payload.query.length <= 8192 ? `${payload.operationName ?? ''}\n${payload.query}` : undefined;
+}
+
+function rememberSubscription(key: string | undefined): void {
+  if (key === undefined) return;
+  if (KNOWN_SUBSCRIPTIONS.size >= 1000) KNOWN_SUBSCRIPTIONS.clear();
+  KNOWN_SUBSCRIPTIONS.add(key);
 }
 
 function releaseSubscription(connection: Connection, id: string): void {
