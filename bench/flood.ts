@@ -106,6 +106,7 @@ process.stdin.resume();
       const res = await fetch(url, { signal: AbortSignal.timeout(10000) });
       await res.arrayBuffer();
       durations.push(performance.now() - started);
+      if (durations.length === 1) process.stderr.write('probing\\n');
     } catch {
       durations.push(10000);
     }
@@ -115,17 +116,21 @@ process.stdin.resume();
 })();
 `;
 
-/** /health round trips every 20 ms until stopped (a timeout counts as 10 s). */
-function probe(url: string): { stop(): Promise<number[]> } {
-  const child = spawn(process.execPath, ['-e', PROBE, new URL('/health', url).href], { stdio: ['pipe', 'pipe', 'inherit'] });
+/** /health round trips every 20 ms until stopped (a timeout counts as 10 s); resolves once probing. */
+async function probe(url: string): Promise<{ stop(): Promise<number[]> }> {
+  const child = spawn(process.execPath, ['-e', PROBE, new URL('/health', url).href], { stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // The first answer comes before the flood starts, so every later one is measured during it.
+  await new Promise<void>((resolve) => child.stderr.once('data', () => resolve()));
+  // Not counted: the probe before the flood.
+  const skipFirst = (d: number[]) => d.slice(1);
   return {
     stop: async () => {
       child.stdin.end();
       await exited;
-      return JSON.parse(out || '[]') as number[];
+      return skipFirst(JSON.parse(out || '[]') as number[]);
     },
   };
 }
@@ -183,7 +188,7 @@ async function runScenario(scenario: string): Promise<Result> {
     });
     if (!created.createAmi.creation) throw new Error(`createAmi: ${created.createAmi.message}`);
     const before = (await server.usage(true)).rss;
-    const health = probe(url);
+    const health = await probe(url);
     const rss = sampleRss(server);
     const { sockets, tally, floodSeconds, afterGc } = await flood(server, url, token, created.createAmi.creation.id);
     const durations = await health.stop();
