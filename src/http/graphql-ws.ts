@@ -66,6 +66,7 @@ export function attachGraphqlWs(options: GraphqlWsOptions): GraphqlWs {
   // Registered before useServer's own listener, so the facts exist by the time its hooks run.
   wss.on('connection', (socket, request) => {
     connections.set(socket, { id: settleRequestId(request), openedAt: performance.now(), subscriptions: new Map() });
+    readInSlices(socket);
   });
   const of = (ctx: ConnectionContext) => connections.get(ctx.extra.socket)!;
   const wsServer = useServer<Record<string, unknown>, WsExtra>(
@@ -86,6 +87,23 @@ export function attachGraphqlWs(options: GraphqlWsOptions): GraphqlWs {
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };
+}
+
+/**
+ * A client that sends thousands of messages at once is read a slice per turn of the event loop, so
+ * one socket cannot hold the loop (and every other client, /health included) for long.
+ */
+function readInSlices(socket: WebSocket, perTurn = 100): void {
+  let inTurn = 0;
+  socket.on('message', () => {
+    if (++inTurn === 1) {
+      setImmediate(() => {
+        inTurn = 0;
+        if (socket.isPaused && socket.readyState === socket.OPEN) socket.resume();
+      });
+    }
+    if (inTurn === perTurn) socket.pause();
+  });
 }
 
 /**
