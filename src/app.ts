@@ -7,6 +7,7 @@ import { startSimulator, type RunningSimulator } from '../simulator/index.js';
 import type { Config } from './config.js';
 import { openDatabase, type DatabaseHandle } from './db/client.js';
 import type { CreationRecord } from './db/creations.js';
+import { createAccessLog } from './http/access-log.js';
 import { createDashboardRoute } from './http/dashboard.js';
 import { createMetrics, type Ec2CallEvent, type Metrics } from './http/metrics.js';
 import { createReadiness } from './http/readiness.js';
@@ -16,6 +17,7 @@ import { createGraphqlServer } from './http/server.js';
 import { schema } from './schema/index.js';
 import { systemClock, type Clock, type ServiceDeps } from './services/context.js';
 import type { AuthService } from './services/auth.js';
+import { createConnectionLimiter } from './services/connection-limits.js';
 import { createEc2Gateway } from './services/ec2/gateway.js';
 import { createEventHub } from './services/events.js';
 import { createServices } from './services/index.js';
@@ -128,7 +130,8 @@ export async function buildApp(config: Config, logger: Logger, overrides: AppOve
     ...overrides.readiness,
   });
   observe((e) => readiness.observeEc2Call(e));
-  metrics.watch({ db: database.db, tracker, pollIntervalMs: config.pollIntervalMs });
+  const limiter = createConnectionLimiter(config.limits, (limit) => metrics.observeRefusal(limit));
+  metrics.watch({ db: database.db, tracker, pollIntervalMs: config.pollIntervalMs, limiter });
   const routes: HttpRoute[] = [readiness.route, metrics.route];
   const server = createGraphqlServer({
     schema,
@@ -139,6 +142,8 @@ export async function buildApp(config: Config, logger: Logger, overrides: AppOve
     health: () => ({ tracker: tracker.isRunning() ? 'running' : 'stopped' }),
     routes,
     plugins: metrics.yogaPlugins,
+    limiter,
+    accessLog: createAccessLog(logger, config.logRequests),
   });
   // The REST adapter runs its operations through this server's yoga; the dashboard serves the rest.
   routes.push(createRestApi({ yoga: server.yoga, maxBodyBytes: config.security.maxBodyBytes, logger }), createDashboardRoute());
@@ -153,6 +158,7 @@ export async function buildApp(config: Config, logger: Logger, overrides: AppOve
     deps,
     metrics,
     readiness,
+    limiter,
     simulator: backend.simulator,
     /** The dashboard URL with the local user's token, once started (Jupyter-style sign-in). */
     signInUrl: () => signInUrl,

@@ -6,10 +6,22 @@ import { pino, type DestinationStream, type Logger } from 'pino';
  * graphql-ws operation, so every log line written on its behalf (resolvers, services, EC2 calls)
  * carries its `requestId` without threading a logger through every call.
  */
-export const requestScope = new AsyncLocalStorage<{ requestId: string }>();
+export const requestScope = new AsyncLocalStorage<RequestScope>();
+
+export interface RequestScope {
+  requestId: string;
+  /** Who the request turned out to be, once authenticated (for the access log line; not in every line). */
+  user?: string;
+}
 
 export function currentRequestId(): string | undefined {
   return requestScope.getStore()?.requestId;
+}
+
+/** Records who the current request is, for its access log line. */
+export function noteRequestUser(user: string): void {
+  const scope = requestScope.getStore();
+  if (scope) scope.user = user;
 }
 
 /** JSON logs; readable ones when a person is watching the terminal. Tokens are never written. */

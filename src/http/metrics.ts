@@ -12,6 +12,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { Db } from '../db/client.js';
 import { CREATION_STATUSES } from '../db/schema.js';
 import { bearerToken } from '../services/auth.js';
+import type { ConnectionLimiter, LimitName } from '../services/connection-limits.js';
 import { THROTTLING } from '../services/ec2/errors.js';
 import { creationsByStatus, trackedCreationsByRegion } from './db-stats.js';
 import { pathOf, type HttpRoute } from './router.js';
@@ -44,6 +45,7 @@ interface Sources {
   db: Db;
   tracker: TrackerProbe;
   pollIntervalMs: number;
+  limiter?: Pick<ConnectionLimiter, 'counts'>;
 }
 
 type Instruments = ReturnType<typeof createInstruments>;
@@ -72,6 +74,11 @@ export function createMetrics(options: { enabled: boolean; token: string | undef
     /** For the tracker's onTick hook. */
     observeTick(durationMs: number): void {
       if (options.enabled) instruments.tickDuration.observe(durationMs / 1000);
+    },
+
+    /** For the connection limiter: one more connection or subscription refused by `limit`. */
+    observeRefusal(limit: LimitName): void {
+      if (options.enabled) instruments.limitRefusals.inc({ limit });
     },
 
     /** Binds the scrape-time gauges to the app's database and tracker. */
@@ -131,6 +138,12 @@ function createInstruments(registry: Registry) {
       buckets: SQLITE_BUCKETS,
       registers,
     }),
+    limitRefusals: new Counter({
+      name: 'prism_ami_limit_refusals_total',
+      help: 'Connections (4429, HTTP 429) and subscriptions refused by a cap, by its setting (MAX_CONNECTIONS_PER_USER, MAX_CONNECTIONS, MAX_SUBSCRIPTIONS_PER_USER)',
+      labelNames: ['limit'] as const,
+      registers,
+    }),
     tickDuration: new Histogram({
       name: 'prism_ami_tracker_tick_duration_seconds',
       help: 'Duration of one progress tracker tick (batched Describe calls, then advancing every creation)',
@@ -165,6 +178,7 @@ function registerScrapeGauges(registry: Registry, scrape: { sources?: Sources },
       for (const [region, n] of trackedCreationsByRegion(scrape.sources.db)) this.set({ region }, n);
     },
   });
+  registerLimiterGauges(registry, scrape);
   new Gauge({
     name: 'prism_ami_tracker_running',
     help: '1 while the progress tracker loop runs',
@@ -189,6 +203,30 @@ function registerScrapeGauges(registry: Registry, scrape: { sources?: Sources },
     registers,
     collect() {
       if (scrape.sources) this.set(scrape.sources.pollIntervalMs / 1000);
+    },
+  });
+}
+
+/** What the connection limiter counts right now (graphql-ws connections and SSE streams together). */
+function registerLimiterGauges(registry: Registry, scrape: { sources?: Sources }): void {
+  const registers = [registry];
+  const counts = () => scrape.sources?.limiter?.counts();
+  new Gauge({
+    name: 'prism_ami_connections_open',
+    help: 'Connections counted against MAX_CONNECTIONS and MAX_CONNECTIONS_PER_USER: graphql-ws connections and SSE streams',
+    registers,
+    collect() {
+      const c = counts();
+      if (c) this.set(c.connections);
+    },
+  });
+  new Gauge({
+    name: 'prism_ami_connected_users',
+    help: 'Users with at least one connection or subscription open',
+    registers,
+    collect() {
+      const c = counts();
+      if (c) this.set(c.users);
     },
   });
 }

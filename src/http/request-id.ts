@@ -12,10 +12,16 @@ const ACCEPTED = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
  * itself, so every later reader (the routes, yoga's context through its Fetch Request) sees this one.
  */
 export function assignRequestId(req: IncomingMessage, res: ServerResponse): string {
+  const requestId = settleRequestId(req);
+  res.setHeader(REQUEST_ID_HEADER, requestId);
+  return requestId;
+}
+
+/** The same rule without a response to answer on (a WebSocket upgrade: the id names the connection). */
+export function settleRequestId(req: IncomingMessage): string {
   const given = firstValue(req.headers[REQUEST_ID_HEADER]);
   const requestId = given && ACCEPTED.test(given) ? given : randomUUID();
   req.headers[REQUEST_ID_HEADER] = requestId;
-  res.setHeader(REQUEST_ID_HEADER, requestId);
   return requestId;
 }
 

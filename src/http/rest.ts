@@ -17,7 +17,7 @@ import {
   type RestUserAmisQuery,
 } from '../generated/graphql/graphql.js';
 import { z } from 'zod';
-import { BodyLimitError, readBody } from './body-limit.js';
+import { BodyLimitError, discardBody, readBody } from './body-limit.js';
 import { openApiDocument } from './openapi.js';
 import { REQUEST_ID_HEADER, requestIdOf } from './request-id.js';
 import {
@@ -145,6 +145,8 @@ async function handle(rest: Rest, req: IncomingMessage, res: ServerResponse): Pr
         return send(res, 200, openApiDocument);
     }
   } catch (err) {
+    // An answer given before the body was read (404, 405, 415, …) waits for it, so the client can read it.
+    await discardBody(req, rest.maxBodyBytes);
     if (err instanceof RestError) return sendError(req, res, err);
     rest.log.error({ err }, 'REST request failed');
     return sendError(req, res, new RestError('INTERNAL_ERROR', `Unexpected error (request id ${requestIdOf(req)})`));

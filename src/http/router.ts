@@ -1,9 +1,10 @@
 // Responsible for HTTP dispatch on the one server: every request gets its request id first (answered
-// back, and the scope of every log line written while it is handled); then /health, the routes beside
-// /graphql tried in order, and yoga for the rest, behind the body limit.
+// back, and the scope of every log line written while it is handled) and its access log line; then
+// /health, the routes beside /graphql tried in order, and yoga for the rest, behind the body limit.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { requestScope } from '../logger.js';
-import { bodyLimitProblem, type BodyLimitError } from './body-limit.js';
+import { requestScope, type RequestScope } from '../logger.js';
+import type { AccessLog } from './access-log.js';
+import { answerRefusedBody, bodyLimitProblem, type BodyLimitError } from './body-limit.js';
 import { assignRequestId } from './request-id.js';
 import { GRAPHQL_PATH, type Yoga } from './yoga.js';
 
@@ -19,12 +20,14 @@ export interface RouterOptions {
   maxBodyBytes: number;
   /** Extra liveness facts for /health (e.g. the tracker's state). */
   health?: () => Record<string, unknown>;
+  accessLog?: AccessLog;
 }
 
 export function createRouter(options: RouterOptions): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
-    const requestId = assignRequestId(req, res);
-    requestScope.run({ requestId }, () => dispatch(options, req, res));
+    const scope: RequestScope = { requestId: assignRequestId(req, res) };
+    options.accessLog?.request(req, res, scope);
+    requestScope.run(scope, () => dispatch(options, req, res));
   };
 }
 
@@ -69,11 +72,14 @@ function fallback(options: RouterOptions, req: IncomingMessage, res: ServerRespo
   }
   // yoga buffers the body without counting it, so it may only read what the limit allows.
   const refused = req.method === 'POST' ? bodyLimitProblem(req, options.maxBodyBytes, { lengthRequired: true }) : undefined;
-  if (refused) return rejectBody(res, refused);
+  if (refused) return rejectBody(req, res, refused, options.maxBodyBytes);
   void options.yoga.handle(req, res);
 }
 
-function rejectBody(res: ServerResponse, refused: BodyLimitError): void {
-  res.writeHead(refused.status, { 'content-type': 'application/json', connection: 'close' });
-  res.end(JSON.stringify({ errors: [{ message: refused.message, extensions: { code: refused.code } }] }));
+function rejectBody(req: IncomingMessage, res: ServerResponse, refused: BodyLimitError, maxBodyBytes: number): void {
+  void answerRefusedBody(req, res, maxBodyBytes, {
+    status: refused.status,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ errors: [{ message: refused.message, extensions: { code: refused.code } }] }),
+  });
 }

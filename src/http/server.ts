@@ -3,6 +3,9 @@
 // transport sees the same yoga, and the order in which they shut down.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { ConnectionLimiter } from '../services/connection-limits.js';
+import type { AccessLog } from './access-log.js';
+import { streamCapsPlugin } from './connection-caps.js';
 import { attachGraphqlWs } from './graphql-ws.js';
 import { createRouter, type HttpRoute } from './router.js';
 import { createYogaServer, GRAPHQL_PATH, type Yoga, type YogaOptions } from './yoga.js';
@@ -22,13 +25,18 @@ export interface ServerOptions extends YogaOptions {
    * before GraphQL; a handler returns true when it answered the request.
    */
   routes?: HttpRoute[];
+  /** Counts WebSocket connections, SSE streams and subscriptions against the caps. */
+  limiter: ConnectionLimiter;
+  accessLog: AccessLog;
 }
 
 export function createGraphqlServer(options: ServerOptions): GraphqlServer {
-  const yoga = createYogaServer(options);
+  const { limiter, accessLog } = options;
+  const yoga = createYogaServer({ ...options, plugins: [streamCapsPlugin(limiter), ...(options.plugins ?? [])] });
   const { maxBodyBytes } = options.security;
-  const http = createServer(createRouter({ yoga, routes: options.routes ?? [], maxBodyBytes, health: options.health }));
-  const ws = attachGraphqlWs({ server: http, yoga, auth: options.auth, maxPayload: maxBodyBytes });
+  const routes = options.routes ?? [];
+  const http = createServer(createRouter({ yoga, routes, maxBodyBytes, health: options.health, accessLog }));
+  const ws = attachGraphqlWs({ server: http, yoga, auth: options.auth, maxPayload: maxBodyBytes, limiter, accessLog });
   return {
     yoga,
     http,

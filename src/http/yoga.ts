@@ -10,7 +10,7 @@ import { getOperationAST, GraphQLError, OperationTypeNode, type DocumentNode, ty
 import { createYoga, type Plugin, type YogaServerInstance, type YogaServerOptions } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
-import { currentRequestId } from '../logger.js';
+import { currentRequestId, noteRequestUser } from '../logger.js';
 import type { Context } from '../resolvers/context.js';
 import type { AuthService } from '../services/auth.js';
 import { DomainError } from '../services/errors.js';
@@ -120,6 +120,7 @@ function contextOf(initial: InitialContext, { auth, services }: YogaOptions): Co
   const header = request.headers.get('authorization');
   const viewer = auth.authenticate(header);
   if (!viewer) throw unauthenticated(header ? 'the token is unknown or revoked' : 'no token was sent');
+  noteRequestUser(viewer.user);
   // The router has settled the id (request-id.ts); an in-process yoga.fetch may come without one.
   return { viewer, services, requestId: request.headers.get(REQUEST_ID_HEADER) ?? randomUUID() };
 }

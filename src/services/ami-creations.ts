@@ -318,10 +318,36 @@ async function cancel(deps: ServiceDeps, log: Log, viewer: Viewer, id: string): 
   return findCreation(deps.db, id)!;
 }
 
-/** The creation's current state at once, then every change; ends once the creation has ended. */
-async function* watch(deps: ServiceDeps, viewer: Viewer, id: string): AsyncGenerator<CreationRecord> {
+/**
+ * The creation's current state at once, then every change; ends once the creation has ended, or at
+ * once when the subscriber leaves: an async generator awaiting the next update cannot return until
+ * one arrives (for a stalled creation, never), so leaving ends the updates first.
+ */
+function watch(deps: ServiceDeps, viewer: Viewer, id: string): AsyncIterableIterator<CreationRecord> {
   // Subscribe before reading, so a change between the read and the subscription is not lost.
   const updates = deps.events.subscribe(creationTopic(id));
+  const records = follow(deps, viewer, id, updates);
+  const iterator: AsyncIterableIterator<CreationRecord> = {
+    next: () => records.next(),
+    async return() {
+      await updates.return?.();
+      return records.return(undefined);
+    },
+    async throw(err?: unknown) {
+      await updates.return?.();
+      return records.throw(err);
+    },
+    [Symbol.asyncIterator]: () => iterator,
+  };
+  return iterator;
+}
+
+async function* follow(
+  deps: ServiceDeps,
+  viewer: Viewer,
+  id: string,
+  updates: AsyncIterableIterator<CreationRecord>,
+): AsyncGenerator<CreationRecord> {
   try {
     const current = findCreation(deps.db, id);
     if (!current || current.owner !== viewer.user) {

@@ -87,7 +87,7 @@ export function createUnitHarness(
   const services = createServices(deps, { version: 'test', backend: 'simulator' });
   const tracker = createProgressTracker(deps, { intervalMs: INTERVAL_MS, ...options.tracker });
   const viewer: Viewer = { user: 'tester' };
-  const subscriptions: AsyncGenerator<CreationRecord>[] = [];
+  const subscriptions: AsyncIterableIterator<CreationRecord>[] = [];
 
   function status(id: string): CreationRecord {
     const record = services.creations.status(viewer, id);
@@ -145,7 +145,7 @@ export function createUnitHarness(
 
     close() {
       // A subscription a failed test left open must not outlive the database.
-      for (const s of subscriptions) void s.return(undefined);
+      for (const s of subscriptions) void s.return?.(undefined);
       handle.close();
     },
   };
