@@ -19,14 +19,19 @@ let creationId: string;
 const open: { close(): Promise<void> }[] = [];
 
 beforeAll(async () => {
-  t = await startTestApp({
-    EC2_BACKEND: 'simulator',
-    // The creation stays in progress for the whole file, so its subscriptions stay open.
-    SIMULATOR_SPEED_GIB_PER_SECOND: '0.0001',
-    MAX_CONNECTIONS_PER_USER: '3',
-    MAX_SUBSCRIPTIONS_PER_USER: '4',
-    MAX_CONNECTIONS: '5',
-  });
+  t = await startTestApp(
+    {
+      EC2_BACKEND: 'simulator',
+      // The creation stays in progress for the whole file, so its subscriptions stay open.
+      SIMULATOR_SPEED_GIB_PER_SECOND: '0.0001',
+      MAX_CONNECTIONS_PER_USER: '3',
+      MAX_SUBSCRIPTIONS_PER_USER: '4',
+      MAX_CONNECTIONS: '5',
+    },
+    {},
+    // Alice captures the seeded instance, so it must be hers.
+    { seededOwner: 'alice' },
+  );
   alice = t.tokenFor('alice');
   bob = t.tokenFor('bob');
   carol = t.tokenFor('carol');
