@@ -10,11 +10,7 @@ import {
   RunInstancesCommand,
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
-import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
-import { print, type ExecutionResult } from 'graphql';
-import { createClient } from 'graphql-ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import {
   AmiCreationDocument,
   CommunityAmisDocument,
@@ -25,7 +21,8 @@ import {
   type CreateAmiMutation,
 } from '../../src/generated/graphql/graphql.js';
 import { BASE_IMAGES, SEEDED_INSTANCES } from '../../simulator/index.js';
-import { eventually, ownerTag, startTestApp, TEST_CREDENTIALS, withTimeout, type TestApp } from '../support/harness.js';
+import { eventually, ownerTag, startTestApp, TEST_CREDENTIALS, type TestApp } from '../support/harness.js';
+import { overWebSocket } from '../support/ws-operation.js';
 
 const DEMO = SEEDED_INSTANCES['demo-workstation'];
 const GENOMICS = SEEDED_INSTANCES['genomics-pipeline'];
@@ -77,33 +74,6 @@ async function imagesNamed(t: TestApp, name: string) {
 
 async function createAmi(t: TestApp, input: CreateAmiInput, token = t.token): Promise<CreateResult> {
   return (await t.gql(CreateAmiDocument, { input }, token)).createAmi;
-}
-
-/** One operation over graphql-ws on a real socket: a mutation answers once, like over HTTP. */
-async function overWebSocket<R, V>(t: TestApp, doc: TypedDocumentNode<R, V>, variables: V, token: string): Promise<R> {
-  const client = createClient({
-    url: t.url.replace(/^http/, 'ws'),
-    webSocketImpl: WebSocket,
-    retryAttempts: 0,
-    lazy: true,
-    connectionParams: { authorization: `Bearer ${token}` },
-  });
-  try {
-    return await withTimeout(
-      (async () => {
-        for await (const result of client.iterate({ query: print(doc), variables: variables as Record<string, unknown> })) {
-          const r = result as ExecutionResult<R>;
-          if (r.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(r.errors)}`);
-          return r.data!;
-        }
-        throw new Error('the WebSocket operation completed without a result');
-      })(),
-      10_000,
-      'createAmi over graphql-ws',
-    );
-  } finally {
-    await client.dispose();
-  }
 }
 
 async function completed(t: TestApp, id: string, token = t.token): Promise<string> {

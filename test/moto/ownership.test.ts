@@ -2,12 +2,10 @@
 // captures the instances whose owner tag names them, an admin any; a refusal is FORBIDDEN naming
 // the tag to set, and after reading the instance the server sends EC2 nothing (no image in moto).
 import { DescribeImagesCommand, EC2Client, RunInstancesCommand, type Tag } from '@aws-sdk/client-ec2';
-import { print, type ExecutionResult } from 'graphql';
-import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { CreateAmiDocument, type CreateAmiInput, type CreateAmiMutation } from '../../src/generated/graphql/graphql.js';
-import { ownerTag, startTestApp, TEST_CREDENTIALS, withTimeout, type TestApp } from '../support/harness.js';
+import { ownerTag, startTestApp, TEST_CREDENTIALS, type TestApp } from '../support/harness.js';
+import { overWebSocket } from '../support/ws-operation.js';
 import { startMoto, type Moto } from '../support/moto.js';
 
 type CreateResult = CreateAmiMutation['createAmi'];
@@ -79,29 +77,7 @@ async function createAmi(t: TestApp, input: CreateAmiInput, token = t.token): Pr
 }
 
 async function createAmiOverWebSocket(t: TestApp, input: CreateAmiInput, token: string): Promise<CreateResult> {
-  const client = createClient({
-    url: t.url.replace(/^http/, 'ws'),
-    webSocketImpl: WebSocket,
-    retryAttempts: 0,
-    lazy: true,
-    connectionParams: { authorization: `Bearer ${token}` },
-  });
-  try {
-    return await withTimeout(
-      (async () => {
-        for await (const result of client.iterate({ query: print(CreateAmiDocument), variables: { input } })) {
-          const r = result as ExecutionResult<CreateAmiMutation>;
-          if (r.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(r.errors)}`);
-          return r.data!.createAmi;
-        }
-        throw new Error('the WebSocket operation completed without a result');
-      })(),
-      10_000,
-      'createAmi over graphql-ws',
-    );
-  } finally {
-    await client.dispose();
-  }
+  return (await overWebSocket(t, CreateAmiDocument, { input }, token)).createAmi;
 }
 
 function expectForbidden(result: CreateResult, message: RegExp): void {
