@@ -20,12 +20,10 @@ import { keepRequestedImage, sendCreateImage } from './creations/request-image.j
 import { Ec2CallError, isRejection, publicAccessBlockedMessage, toDomainError } from './ec2/errors.js';
 import type { Ec2Instance } from './ec2/types.js';
 import { ConflictError, ForbiddenError, InvalidStateError, NotFoundError, ValidationError } from './errors.js';
-import { mayCapture } from './instance-access.js';
+import { inCapturableState, mayCapture } from './instance-access.js';
 import { TAG_CREATION_ID } from './system-tags.js';
 import { INSTANCE_ID_PATTERN, validateCreateAmi, type CreateAmiRequest } from './validation.js';
 import type { Viewer } from './viewer.js';
-
-const IMAGEABLE_STATES = new Set(['running', 'stopped']);
 
 type Log = ServiceDeps['logger'];
 
@@ -126,7 +124,7 @@ async function checkPublicAllowed(deps: ServiceDeps): Promise<void> {
 }
 
 function assertImageable(instance: Ec2Instance): void {
-  if (!IMAGEABLE_STATES.has(instance.state)) {
+  if (!inCapturableState(instance)) {
     throw new InvalidStateError(
       'INSTANCE_STATE_INVALID',
       `Instance ${instance.id} is ${instance.state}; an AMI can be created only from a running or stopped instance. Wait until it is running or stopped and try again.`,

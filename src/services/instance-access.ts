@@ -10,6 +10,11 @@ export interface InstanceAccessPolicy {
   ownerTag: string;
 }
 
+/** EC2 makes an image only of a running or stopped instance. */
+export function inCapturableState(instance: Pick<Ec2Instance, 'state'>): boolean {
+  return instance.state === 'running' || instance.state === 'stopped';
+}
+
 export type CaptureDecision = { allowed: true } | { allowed: false; reason: string };
 
 export function ownerOf(instance: Pick<Ec2Instance, 'tags'>, policy: InstanceAccessPolicy): string | undefined {

@@ -9,7 +9,7 @@ import { snapshotStoragePrice } from './costs.js';
 import { toDomainError } from './ec2/errors.js';
 import type { Ec2Filter, Ec2Instance, Ec2InstancePage } from './ec2/types.js';
 import { ValidationError } from './errors.js';
-import { mayCapture, ownerOf, type InstanceAccessPolicy } from './instance-access.js';
+import { inCapturableState, mayCapture, ownerOf, type InstanceAccessPolicy } from './instance-access.js';
 import type { Viewer } from './viewer.js';
 
 export const INSTANCE_STATES = ['PENDING', 'RUNNING', 'STOPPING', 'STOPPED', 'SHUTTING_DOWN'] as const;
@@ -22,7 +22,6 @@ const EC2_STATE: Record<InstanceStateName, string> = {
   STOPPED: 'stopped',
   SHUTTING_DOWN: 'shutting-down',
 };
-const CAPTURABLE_STATES = new Set(['running', 'stopped']);
 
 /** EC2's bounds on DescribeInstances MaxResults. */
 const EC2_MIN_RESULTS = 5;
@@ -163,7 +162,7 @@ function summarize(
   const state = stateName(instance.state);
   const decision = mayCapture(viewer, instance, deps.access);
   let reason: string | undefined;
-  if (!CAPTURABLE_STATES.has(instance.state)) {
+  if (!inCapturableState(instance)) {
     reason = `Instance ${instance.id} is ${instance.state}; an AMI can be made only from a running or stopped instance.`;
   } else if (!decision.allowed) reason = decision.reason;
   return {

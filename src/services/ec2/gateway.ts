@@ -155,32 +155,27 @@ function listInstances(call: Call, region: string, query: Params<'listInstances'
 
 async function describeVolumes(call: Call, region: string, ids: string[]): Promise<Ec2Volume[]> {
   if (ids.length === 0) return [];
-  return call(region, 'DescribeVolumes', async (sdk, client) => {
-    const out: Ec2Volume[] = [];
-    for await (const page of sdk.paginateDescribeVolumes({ client }, { VolumeIds: ids })) {
-      for (const v of page.Volumes ?? []) out.push(toVolume(v));
-    }
-    return out;
-  });
+  return volumes(call, region, { VolumeIds: ids });
 }
 
 /** One request per MAX_IDS_PER_CALL ids; a volume deleted meanwhile is left out instead of failing the call. */
 async function findVolumes(call: Call, region: string, ids: string[]): Promise<Ec2Volume[]> {
   const out: Ec2Volume[] = [];
   for (const ids1000 of chunk(ids, MAX_IDS_PER_CALL)) {
-    const found = await call(region, 'DescribeVolumes', async (sdk, client) => {
-      const volumes: Ec2Volume[] = [];
-      for await (const page of sdk.paginateDescribeVolumes(
-        { client },
-        { Filters: [{ Name: 'volume-id', Values: ids1000 }], MaxResults: 1000 },
-      )) {
-        for (const v of page.Volumes ?? []) volumes.push(toVolume(v));
-      }
-      return volumes;
-    });
-    out.push(...found);
+    out.push(...(await volumes(call, region, { Filters: [{ Name: 'volume-id', Values: ids1000 }], MaxResults: 1000 })));
   }
   return out;
+}
+
+/** Every page of one DescribeVolumes request, as plain shapes. */
+function volumes(call: Call, region: string, input: Sdk.DescribeVolumesRequest): Promise<Ec2Volume[]> {
+  return call(region, 'DescribeVolumes', async (sdk, client) => {
+    const out: Ec2Volume[] = [];
+    for await (const page of sdk.paginateDescribeVolumes({ client }, input)) {
+      for (const v of page.Volumes ?? []) out.push(toVolume(v));
+    }
+    return out;
+  });
 }
 
 /**
