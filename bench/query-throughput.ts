@@ -9,10 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import Database from 'better-sqlite3';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { listAmis, type AmiListFilter } from '../src/db/amis.js';
-import { openDatabase } from '../src/db/client.js';
+import { openSqliteStore } from '../src/db/sqlite.js';
 import * as schema from '../src/db/schema.js';
 import { amis, amiTags, users } from '../src/db/schema.js';
 import { load, RESULTS_DIR, round, saveResult, sleep, startIpcChild, table } from './support/common.js';
@@ -46,15 +45,16 @@ function rng(seed: number): () => number {
 
 function populate(path: string): void {
   const t0 = performance.now();
-  const handle = openDatabase(path);
-  const { db } = handle;
+  // Written with SQLite's synchronous builders: a fast bulk load, not the server's data access.
+  const handle = openSqliteStore(path);
+  const db = handle.orm;
   const rand = rng(42);
   const now = Date.now();
   db.insert(users)
     .values([{ name: OWNER }, { name: 'someone-else' }])
     .onConflictDoNothing()
     .run();
-  db.transaction((tx) => {
+  db.transaction((tx: typeof db) => {
     const rowsBatch: (typeof amis.$inferInsert)[] = [];
     const tagsBatch: (typeof amiTags.$inferInsert)[] = [];
     const flush = () => {
@@ -90,7 +90,7 @@ function populate(path: string): void {
     flush();
   });
   // No ANALYZE: the server never runs it, so the planner sees what production sees.
-  handle.close();
+  handle.sqlite.close();
   console.error(`populated ${ROWS} AMIs (${ROWS * 2} tags) in ${round((performance.now() - t0) / 1000, 1)} s`);
 }
 
@@ -132,25 +132,27 @@ const QUERIES: { name: string; query: string; filter?: AmiListFilter }[] = [
 ];
 
 /** The SQL listAmis really runs for a filter, and SQLite's plan for each statement. */
-function plans(path: string): { name: string; statements: { sql: string; plan: string[]; medianMs: number }[] }[] {
-  const sqlite = new Database(path, { readonly: true });
+async function plans(path: string): Promise<{ name: string; statements: { sql: string; plan: string[]; medianMs: number }[] }[]> {
+  const store = openSqliteStore(path);
+  const sqlite = store.sqlite;
   const out: { name: string; statements: { sql: string; plan: string[]; medianMs: number }[] }[] = [];
   for (const q of QUERIES) {
     if (!q.filter) continue;
     const captured: { sql: string; params: unknown[] }[] = [];
-    const db = drizzle(sqlite, { schema, logger: { logQuery: (sql, params) => captured.push({ sql, params }) } });
-    listAmis(db, { owner: OWNER, filter: q.filter, first: 50 });
-    const quiet = drizzle(sqlite, { schema });
-    const ms = medianMs(() => listAmis(quiet, { owner: OWNER, filter: q.filter, first: 50 }));
+    const orm = drizzle(sqlite, { schema, logger: { logQuery: (sql, params) => captured.push({ sql, params }) } });
+    await listAmis({ ...store, orm }, { owner: OWNER, filter: q.filter, first: 50 });
+    const ms = await medianMs(() => listAmis(store, { owner: OWNER, filter: q.filter, first: 50 }));
     out.push({
       name: `${q.name}: listAmis ${ms} ms (median, in-process)`,
-      statements: captured.map(({ sql, params }) => ({
-        sql,
-        medianMs: medianMs(() => sqlite.prepare(sql).all(...params)),
-        plan: (
-          sqlite.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { id: number; parent: number; detail: string }[]
-        ).map((r) => `${r.parent ? '  ' : ''}${r.detail}`),
-      })),
+      statements: await Promise.all(
+        captured.map(async ({ sql, params }) => ({
+          sql,
+          medianMs: await medianMs(() => sqlite.prepare(sql).all(...params)),
+          plan: (
+            sqlite.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { id: number; parent: number; detail: string }[]
+          ).map((r) => `${r.parent ? '  ' : ''}${r.detail}`),
+        })),
+      ),
     });
   }
   sqlite.close();
@@ -158,12 +160,12 @@ function plans(path: string): { name: string; statements: { sql: string; plan: s
 }
 
 /** Median wall time of 15 runs (after 3 warm-up runs), in ms. */
-function medianMs(fn: () => unknown): number {
-  for (let i = 0; i < 3; i++) fn();
+async function medianMs(fn: () => unknown): Promise<number> {
+  for (let i = 0; i < 3; i++) await fn();
   const times: number[] = [];
   for (let i = 0; i < 15; i++) {
     const t0 = performance.now();
-    fn();
+    await fn();
     times.push(performance.now() - t0);
   }
   times.sort((a, b) => a - b);
@@ -188,7 +190,7 @@ async function cannon(url: string, token: string, query: string) {
   };
 }
 
-function printPlans(planned: ReturnType<typeof plans>): void {
+function printPlans(planned: Awaited<ReturnType<typeof plans>>): void {
   for (const p of planned) {
     console.log(p.name);
     for (const st of p.statements) {
@@ -203,7 +205,7 @@ async function main(): Promise<void> {
   const path = join(dir, 'bench.db');
   try {
     populate(path);
-    const planned = plans(path);
+    const planned = await plans(path);
     if (args['plans-only']) {
       printPlans(planned);
       return;

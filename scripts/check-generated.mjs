@@ -8,6 +8,7 @@ const paths = 'schema.graphql src/generated web/src/generated drizzle';
 
 run('npx graphql-codegen --config codegen.ts --silent');
 run('npx drizzle-kit generate --name check');
+run('npx drizzle-kit generate --config drizzle.pg.config.ts --name check');
 const changed = run(`git status --porcelain -- ${paths}`).trim();
 if (changed) {
   console.error('Generated files are out of date; run `npm run codegen` and `npm run db:generate`, then commit:');

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { startSimulator, type RunningSimulator } from '../simulator/index.js';
 import type { Config } from './config.js';
-import { openDatabase, type DatabaseHandle } from './db/client.js';
+import { describeUrl, openStore, type Store } from './db/store.js';
 import type { CreationRecord } from './db/creations.js';
 import { createAccessLog } from './http/access-log.js';
 import { createDashboardRoute } from './http/dashboard.js';
@@ -80,15 +80,9 @@ function createObservedGateway(config: Config, logger: Logger, backend: Ec2Backe
   return { ec2, observe: (observer: (e: Ec2CallEvent) => void) => observers.push(observer) };
 }
 
-function createServiceDeps(
-  config: Config,
-  logger: Logger,
-  db: DatabaseHandle,
-  ec2: ServiceDeps['ec2'],
-  clock: Clock,
-): ServiceDeps {
+function createServiceDeps(config: Config, logger: Logger, store: Store, ec2: ServiceDeps['ec2'], clock: Clock): ServiceDeps {
   return {
-    db: db.db,
+    db: store,
     ec2,
     events: createEventHub<CreationRecord>(),
     regions: createRegionDirectory({ ec2, logger, now: () => clock.now() }),
@@ -112,17 +106,17 @@ function createBackgroundWork(config: Config, deps: ServiceDeps, metrics: Metric
 }
 
 export async function buildApp(config: Config, logger: Logger, overrides: AppOverrides = {}) {
-  const metrics = createMetrics(config.metrics);
-  const database = openDatabase(config.databasePath);
-  metrics.instrumentSqlite(database.sqlite);
+  const metrics = createMetrics({ ...config.metrics, instance: config.instanceId });
+  const store = await openStore({ databaseUrl: config.databaseUrl, databasePath: config.databasePath });
+  metrics.instrumentStore(store);
   const backend = await startEc2Backend(config, logger, overrides);
   const { ec2, observe } = createObservedGateway(config, logger, backend, metrics);
-  const deps = createServiceDeps(config, logger, database, ec2, overrides.clock ?? systemClock);
+  const deps = createServiceDeps(config, logger, store, ec2, overrides.clock ?? systemClock);
   const services = createServices(deps, { version: VERSION, backend: config.ec2Backend });
   const { tracker, reconciler } = createBackgroundWork(config, deps, metrics, overrides);
   const readiness = createReadiness({
-    db: database.db,
-    sqlite: database.sqlite,
+    store,
+    eventBus: { kind: 'in-process', isReady: () => true },
     tracker,
     probeEc2: () => ec2.describeRegions(),
     pollIntervalMs: config.pollIntervalMs,
@@ -131,7 +125,7 @@ export async function buildApp(config: Config, logger: Logger, overrides: AppOve
   });
   observe((e) => readiness.observeEc2Call(e));
   const limiter = createConnectionLimiter(config.limits, (limit) => metrics.observeRefusal(limit));
-  metrics.watch({ db: database.db, tracker, pollIntervalMs: config.pollIntervalMs, limiter });
+  metrics.watch({ db: store, tracker, pollIntervalMs: config.pollIntervalMs, limiter });
   const routes: HttpRoute[] = [readiness.route, metrics.route];
   const server = createGraphqlServer({
     schema,
@@ -166,7 +160,7 @@ export async function buildApp(config: Config, logger: Logger, overrides: AppOve
       const url = await server.listen(config.port, config.host);
       tracker.start();
       reconciler.start();
-      signInUrl = logStart(config, logger, url, backend, services.auth);
+      signInUrl = await logStart(config, logger, url, backend, services.auth);
       return url;
     },
     stop(): Promise<void> {
@@ -176,7 +170,7 @@ export async function buildApp(config: Config, logger: Logger, overrides: AppOve
         await server.close();
         ec2.destroy();
         await backend.simulator?.stop();
-        database.close();
+        await store.close();
         logger.info('prism-ami stopped');
       })();
       return stopping;
@@ -184,22 +178,33 @@ export async function buildApp(config: Config, logger: Logger, overrides: AppOve
   };
 }
 
+/** Where state and events live, and so whether more replicas may join. */
+function storesLine(config: Config): string {
+  const state = config.databaseUrl ? `PostgreSQL at ${describeUrl(config.databaseUrl)}` : `SQLite at ${config.databasePath}`;
+  if (config.redis) return `State: ${state}; events, rate limits and caps: Redis (replicas share them) as ${config.instanceId}`;
+  if (config.databaseUrl) {
+    return `State: ${state}; events, rate limits and caps are in-process (REDIS_URL is not set): run one replica only`;
+  }
+  return `State: ${state}; events in-process (one process)`;
+}
+
 /** Says where the server listens and what it talks to; returns the local user's sign-in URL, if any. */
-function logStart(
+async function logStart(
   config: Config,
   logger: Logger,
   url: string,
   backend: Ec2Backend,
   auth: Pick<AuthService, 'ensureLocalToken'>,
-): string | undefined {
-  const local = config.localTokenPath ? auth.ensureLocalToken(config.localTokenPath) : undefined;
+): Promise<string | undefined> {
+  const local = config.localTokenPath ? await auth.ensureLocalToken(config.localTokenPath) : undefined;
   logger.info(
     {
       url,
       ec2Backend: config.ec2Backend,
       ec2Endpoint: backend.endpoint ?? 'AWS default endpoints',
       region: config.region,
-      database: config.databasePath,
+      database: config.databaseUrl ? `PostgreSQL at ${describeUrl(config.databaseUrl)}` : config.databasePath,
+      instance: config.instanceId,
       pollIntervalMs: config.pollIntervalMs,
     },
     `prism-ami listening on ${url}`,
@@ -211,6 +216,7 @@ function logStart(
   } else {
     logger.info(`EC2 backend: ${backend.endpoint ?? 'AWS'} in ${config.region} (${config.ec2BackendReason})`);
   }
+  logger.info(storesLine(config));
   if (!local) return undefined;
   // The structured log never carries a token; main.ts prints the sign-in URL to the terminal.
   logger.info(

@@ -1,5 +1,6 @@
 // Responsible for reading the environment once, validating it, and handing a typed Config to the
 // rest of the app. This is the only module that reads process.env (main.ts passes it in).
+import { hostname } from 'node:os';
 import { z } from 'zod';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -14,6 +15,15 @@ const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   HOST: z.string().trim().min(1).default('127.0.0.1'),
   DATABASE_PATH: z.string().trim().min(1).default('./data/prism-ami.db'),
+  // Scale-out: PostgreSQL for state and Redis for what crosses replicas (DESIGN §9).
+  DATABASE_URL: optionalString.pipe(urlWith(['postgres:', 'postgresql:'], 'postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE')),
+  REDIS_URL: optionalString.pipe(urlWith(['redis:', 'rediss:'], 'redis://[:PASSWORD@]HOST[:PORT][/DB]')),
+  REDIS_KEY_PREFIX: z.string().trim().min(1).max(100).default('prism-ami:'),
+  INSTANCE_ID: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9._:-]{1,100}$/, 'must be 1–100 letters, digits and . _ : -')
+    .optional(),
   EC2_BACKEND: z.enum(['aws', 'simulator', 'auto']).default('auto'),
   AWS_REGION: z
     .string()
@@ -66,6 +76,20 @@ const envSchema = z.object({
   SIMULATOR_BLOCK_PUBLIC_ACCESS: boolFlag('false'),
 });
 
+/** A URL of one of `protocols`; the message shows the form expected (never the value's password). */
+function urlWith(protocols: string[], form: string) {
+  return z
+    .string()
+    .refine((v) => {
+      try {
+        return protocols.includes(new URL(v).protocol);
+      } catch {
+        return false;
+      }
+    }, `must be a URL of the form ${form}`)
+    .optional();
+}
+
 function boolFlag(defaultValue: 'true' | 'false') {
   return z
     .enum(['true', 'false', '1', '0'], { message: 'must be true or false' })
@@ -79,6 +103,12 @@ export interface Config {
   port: number;
   host: string;
   databasePath: string;
+  /** PostgreSQL instead of SQLite at databasePath. */
+  databaseUrl: string | undefined;
+  /** Events, rate limits and caps shared by replicas; undefined = in this process. */
+  redis: { url: string; keyPrefix: string } | undefined;
+  /** Names this replica in metrics, logs and leases. */
+  instanceId: string;
   /** The backend actually used, after resolving `auto`. */
   ec2Backend: Ec2BackendKind;
   /** Why `ec2Backend` was chosen, for the start-up log. */
@@ -152,20 +182,12 @@ export function defaultMaxConnections(totalMemoryBytes: number | undefined): num
   return Math.max(500, Math.min(20_000, Math.floor(totalMemoryBytes / (4 * 1024 * 1024))));
 }
 
-/** Parse and validate the environment. Throws ConfigError naming every bad variable at once. */
-export function loadConfig(env: Record<string, string | undefined>, probe: ConfigProbe = {}): Config {
-  const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => {
-      const name = issue.path.join('.');
-      const value = env[name];
-      return `${name}=${JSON.stringify(value ?? '')}: ${issue.message}`;
-    });
-    throw new ConfigError(problems);
-  }
-  const e = parsed.data;
-  const endpoint = e.AWS_ENDPOINT_URL_EC2 ?? e.AWS_ENDPOINT_URL;
-
+/** `EC2_BACKEND=auto`: AWS when an endpoint or credentials are configured, else the simulator. */
+function chooseBackend(
+  e: z.infer<typeof envSchema>,
+  endpoint: string | undefined,
+  probe: ConfigProbe,
+): { backend: Ec2BackendKind; reason: string } {
   let backend: Ec2BackendKind;
   let reason: string;
   if (e.EC2_BACKEND !== 'auto') {
@@ -188,12 +210,35 @@ export function loadConfig(env: Record<string, string | undefined>, probe: Confi
     backend = 'simulator';
     reason = 'no AWS credentials or EC2 endpoint were found';
   }
+  return { backend, reason };
+}
+
+/** Parse and validate the environment. Throws ConfigError naming every bad variable at once. */
+export function loadConfig(env: Record<string, string | undefined>, probe: ConfigProbe = {}): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const name = issue.path.join('.');
+      const value = env[name];
+      return `${name}=${JSON.stringify(value ?? '')}: ${issue.message}`;
+    });
+    throw new ConfigError(problems);
+  }
+  const e = parsed.data;
+  const endpoint = e.AWS_ENDPOINT_URL_EC2 ?? e.AWS_ENDPOINT_URL;
+  const { backend, reason } = chooseBackend(e, endpoint, probe);
 
   const inMemory = e.DATABASE_PATH === ':memory:';
+  // A token file next to a SQLite file is the one-machine quick start; replicas on PostgreSQL use
+  // tokens made with `prism-ami token create` instead.
+  const localFiles = !inMemory && !e.DATABASE_URL;
   return {
     port: e.PORT,
     host: e.HOST,
     databasePath: e.DATABASE_PATH,
+    databaseUrl: e.DATABASE_URL,
+    redis: e.REDIS_URL ? { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX } : undefined,
+    instanceId: e.INSTANCE_ID ?? `${hostname()}-${process.pid}`,
     ec2Backend: backend,
     ec2BackendReason: reason,
     ec2Endpoint: backend === 'aws' ? endpoint : undefined,
@@ -218,7 +263,7 @@ export function loadConfig(env: Record<string, string | undefined>, probe: Confi
     },
     logRequests: e.LOG_REQUESTS,
     metrics: { enabled: e.METRICS === 'on', token: e.METRICS_TOKEN },
-    localTokenPath: inMemory ? undefined : e.DATABASE_PATH.replace(/(\.db|\.sqlite3?)?$/, '.token'),
+    localTokenPath: !localFiles ? undefined : e.DATABASE_PATH.replace(/(\.db|\.sqlite3?)?$/, '.token'),
     simulator: {
       speedGiBPerSecond: e.SIMULATOR_SPEED_GIB_PER_SECOND,
       throttleRate: e.SIMULATOR_THROTTLE_RATE,

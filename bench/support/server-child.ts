@@ -43,7 +43,7 @@ function usage(gc: boolean): Usage {
 const config = loadConfig(process.env);
 const app = await buildApp(config, createLogger(config.logLevel));
 const url = await app.start();
-const token = app.services.auth.createToken(BENCH_USER).token;
+const token = (await app.services.auth.createToken(BENCH_USER)).token;
 process.send!({ type: 'ready', url, token } satisfies ServerChildMessage);
 
 // A CPU profile of just the measured window (V8's sampling profiler through the inspector).

@@ -1,22 +1,23 @@
 // `prism-ami token create|list|revoke`: server-side administration of API tokens. These commands
-// open the server's database directly (DATABASE_PATH), so they run where the server runs.
+// open the server's database directly (DATABASE_URL, or the SQLite file at DATABASE_PATH), so they
+// run where the server runs or wherever its PostgreSQL is reachable.
 import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
-import { openDatabase } from '../db/client.js';
+import { openStore } from '../db/store.js';
 import { createAuthService } from '../services/auth.js';
 import { ValidationError } from '../services/errors.js';
 import { CliError } from './errors.js';
 
-function withAuth<T>(
+async function withAuth<T>(
   env: Record<string, string | undefined>,
-  run: (auth: ReturnType<typeof createAuthService>, dbPath: string) => T,
-): T {
+  run: (auth: ReturnType<typeof createAuthService>) => Promise<T>,
+): Promise<T> {
   const config = loadConfig(env);
-  const handle = openDatabase(config.databasePath);
+  const store = await openStore({ databaseUrl: config.databaseUrl, databasePath: config.databasePath });
   try {
-    return run(createAuthService({ db: handle.db, now: Date.now }), config.databasePath);
+    return await run(createAuthService({ db: store, now: Date.now }));
   } finally {
-    handle.close();
+    await store.close();
   }
 }
 
@@ -29,16 +30,18 @@ function rethrow(err: unknown): never {
 }
 
 export function registerTokenCommands(program: Command, env: Record<string, string | undefined>): void {
-  const token = program.command('token').description('Manage API tokens (on the server machine; uses DATABASE_PATH)');
+  const token = program
+    .command('token')
+    .description('Manage API tokens (on the server machine; uses DATABASE_URL or DATABASE_PATH)');
 
   token
     .command('create')
     .description('Create a token for a user; prints it once (last line of stdout)')
     .requiredOption('--user <name>', 'user the token authenticates as')
     .option('--admin', 'an admin token: may capture any instance and unpublish any community AMI')
-    .action((opts: { user: string; admin?: boolean }) => {
+    .action(async (opts: { user: string; admin?: boolean }) => {
       try {
-        const created = withAuth(env, (auth) => auth.createToken(opts.user, { admin: opts.admin ?? false }));
+        const created = await withAuth(env, (auth) => auth.createToken(opts.user, { admin: opts.admin ?? false }));
         const kind = created.admin ? 'Admin token' : 'Token';
         process.stderr.write(`${kind} ${created.id} for user "${created.user}" (shown once; only its hash is stored):\n`);
         process.stdout.write(`${created.token}\n`);
@@ -51,8 +54,8 @@ export function registerTokenCommands(program: Command, env: Record<string, stri
     .command('list')
     .description('List tokens (ids, users, dates; never the tokens themselves)')
     .option('--json', 'print JSON')
-    .action((opts: { json?: boolean }) => {
-      const rows = withAuth(env, (auth) => auth.list());
+    .action(async (opts: { json?: boolean }) => {
+      const rows = await withAuth(env, (auth) => auth.list());
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
         return;
@@ -70,9 +73,9 @@ export function registerTokenCommands(program: Command, env: Record<string, stri
   token
     .command('revoke <id>')
     .description('Revoke a token by its id (or a unique prefix of it)')
-    .action((id: string) => {
+    .action(async (id: string) => {
       try {
-        const row = withAuth(env, (auth) => auth.revoke(id));
+        const row = await withAuth(env, (auth) => auth.revoke(id));
         process.stdout.write(`Revoked token ${row.id} of user "${row.user}".\n`);
       } catch (err) {
         rethrow(err);

@@ -1,9 +1,9 @@
 // Data access for registered AMIs (one row per image per region), their tags and launch permissions.
-import { and, desc, eq, exists, inArray, sql, type SQL } from 'drizzle-orm';
-import type { Db } from './client.js';
+import { and, count, desc, eq, exists, inArray, sql, type SQL } from 'drizzle-orm';
 import type { TagRow } from './creations.js';
 import { encodeCursor, keyset, pageOf, type Page } from './pagination.js';
-import { amiLaunchPermissions, amis, amiTags, creations, type AmiRow, type AmiState, type AmiVisibility } from './schema.js';
+import type { AmiRow, AmiState, AmiVisibility, amis } from './schema.js';
+import { first, type Store } from './store.js';
 
 export interface AmiRecord extends AmiRow {
   tags: TagRow[];
@@ -25,172 +25,185 @@ export interface AmiListFilter {
  * totalCount memo. A count reads every matching row (tens of ms for a tag filter over 100k AMIs)
  * while a page reads ~first+1 rows, and clients ask for the same counts over and over between
  * changes. Every write to amis, their tags or their permissions goes through this module and
- * drops the memo of that database.
+ * drops the memo of that store. (With several replicas on one PostgreSQL, another replica's
+ * write is not seen here: a count may lag by one change until this replica writes an AMI.)
  */
-const countMemos = new WeakMap<Db, Map<string, number>>();
+const countMemos = new WeakMap<object, Map<string, number>>();
 
-function changed(db: Db): void {
-  countMemos.delete(db);
+function changed(store: Store): void {
+  countMemos.delete(store.identity);
 }
 
-function memoCount(db: Db, key: string, count: () => number): number {
-  let memo = countMemos.get(db);
-  if (!memo) countMemos.set(db, (memo = new Map<string, number>()));
+async function memoCount(store: Store, key: string, count: () => Promise<number>): Promise<number> {
+  let memo = countMemos.get(store.identity);
+  if (!memo) countMemos.set(store.identity, (memo = new Map<string, number>()));
   let n = memo.get(key);
   if (n === undefined) {
+    n = await count();
     if (memo.size >= 1000) memo.clear();
-    memo.set(key, (n = count()));
+    memo.set(key, n);
   }
   return n;
 }
 
 /** Insert an AMI (or refresh it when already known) with its full tag set. */
-export function upsertAmi(db: Db, row: NewAmi, tags: TagRow[]): void {
-  changed(db);
-  db.transaction((tx) => {
+export async function upsertAmi(store: Store, row: NewAmi, tags: TagRow[]): Promise<void> {
+  changed(store);
+  await store.transaction(async (tx) => {
+    const { amis, amiTags } = tx.t;
     const { amiId: _id, owner: _owner, createdAt: _created, ...rest } = row;
-    tx.insert(amis).values(row).onConflictDoUpdate({ target: amis.amiId, set: rest }).run();
-    tx.delete(amiTags).where(eq(amiTags.amiId, row.amiId)).run();
-    if (tags.length)
-      tx.insert(amiTags)
-        .values(tags.map((t) => ({ amiId: row.amiId, ...t })))
-        .run();
+    await tx.orm.insert(amis).values(row).onConflictDoUpdate({ target: amis.amiId, set: rest });
+    await tx.orm.delete(amiTags).where(eq(amiTags.amiId, row.amiId));
+    if (tags.length) await tx.orm.insert(amiTags).values(tags.map((t) => ({ amiId: row.amiId, ...t })));
   });
 }
 
-export function updateAmi(db: Db, amiId: string, patch: AmiPatch): void {
-  changed(db);
-  if (Object.keys(patch).length) db.update(amis).set(patch).where(eq(amis.amiId, amiId)).run();
+export async function updateAmi(store: Store, amiId: string, patch: AmiPatch): Promise<void> {
+  changed(store);
+  if (Object.keys(patch).length === 0) return;
+  await store.transaction(async (tx) => {
+    await tx.orm.update(tx.t.amis).set(patch).where(eq(tx.t.amis.amiId, amiId));
+  });
 }
 
-export function setAmiTag(db: Db, amiId: string, tag: TagRow): void {
-  changed(db);
-  db.insert(amiTags)
-    .values({ amiId, ...tag })
-    .onConflictDoUpdate({ target: [amiTags.amiId, amiTags.key], set: { value: tag.value } })
-    .run();
+export async function setAmiTag(store: Store, amiId: string, tag: TagRow): Promise<void> {
+  changed(store);
+  await store.transaction(async (tx) => {
+    const { amiTags } = tx.t;
+    await tx.orm
+      .insert(amiTags)
+      .values({ amiId, ...tag })
+      .onConflictDoUpdate({ target: [amiTags.amiId, amiTags.key], set: { value: tag.value } });
+  });
 }
 
-export function removeAmiTag(db: Db, amiId: string, key: string): void {
-  changed(db);
-  db.delete(amiTags)
-    .where(and(eq(amiTags.amiId, amiId), eq(amiTags.key, key)))
-    .run();
+export async function removeAmiTag(store: Store, amiId: string, key: string): Promise<void> {
+  changed(store);
+  await store.transaction(async (tx) => {
+    const { amiTags } = tx.t;
+    await tx.orm.delete(amiTags).where(and(eq(amiTags.amiId, amiId), eq(amiTags.key, key)));
+  });
 }
 
-export function findAmi(db: Db, amiId: string): AmiRecord | undefined {
-  const row = db.select().from(amis).where(eq(amis.amiId, amiId)).get();
-  return row ? withTags(db, [row])[0] : undefined;
+export async function findAmi(store: Store, amiId: string): Promise<AmiRecord | undefined> {
+  const { amis } = store.t;
+  const row = first(await store.orm.select().from(amis).where(eq(amis.amiId, amiId)).limit(1));
+  return row ? (await withTags(store, [row]))[0] : undefined;
 }
 
-export function amisOfCreation(db: Db, creationId: string): AmiRecord[] {
-  return withTags(db, db.select().from(amis).where(eq(amis.creationId, creationId)).all());
+export async function amisOfCreation(store: Store, creationId: string): Promise<AmiRecord[]> {
+  const { amis } = store.t;
+  return withTags(store, await store.orm.select().from(amis).where(eq(amis.creationId, creationId)));
 }
 
-export function launchPermissions(db: Db, amiId: string): string[] {
-  return db
-    .select({ accountId: amiLaunchPermissions.accountId })
-    .from(amiLaunchPermissions)
-    .where(eq(amiLaunchPermissions.amiId, amiId))
-    .all()
-    .map((r) => r.accountId);
+export async function launchPermissions(store: Store, amiId: string): Promise<string[]> {
+  const { amiLaunchPermissions: perms } = store.t;
+  const rows = await store.orm.select({ accountId: perms.accountId }).from(perms).where(eq(perms.amiId, amiId));
+  return rows.map((r) => r.accountId);
 }
 
-export function setLaunchPermissions(db: Db, amiId: string, add: readonly string[], remove: readonly string[]): void {
-  changed(db);
-  db.transaction((tx) => {
+export async function setLaunchPermissions(
+  store: Store,
+  amiId: string,
+  add: readonly string[],
+  remove: readonly string[],
+): Promise<void> {
+  changed(store);
+  await store.transaction(async (tx) => {
+    const { amiLaunchPermissions: perms } = tx.t;
     if (add.length) {
-      tx.insert(amiLaunchPermissions)
+      await tx.orm
+        .insert(perms)
         .values(add.map((accountId) => ({ amiId, accountId })))
-        .onConflictDoNothing()
-        .run();
+        .onConflictDoNothing();
     }
     if (remove.length) {
-      tx.delete(amiLaunchPermissions)
-        .where(and(eq(amiLaunchPermissions.amiId, amiId), inArray(amiLaunchPermissions.accountId, [...remove])))
-        .run();
+      await tx.orm.delete(perms).where(and(eq(perms.amiId, amiId), inArray(perms.accountId, [...remove])));
     }
   });
 }
 
-export function listAmis(
-  db: Db,
+export async function listAmis(
+  store: Store,
   args: { owner?: string; visibility?: AmiVisibility; filter?: AmiListFilter | null; first: number; after?: string | null },
-): Page<AmiRecord> & { cursorOf(r: AmiRecord): string } {
+): Promise<Page<AmiRecord> & { cursorOf(r: AmiRecord): string }> {
+  const { amis } = store.t;
+  const f = args.filter ?? {};
+  const base = listConditions(store, args, f);
+  const ks = keyset({ createdAt: amis.createdAt, id: amis.amiId }, base, args);
+  const rows = await store.orm
+    .select()
+    .from(amis)
+    .where(ks.where)
+    .orderBy(...ks.orderBy)
+    .limit(ks.limit);
+  const total = () =>
+    memoCount(store, JSON.stringify([args.owner ?? null, args.visibility ?? null, f]), async () => {
+      const counted = await store.orm
+        .select({ n: count() })
+        .from(amis)
+        .where(and(...base));
+      return first(counted)?.n ?? 0;
+    });
+  return {
+    ...(await pageOf(rows, args.first, ks, (page) => withTags(store, page), total)),
+    cursorOf: (r) => encodeCursor({ createdAt: r.createdAt, id: r.amiId }),
+  };
+}
+
+function listConditions(store: Store, args: { owner?: string; visibility?: AmiVisibility }, f: AmiListFilter): SQL[] {
+  const { amis, amiTags } = store.t;
   const base: SQL[] = [];
   if (args.owner !== undefined) base.push(eq(amis.owner, args.owner));
   if (args.visibility !== undefined) base.push(eq(amis.visibility, args.visibility));
-  const f = args.filter ?? {};
   if (f.region) base.push(eq(amis.region, f.region));
   if (f.templateName) base.push(eq(amis.templateName, f.templateName));
-  if (f.nameContains) base.push(sql`${amis.name} LIKE ${`%${escapeLike(f.nameContains)}%`} ESCAPE '\\'`);
+  if (f.nameContains) base.push(store.containsText(amis.name, f.nameContains));
   if (f.visibility) base.push(eq(amis.visibility, f.visibility));
   if (f.state) base.push(eq(amis.state, f.state));
   for (const tag of f.tags ?? []) {
     base.push(
       exists(
-        db
+        store.orm
           .select({ one: sql`1` })
           .from(amiTags)
           .where(and(eq(amiTags.amiId, amis.amiId), eq(amiTags.key, tag.key), eq(amiTags.value, tag.value))),
       ),
     );
   }
-  const ks = keyset({ createdAt: amis.createdAt, id: amis.amiId }, base, args);
-  const rows = db
-    .select()
-    .from(amis)
-    .where(ks.where)
-    .orderBy(...ks.orderBy)
-    .limit(ks.limit)
-    .all();
-  const count = () =>
-    memoCount(
-      db,
-      JSON.stringify([args.owner ?? null, args.visibility ?? null, f]),
-      () =>
-        db
-          .select({ n: sql<number>`count(*)` })
-          .from(amis)
-          .where(and(...base))
-          .get()?.n ?? 0,
-    );
-  return {
-    ...pageOf(rows, args.first, ks, (page) => withTags(db, page), count),
-    cursorOf: (r) => encodeCursor({ createdAt: r.createdAt, id: r.amiId }),
-  };
+  return base;
 }
 
 /**
  * For each instance id, the newest source-region AMI that one of `owner`'s creations made from it:
  * one query (and one for the tags) for a whole page of instances.
  */
-export function latestAmisOfInstances(db: Db, owner: string, instanceIds: readonly string[]): Map<string, AmiRecord> {
+export async function latestAmisOfInstances(
+  store: Store,
+  owner: string,
+  instanceIds: readonly string[],
+): Promise<Map<string, AmiRecord>> {
   if (instanceIds.length === 0) return new Map();
-  const rows = db
+  const { amis, creations } = store.t;
+  const rows = await store.orm
     .select({ instanceId: creations.instanceId, ami: amis })
     .from(amis)
     .innerJoin(creations, eq(amis.creationId, creations.id))
     .where(
       and(eq(creations.owner, owner), inArray(creations.instanceId, [...instanceIds]), eq(amis.region, creations.sourceRegion)),
     )
-    .orderBy(desc(amis.createdAt), desc(amis.amiId))
-    .all();
+    .orderBy(desc(amis.createdAt), desc(amis.amiId));
   const newest = new Map<string, AmiRow>();
   for (const r of rows) if (!newest.has(r.instanceId)) newest.set(r.instanceId, r.ami);
-  const records = withTags(db, [...newest.values()]);
+  const records = await withTags(store, [...newest.values()]);
   return new Map([...newest.keys()].map((instanceId, i) => [instanceId, records[i]!]));
 }
 
-/** `nameContains` is a plain substring: its % and _ must not act as wildcards. */
-function escapeLike(s: string): string {
-  return s.replace(/[\\%_]/g, (c) => `\\${c}`);
-}
-
-function withTags(db: Db, rows: AmiRow[]): AmiRecord[] {
+async function withTags(store: Store, rows: AmiRow[]): Promise<AmiRecord[]> {
   if (rows.length === 0) return [];
+  const { amiTags } = store.t;
   const byId = new Map<string, TagRow[]>();
-  for (const t of db
+  const tagRows = await store.orm
     .select()
     .from(amiTags)
     .where(
@@ -198,8 +211,8 @@ function withTags(db: Db, rows: AmiRow[]): AmiRecord[] {
         amiTags.amiId,
         rows.map((r) => r.amiId),
       ),
-    )
-    .all()) {
+    );
+  for (const t of tagRows) {
     const list = byId.get(t.amiId) ?? [];
     list.push({ key: t.key, value: t.value });
     byId.set(t.amiId, list);

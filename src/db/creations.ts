@@ -1,19 +1,15 @@
 // Data access for creations, their user tags and their regional copies.
-import { and, asc, eq, inArray, isNull, ne, notInArray, or, sql, type SQL } from 'drizzle-orm';
-import type { Db } from './client.js';
+import { and, asc, count, eq, inArray, isNull, ne, notInArray, or, sql, type SQL } from 'drizzle-orm';
 import { encodeCursor, keyset, pageOf, type Page } from './pagination.js';
 import {
   ACTIVE_STATUSES,
-  amis,
-  creations,
-  creationTags,
-  regionCopies,
   type CreationRow,
   type CreationStatus,
   type AmiRow,
   type NewCreationRow,
   type RegionCopyRow,
 } from './schema.js';
+import { first, type Store } from './store.js';
 
 export interface TagRow {
   key: string;
@@ -28,159 +24,179 @@ export interface CreationRecord extends CreationRow {
 export type CreationPatch = Partial<Omit<CreationRow, 'id' | 'owner' | 'createdAt'>>;
 export type CopyPatch = Partial<Omit<RegionCopyRow, 'creationId' | 'region' | 'position'>>;
 
-export function insertCreation(db: Db, row: NewCreationRow, tags: TagRow[], copyRegions: string[]): void {
-  db.transaction((tx) => {
-    tx.insert(creations).values(row).run();
+export async function insertCreation(store: Store, row: NewCreationRow, tags: TagRow[], copyRegions: string[]): Promise<void> {
+  await store.transaction(async (tx) => {
+    const { creations, creationTags, regionCopies } = tx.t;
+    await tx.orm.insert(creations).values(row);
     if (tags.length) {
-      tx.insert(creationTags)
-        .values(tags.map((t, position) => ({ creationId: row.id, key: t.key, value: t.value, position })))
-        .run();
+      await tx.orm
+        .insert(creationTags)
+        .values(tags.map((t, position) => ({ creationId: row.id, key: t.key, value: t.value, position })));
     }
     if (copyRegions.length) {
-      tx.insert(regionCopies)
-        .values(
-          copyRegions.map((region, position) => ({
-            creationId: row.id,
-            region,
-            status: 'PENDING' as const,
-            progress: 0,
-            message: 'Waiting for the source AMI',
-            snapshotIds: [],
-            position,
-          })),
-        )
-        .run();
+      await tx.orm.insert(regionCopies).values(
+        copyRegions.map((region, position) => ({
+          creationId: row.id,
+          region,
+          status: 'PENDING' as const,
+          progress: 0,
+          message: 'Waiting for the source AMI',
+          snapshotIds: [],
+          position,
+        })),
+      );
     }
   });
 }
 
-export function deleteCreation(db: Db, id: string): void {
-  db.delete(creations).where(eq(creations.id, id)).run();
+export async function deleteCreation(store: Store, id: string): Promise<void> {
+  await store.transaction(async (tx) => {
+    await tx.orm.delete(tx.t.creations).where(eq(tx.t.creations.id, id));
+  });
 }
+
+/** Which status a change needs: only while active (the tracker never overwrites a cancel), or only once cancelled. */
+export type Guard =
+  /** PENDING or IN_PROGRESS. */
+  | 'active'
+  /** A cancel still removing what the creation made (CANCELLED, completedAt unset). */
+  | 'cancelling'
+  /** CANCELLED, finished cleaning up or not. */
+  | 'cancelled';
 
 export interface UpdateOptions {
-  /** Apply only while the creation is PENDING or IN_PROGRESS (the tracker never overwrites a cancel). */
-  onlyIfActive?: boolean;
-  /** Apply only while a cancel is still removing what the creation made (CANCELLED, completedAt unset). */
-  onlyIfCancelling?: boolean;
-  /** Apply only while the creation is CANCELLED (finished cleaning up or not). */
-  onlyIfCancelled?: boolean;
+  guard?: Guard;
   /** More writes that must happen in the same transaction, and only if the guard passed. */
-  also?: () => void;
+  also?: (tx: Store) => Promise<void>;
 }
 
-/** Apply a creation's change (and its copies' changes) in one short transaction. */
-export function updateCreation(
-  db: Db,
+function guardCondition(store: Store, guard: Guard): SQL {
+  const { creations } = store.t;
+  if (guard === 'active') return inArray(creations.status, ACTIVE_STATUSES);
+  if (guard === 'cancelled') return eq(creations.status, 'CANCELLED');
+  return and(eq(creations.status, 'CANCELLED'), isNull(creations.completedAt))!;
+}
+
+/**
+ * Apply a creation's change (and its copies' changes) in one short transaction. The guard is part
+ * of the first UPDATE, so it is checked and the row locked in one statement: two replicas changing
+ * the same creation at once apply one after the other, and a cancel always wins.
+ */
+export async function updateCreation(
+  store: Store,
   id: string,
   patch: CreationPatch,
   copies: { region: string; patch: CopyPatch }[] = [],
   options: UpdateOptions = {},
-): boolean {
-  return db.transaction((tx) => {
-    if (options.onlyIfActive || options.onlyIfCancelling || options.onlyIfCancelled) {
-      const row = tx
-        .select({ status: creations.status, completedAt: creations.completedAt })
-        .from(creations)
-        .where(eq(creations.id, id))
-        .get();
-      if (!row) return false;
-      if (options.onlyIfActive && !ACTIVE_STATUSES.includes(row.status)) return false;
-      if (options.onlyIfCancelled && row.status !== 'CANCELLED') return false;
-      if (options.onlyIfCancelling && (row.status !== 'CANCELLED' || row.completedAt !== null)) return false;
-    }
-    if (Object.keys(patch).length) tx.update(creations).set(patch).where(eq(creations.id, id)).run();
+): Promise<boolean> {
+  return store.transaction(async (tx) => {
+    const { creations, regionCopies } = tx.t;
+    const set = Object.keys(patch).length ? patch : { updatedAt: sql`updated_at` };
+    const where = options.guard ? and(eq(creations.id, id), guardCondition(tx, options.guard)) : eq(creations.id, id);
+    const applied = await tx.orm.update(creations).set(set).where(where).returning({ id: creations.id });
+    if (applied.length === 0) return false;
     for (const c of copies) {
       if (Object.keys(c.patch).length === 0) continue;
-      tx.update(regionCopies)
+      await tx.orm
+        .update(regionCopies)
         .set(c.patch)
-        .where(and(eq(regionCopies.creationId, id), eq(regionCopies.region, c.region)))
-        .run();
+        .where(and(eq(regionCopies.creationId, id), eq(regionCopies.region, c.region)));
     }
-    // better-sqlite3 runs everything on one connection, so these writes join this transaction.
-    options.also?.();
+    await options.also?.(tx);
     return true;
   });
 }
 
 /** Cancelled creations whose images and snapshots are still being removed (a cancel interrupted by a crash or an EC2 error). */
-export function listCancellingCreations(db: Db): CreationRecord[] {
-  const rows = db
+export async function listCancellingCreations(store: Store): Promise<CreationRecord[]> {
+  const { creations } = store.t;
+  const rows = await store.orm
     .select()
     .from(creations)
     .where(and(eq(creations.status, 'CANCELLED'), isNull(creations.completedAt)))
-    .orderBy(asc(creations.createdAt))
-    .all();
-  return withChildren(db, rows);
+    .orderBy(asc(creations.createdAt));
+  return withChildren(store, rows);
 }
 
 /**
  * AMIs the service believes exist (not DEREGISTERED) that the tracker is not watching: those of
  * finished creations, or without a creation. Reconciliation checks them against EC2.
  */
-export function amisToReconcile(db: Db): AmiRow[] {
-  const tracked = db
+export async function amisToReconcile(store: Store): Promise<AmiRow[]> {
+  const { creations, amis } = store.t;
+  const tracked = store.orm
     .select({ id: creations.id })
     .from(creations)
     .where(or(inArray(creations.status, ACTIVE_STATUSES), and(eq(creations.status, 'CANCELLED'), isNull(creations.completedAt))));
-  return db
+  return await store.orm
     .select()
     .from(amis)
-    .where(and(ne(amis.state, 'DEREGISTERED'), or(isNull(amis.creationId), notInArray(amis.creationId, tracked))))
-    .all();
+    .where(and(ne(amis.state, 'DEREGISTERED'), or(isNull(amis.creationId), notInArray(amis.creationId, tracked))));
 }
 
-export function findCreation(db: Db, id: string): CreationRecord | undefined {
-  const row = db.select().from(creations).where(eq(creations.id, id)).get();
-  return row ? withChildren(db, [row])[0] : undefined;
+async function one(store: Store, row: CreationRow | undefined): Promise<CreationRecord | undefined> {
+  return row ? (await withChildren(store, [row]))[0] : undefined;
 }
 
-export function findCreationByIdempotencyKey(db: Db, owner: string, key: string): CreationRecord | undefined {
-  const row = db
+export async function findCreation(store: Store, id: string): Promise<CreationRecord | undefined> {
+  const { creations } = store.t;
+  return one(store, first(await store.orm.select().from(creations).where(eq(creations.id, id)).limit(1)));
+}
+
+export async function findCreationByIdempotencyKey(
+  store: Store,
+  owner: string,
+  key: string,
+): Promise<CreationRecord | undefined> {
+  const { creations } = store.t;
+  const rows = await store.orm
     .select()
     .from(creations)
     .where(and(eq(creations.owner, owner), eq(creations.idempotencyKey, key)))
-    .get();
-  return row ? withChildren(db, [row])[0] : undefined;
+    .limit(1);
+  return one(store, first(rows));
 }
 
 /** The creation that produced an AMI, whether the source image or one of its copies. */
-export function findCreationByAmiId(db: Db, amiId: string): CreationRecord | undefined {
-  const row =
-    db.select().from(creations).where(eq(creations.amiId, amiId)).get() ??
-    db
+export async function findCreationByAmiId(store: Store, amiId: string): Promise<CreationRecord | undefined> {
+  const { creations, regionCopies } = store.t;
+  const source = first(await store.orm.select().from(creations).where(eq(creations.amiId, amiId)).limit(1));
+  if (source) return one(store, source);
+  const copy = first(
+    await store.orm
       .select({ c: creations })
       .from(regionCopies)
       .innerJoin(creations, eq(creations.id, regionCopies.creationId))
       .where(eq(regionCopies.amiId, amiId))
-      .get()?.c;
-  return row ? withChildren(db, [row])[0] : undefined;
+      .limit(1),
+  );
+  return one(store, copy?.c);
 }
 
-export function listActiveCreations(db: Db): CreationRecord[] {
-  const rows = db
+export async function listActiveCreations(store: Store): Promise<CreationRecord[]> {
+  const { creations } = store.t;
+  const rows = await store.orm
     .select()
     .from(creations)
     .where(inArray(creations.status, ACTIVE_STATUSES))
-    .orderBy(asc(creations.createdAt))
-    .all();
-  return withChildren(db, rows);
+    .orderBy(asc(creations.createdAt));
+  return withChildren(store, rows);
 }
 
 /** How many of `owner`'s creations are still working (PENDING or IN_PROGRESS). */
-export function countActiveCreations(db: Db, owner: string): number {
-  return (
-    db
-      .select({ n: sql<number>`count(*)` })
-      .from(creations)
-      .where(and(eq(creations.owner, owner), inArray(creations.status, ACTIVE_STATUSES)))
-      .get()?.n ?? 0
-  );
+export async function countActiveCreations(store: Store, owner: string): Promise<number> {
+  const { creations } = store.t;
+  const rows = await store.orm
+    .select({ n: count() })
+    .from(creations)
+    .where(and(eq(creations.owner, owner), inArray(creations.status, ACTIVE_STATUSES)));
+  return first(rows)?.n ?? 0;
 }
 
 /** A name a creation of this region is still about to register (EC2 does not know it yet). */
-export function pendingCreationWithName(db: Db, region: string, name: string): CreationRow | undefined {
-  return db
+export async function pendingCreationWithName(store: Store, region: string, name: string): Promise<CreationRow | undefined> {
+  const { creations } = store.t;
+  const rows = await store.orm
     .select()
     .from(creations)
     .where(
@@ -188,67 +204,64 @@ export function pendingCreationWithName(db: Db, region: string, name: string): C
         eq(creations.sourceRegion, region),
         eq(creations.name, name),
         inArray(creations.status, ACTIVE_STATUSES),
-        sql`${creations.amiId} IS NULL`,
+        isNull(creations.amiId),
       ),
     )
-    .get();
+    .limit(1);
+  return first(rows);
 }
 
-export function listCreations(
-  db: Db,
+export async function listCreations(
+  store: Store,
   args: { owner: string; status?: CreationStatus | null; first: number; after?: string | null },
-): Page<CreationRecord> & { cursorOf(r: CreationRecord): string } {
+): Promise<Page<CreationRecord> & { cursorOf(r: CreationRecord): string }> {
+  const { creations } = store.t;
   const base: SQL[] = [eq(creations.owner, args.owner)];
   if (args.status) base.push(eq(creations.status, args.status));
   const ks = keyset({ createdAt: creations.createdAt, id: creations.id }, base, args);
-  const rows = db
+  const rows = await store.orm
     .select()
     .from(creations)
     .where(ks.where)
     .orderBy(...ks.orderBy)
-    .limit(ks.limit)
-    .all();
-  const count = () =>
-    db
-      .select({ n: sql<number>`count(*)` })
-      .from(creations)
-      .where(and(...base))
-      .get()?.n ?? 0;
+    .limit(ks.limit);
+  const total = async () =>
+    first(
+      await store.orm
+        .select({ n: count() })
+        .from(creations)
+        .where(and(...base)),
+    )?.n ?? 0;
   return {
-    ...pageOf(rows, args.first, ks, (page) => withChildren(db, page), count),
+    ...(await pageOf(rows, args.first, ks, (page) => withChildren(store, page), total)),
     cursorOf: (r) => encodeCursor({ createdAt: r.createdAt, id: r.id }),
   };
 }
 
 /** Load tags and copies for many creations with two queries, not two per creation. */
-function withChildren(db: Db, rows: CreationRow[]): CreationRecord[] {
+async function withChildren(store: Store, rows: CreationRow[]): Promise<CreationRecord[]> {
   if (rows.length === 0) return [];
-  const ids = rows.map((r) => r.id);
+  const { creationTags, regionCopies } = store.t;
   const tags = new Map<string, TagRow[]>();
   const copies = new Map<string, RegionCopyRow[]>();
-  for (const part of chunks(ids, 500)) {
-    for (const t of db
-      .select()
-      .from(creationTags)
-      .where(inArray(creationTags.creationId, part))
-      .orderBy(asc(creationTags.position))
-      .all()) {
-      const list = tags.get(t.creationId) ?? [];
-      list.push({ key: t.key, value: t.value });
-      tags.set(t.creationId, list);
-    }
-    for (const c of db
-      .select()
-      .from(regionCopies)
-      .where(inArray(regionCopies.creationId, part))
-      .orderBy(asc(regionCopies.position))
-      .all()) {
-      const list = copies.get(c.creationId) ?? [];
-      list.push(c);
-      copies.set(c.creationId, list);
-    }
+  for (const part of chunks(
+    rows.map((r) => r.id),
+    500,
+  )) {
+    const [tagRows, copyRows] = await Promise.all([
+      store.orm.select().from(creationTags).where(inArray(creationTags.creationId, part)).orderBy(asc(creationTags.position)),
+      store.orm.select().from(regionCopies).where(inArray(regionCopies.creationId, part)).orderBy(asc(regionCopies.position)),
+    ]);
+    for (const t of tagRows) push(tags, t.creationId, { key: t.key, value: t.value });
+    for (const c of copyRows) push(copies, c.creationId, c);
   }
   return rows.map((r) => ({ ...r, tags: tags.get(r.id) ?? [], copies: copies.get(r.id) ?? [] }));
+}
+
+function push<T>(map: Map<string, T[]>, key: string, value: T): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
 }
 
 function chunks<T>(items: T[], size: number): T[][] {

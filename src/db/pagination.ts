@@ -26,7 +26,7 @@ export interface Page<T> {
   hasNextPage: boolean;
   hasPreviousPage: boolean;
   /** Counting reads every matching row: done only when a client asks for it. */
-  totalCount: () => number;
+  totalCount: () => Promise<number>;
 }
 
 export const DEFAULT_PAGE_SIZE = 20;
@@ -65,6 +65,17 @@ export function keyset(columns: KeysetColumns, filter: SQL[], page: { first: num
 }
 
 /** The page of `rows` read with a keyset's limit. */
-export function pageOf<R, T>(rows: R[], first: number, ks: Keyset, load: (rows: R[]) => T[], totalCount: () => number): Page<T> {
-  return { items: load(rows.slice(0, first)), hasNextPage: rows.length > first, hasPreviousPage: ks.afterCursor, totalCount };
+export async function pageOf<R, T>(
+  rows: R[],
+  first: number,
+  ks: Keyset,
+  load: (rows: R[]) => Promise<T[]>,
+  totalCount: () => Promise<number>,
+): Promise<Page<T>> {
+  return {
+    items: await load(rows.slice(0, first)),
+    hasNextPage: rows.length > first,
+    hasPreviousPage: ks.afterCursor,
+    totalCount,
+  };
 }

@@ -1,7 +1,6 @@
 // Data access for users and their API tokens (only sha256 hashes are stored).
-import { and, asc, eq, isNull, like } from 'drizzle-orm';
-import type { Db } from './client.js';
-import { apiTokens, users } from './schema.js';
+import { and, asc, count, eq, isNull, like } from 'drizzle-orm';
+import { first, type Store } from './store.js';
 
 export interface TokenRow {
   id: string;
@@ -11,54 +10,60 @@ export interface TokenRow {
   revokedAt: number | null;
 }
 
-const TOKEN_COLUMNS = {
-  id: apiTokens.id,
-  user: apiTokens.user,
-  admin: apiTokens.admin,
-  createdAt: apiTokens.createdAt,
-  revokedAt: apiTokens.revokedAt,
-};
+function tokenColumns(store: Store) {
+  const { apiTokens } = store.t;
+  return {
+    id: apiTokens.id,
+    user: apiTokens.user,
+    admin: apiTokens.admin,
+    createdAt: apiTokens.createdAt,
+    revokedAt: apiTokens.revokedAt,
+  };
+}
 
-export function insertToken(
-  db: Db,
+export async function insertToken(
+  store: Store,
   row: { id: string; user: string; admin: boolean; tokenHash: string; createdAt: number },
-): void {
-  db.transaction((tx) => {
-    tx.insert(users).values({ name: row.user, createdAt: row.createdAt }).onConflictDoNothing().run();
-    tx.insert(apiTokens).values(row).run();
+): Promise<void> {
+  await store.transaction(async (tx) => {
+    await tx.orm.insert(tx.t.users).values({ name: row.user, createdAt: row.createdAt }).onConflictDoNothing();
+    await tx.orm.insert(tx.t.apiTokens).values(row);
   });
 }
 
 /** The user an active (not revoked) token hash belongs to, and whether the token is an admin's. */
-export function userOfTokenHash(db: Db, tokenHash: string): { user: string; admin: boolean } | undefined {
-  return db
+export async function userOfTokenHash(store: Store, tokenHash: string): Promise<{ user: string; admin: boolean } | undefined> {
+  const { apiTokens } = store.t;
+  const rows = await store.orm
     .select({ user: apiTokens.user, admin: apiTokens.admin })
     .from(apiTokens)
     .where(and(eq(apiTokens.tokenHash, tokenHash), isNull(apiTokens.revokedAt)))
-    .get();
+    .limit(1);
+  return first(rows);
 }
 
-export function listTokens(db: Db): TokenRow[] {
-  return db.select(TOKEN_COLUMNS).from(apiTokens).orderBy(asc(apiTokens.createdAt)).all();
+export async function listTokens(store: Store): Promise<TokenRow[]> {
+  return store.orm.select(tokenColumns(store)).from(store.t.apiTokens).orderBy(asc(store.t.apiTokens.createdAt));
 }
 
-export function countActiveTokens(db: Db): number {
-  return db.select({ id: apiTokens.id }).from(apiTokens).where(isNull(apiTokens.revokedAt)).all().length;
+export async function countActiveTokens(store: Store): Promise<number> {
+  const { apiTokens } = store.t;
+  return first(await store.orm.select({ n: count() }).from(apiTokens).where(isNull(apiTokens.revokedAt)))?.n ?? 0;
 }
 
 /**
  * Revoke the one active token whose id starts with `idOrPrefix`. Returns the active matches:
  * exactly one means it was revoked; several means the prefix was ambiguous and nothing changed.
  */
-export function revokeTokens(db: Db, idOrPrefix: string, at: number): TokenRow[] {
-  return db.transaction((tx) => {
-    const matches = tx
-      .select(TOKEN_COLUMNS)
+export async function revokeTokens(store: Store, idOrPrefix: string, at: number): Promise<TokenRow[]> {
+  return store.transaction(async (tx) => {
+    const { apiTokens } = tx.t;
+    const matches = await tx.orm
+      .select(tokenColumns(tx))
       .from(apiTokens)
-      .where(and(like(apiTokens.id, `${idOrPrefix.replace(/[%_]/g, '')}%`), isNull(apiTokens.revokedAt)))
-      .all();
+      .where(and(like(apiTokens.id, `${idOrPrefix.replace(/[%_]/g, '')}%`), isNull(apiTokens.revokedAt)));
     if (matches.length !== 1) return matches;
-    tx.update(apiTokens).set({ revokedAt: at }).where(eq(apiTokens.id, matches[0]!.id)).run();
+    await tx.orm.update(apiTokens).set({ revokedAt: at }).where(eq(apiTokens.id, matches[0]!.id));
     return [{ ...matches[0]!, revokedAt: at }];
   });
 }

@@ -112,7 +112,7 @@ function readInSlices(socket: WebSocket, perTurn = 100): void {
  */
 async function acceptConnection(ctx: ConnectionContext, connection: Connection, options: GraphqlWsOptions): Promise<boolean> {
   const header = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
-  const viewer = options.auth.authenticate(typeof header === 'string' ? header : undefined);
+  const viewer = await options.auth.authenticate(typeof header === 'string' ? header : undefined);
   if (!viewer) return false;
   ctx.extra.viewer = viewer;
   const lease = await options.limiter.acquire('connection', viewer.user);

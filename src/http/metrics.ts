@@ -9,12 +9,12 @@ import type Database from 'better-sqlite3';
 import { getOperationAST, type DocumentNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Db } from '../db/client.js';
+import { creationsByStatus, trackedCreationsByRegion } from '../db/stats.js';
+import type { Store } from '../db/store.js';
 import { CREATION_STATUSES } from '../db/schema.js';
 import { bearerToken } from '../services/auth.js';
 import type { ConnectionLimiter, LimitName } from '../services/connection-limits.js';
 import { THROTTLING } from '../services/ec2/errors.js';
-import { creationsByStatus, trackedCreationsByRegion } from './db-stats.js';
 import { pathOf, type HttpRoute } from './router.js';
 
 export const METRICS_PATH = '/metrics';
@@ -42,7 +42,7 @@ const SQLITE_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 
 
 /** What the scrape-time gauges read; bound by watch() once the app has built them. */
 interface Sources {
-  db: Db;
+  db: Store;
   tracker: TrackerProbe;
   pollIntervalMs: number;
   limiter?: Pick<ConnectionLimiter, 'counts'>;
@@ -50,8 +50,10 @@ interface Sources {
 
 type Instruments = ReturnType<typeof createInstruments>;
 
-export function createMetrics(options: { enabled: boolean; token: string | undefined; now?: () => number }) {
+export function createMetrics(options: { enabled: boolean; token: string | undefined; instance?: string; now?: () => number }) {
   const registry = new Registry();
+  // Every series names the replica, so that the replicas of one service can be told apart.
+  if (options.instance) registry.setDefaultLabels({ instance: options.instance });
   const instruments = createInstruments(registry);
   const scrape: { sources?: Sources } = {};
   registerScrapeGauges(registry, scrape, options.now ?? Date.now);
@@ -86,8 +88,9 @@ export function createMetrics(options: { enabled: boolean; token: string | undef
       scrape.sources = s;
     },
 
-    instrumentSqlite(sqlite: Database.Database): void {
-      if (options.enabled) timeStatements(sqlite, instruments.sqliteDuration);
+    /** SQLite statements are timed one by one (PostgreSQL's own statistics cover it there). */
+    instrumentStore(store: Store): void {
+      if (options.enabled && 'sqlite' in store) timeStatements(store.sqlite as Database.Database, instruments.sqliteDuration);
     },
   };
 }
@@ -161,9 +164,9 @@ function registerScrapeGauges(registry: Registry, scrape: { sources?: Sources },
     help: 'AMI creations in the database, by status',
     labelNames: ['status'] as const,
     registers,
-    collect() {
+    async collect() {
       if (!scrape.sources) return;
-      const counts = new Map(creationsByStatus(scrape.sources.db).map((r) => [r.status, r.count]));
+      const counts = new Map((await creationsByStatus(scrape.sources.db)).map((r) => [r.status, r.count]));
       for (const status of CREATION_STATUSES) this.set({ status }, counts.get(status) ?? 0);
     },
   });
@@ -172,10 +175,11 @@ function registerScrapeGauges(registry: Registry, scrape: { sources?: Sources },
     help: 'Unfinished creations the progress tracker polls, by region (source region while active, copy region while copying)',
     labelNames: ['region'] as const,
     registers,
-    collect() {
+    async collect() {
       if (!scrape.sources) return;
+      const tracked = await trackedCreationsByRegion(scrape.sources.db);
       this.reset();
-      for (const [region, n] of trackedCreationsByRegion(scrape.sources.db)) this.set({ region }, n);
+      for (const [region, n] of tracked) this.set({ region }, n);
     },
   });
   registerLimiterGauges(registry, scrape);

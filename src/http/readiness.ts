@@ -1,21 +1,19 @@
-// Responsible for GET /ready: whether this instance can do its job now. The database is open and
-// migrated, the progress tracker runs and completes ticks, and the EC2 endpoint has answered
+// Responsible for GET /ready: whether this instance can do its job now. The database answers and is
+// migrated, the event bus is connected, the progress tracker runs and completes ticks, and the EC2 endpoint has answered
 // recently: any successful (or throttled) EC2 call counts; when there was none lately, a cheap
 // DescribeRegions probe asks, at most every few seconds whatever the number of probers.
 // /health (in router.ts) stays the liveness check: it never looks outside the process.
-import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
-import type { Db } from '../db/client.js';
+import type { Store } from '../db/store.js';
 import { THROTTLING } from '../services/ec2/errors.js';
-import { migrationState } from './db-stats.js';
 import type { Ec2CallEvent, TrackerProbe } from './metrics.js';
 import { pathOf, type HttpRoute } from './router.js';
 
 export const READY_PATH = '/ready';
 
 export interface ReadinessOptions {
-  db: Db;
-  sqlite: Database.Database;
+  store: Store;
+  eventBus: EventBusProbe;
   tracker: TrackerProbe;
   /** A cheap EC2 call that succeeds when the endpoint is reachable and the credentials work. */
   probeEc2: () => Promise<unknown>;
@@ -30,6 +28,13 @@ export interface ReadinessOptions {
   now?: () => number;
 }
 
+/** Where creation events travel: in this process, or through Redis between replicas. */
+export interface EventBusProbe {
+  kind: 'in-process' | 'redis';
+  /** Whether events can be sent and received now. */
+  isReady(): boolean;
+}
+
 interface Check {
   ok: boolean;
   detail?: string;
@@ -39,7 +44,7 @@ interface Check {
 export interface ReadyReport {
   ready: boolean;
   reason?: string;
-  checks: { database: Check; tracker: Check; ec2: Check };
+  checks: { database: Check; eventBus: Check; tracker: Check; ec2: Check };
 }
 
 export type Readiness = ReturnType<typeof createReadiness>;
@@ -82,26 +87,32 @@ function observeEc2Call(state: State, e: Ec2CallEvent): void {
 }
 
 async function checkAll(state: State): Promise<ReadyReport> {
-  const database = checkDatabase(state.options);
+  const [database, ec2] = await Promise.all([checkDatabase(state.options), checkEc2(state)]);
+  const eventBus = checkEventBus(state.options.eventBus);
   const tracker = checkTracker(state);
-  const ec2 = await checkEc2(state);
-  const failed = Object.entries({ database, tracker, ec2 }).filter(([, c]) => !c.ok);
+  const failed = Object.entries({ database, eventBus, tracker, ec2 }).filter(([, c]) => !c.ok);
   return {
     ready: failed.length === 0,
     ...(failed.length ? { reason: failed.map(([name, c]) => `${name}: ${c.detail}`).join('; ') } : {}),
-    checks: { database, tracker, ec2 },
+    checks: { database, eventBus, tracker, ec2 },
   };
 }
 
-function checkDatabase({ db, sqlite }: ReadinessOptions): Check {
-  if (!sqlite.open) return { ok: false, detail: 'the database is closed' };
+async function checkDatabase({ store }: ReadinessOptions): Promise<Check> {
+  const engine = store.dialect;
   try {
-    const { expected, applied } = migrationState(db);
-    if (applied < expected) return { ok: false, detail: `${applied} of ${expected} migrations applied`, migrations: applied };
-    return { ok: true, migrations: applied };
+    const { expected, applied } = await store.migrations();
+    if (applied < expected)
+      return { ok: false, engine, detail: `${applied} of ${expected} migrations applied`, migrations: applied };
+    return { ok: true, engine, migrations: applied };
   } catch (err) {
-    return { ok: false, detail: `database query failed: ${err instanceof Error ? err.message : String(err)}` };
+    return { ok: false, engine, detail: `database query failed: ${err instanceof Error ? err.message : String(err)}` };
   }
+}
+
+function checkEventBus(bus: EventBusProbe): Check {
+  if (bus.isReady()) return { ok: true, kind: bus.kind };
+  return { ok: false, kind: bus.kind, detail: 'not connected to Redis (REDIS_URL); reconnecting' };
 }
 
 function checkTracker(state: State): Check {

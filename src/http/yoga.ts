@@ -113,12 +113,12 @@ function rateLimitMutations(perMinute: number): Plugin<Context> {
   };
 }
 
-function contextOf(initial: InitialContext, { auth, services }: YogaOptions): Context {
+async function contextOf(initial: InitialContext, { auth, services }: YogaOptions): Promise<Context> {
   if (initial.extra?.viewer) return { viewer: initial.extra.viewer, services, requestId: randomUUID() };
   const request = initial.request;
   if (!request) throw unauthenticated('no credentials');
   const header = request.headers.get('authorization');
-  const viewer = auth.authenticate(header);
+  const viewer = await auth.authenticate(header);
   if (!viewer) throw unauthenticated(header ? 'the token is unknown or revoked' : 'no token was sent');
   noteRequestUser(viewer.user);
   // The router has settled the id (request-id.ts); an in-process yoga.fetch may come without one.

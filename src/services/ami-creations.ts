@@ -3,6 +3,7 @@
 // crash loses nothing), then hands the rest to the progress tracker.
 import { randomUUID } from 'node:crypto';
 import {
+  countActiveCreations,
   findCreation,
   findCreationByAmiId,
   findCreationByIdempotencyKey,
@@ -32,28 +33,30 @@ export type AmiCreationService = ReturnType<typeof createAmiCreationService>;
 export function createAmiCreationService(deps: ServiceDeps) {
   const { db } = deps;
   const log = deps.logger.child({ service: 'ami-creations' });
-  const cap = createCreationCap(db, deps.limits.maxActiveCreationsPerUser);
+  const cap = createCreationCap((user) => countActiveCreations(db, user), deps.limits.maxActiveCreationsPerUser);
   return {
     async create(viewer: Viewer, input: CreateAmiRequest): Promise<CreationRecord> {
       const existing = await checkInput(deps, viewer, input);
       if (existing) return existing;
       const id = randomUUID();
       try {
-        const c = await checkAndRecord(deps, cap, viewer, input, id);
+        const c = await checkAndRecord(deps, cap, viewer, input, id).catch((err: unknown) =>
+          sameKeyWon(deps, viewer, input, err),
+        );
         return c.id === id ? await requestImage(deps, log, c) : c;
       } finally {
         deps.inFlight.delete(id);
       }
     },
 
-    get(viewer: Viewer, id: string): CreationRecord | null {
-      const record = findCreation(db, id);
+    async get(viewer: Viewer, id: string): Promise<CreationRecord | null> {
+      const record = await findCreation(db, id);
       return record && record.owner === viewer.user ? record : null;
     },
 
     /** A creation id, or an AMI id (source or copy) that a creation produced. */
-    status(viewer: Viewer, ref: string): CreationRecord | null {
-      const record = findCreation(db, ref) ?? findCreationByAmiId(db, ref);
+    async status(viewer: Viewer, ref: string): Promise<CreationRecord | null> {
+      const record = (await findCreation(db, ref)) ?? (await findCreationByAmiId(db, ref));
       return record && record.owner === viewer.user ? record : null;
     },
 
@@ -86,7 +89,7 @@ async function checkInput(deps: ServiceDeps, viewer: Viewer, input: CreateAmiReq
  * EC2 call. The place is given back once the row exists (it then counts as active) or on a refusal.
  */
 async function checkAndRecord(deps: ServiceDeps, cap: CreationCap, viewer: Viewer, input: CreateAmiRequest, id: string) {
-  const release = cap.reserve(viewer.user);
+  const release = await cap.reserve(viewer.user);
   try {
     const checked = await checkTarget(deps, viewer, input);
     // The tracker leaves a creation alone while its CreateImage is under way here.
@@ -181,7 +184,7 @@ async function resolveInstance(deps: ServiceDeps, ref: string): Promise<Ec2Insta
 /** Names are unique per region: among the creations about to register one, and in EC2. */
 async function checkNameFree(deps: ServiceDeps, name: string): Promise<void> {
   const { sourceRegion } = deps;
-  const pending = pendingCreationWithName(deps.db, sourceRegion, name);
+  const pending = await pendingCreationWithName(deps.db, sourceRegion, name);
   if (pending) {
     throw new ConflictError(
       'AMI_NAME_TAKEN',
@@ -245,16 +248,20 @@ async function recordCreation(deps: ServiceDeps, viewer: Viewer, input: CreateAm
     updatedAt: now,
   };
   const tags = (input.tags ?? []).map((t) => ({ key: t.key, value: t.value }));
-  try {
-    return await record(deps, row, tags, [...(input.copyToRegions ?? [])]);
-  } catch (err) {
-    // Two retries with the same key raced: the first insert won; answer with it.
-    if (input.idempotencyKey && /UNIQUE/.test(String(err))) {
-      const winner = findCreationByIdempotencyKey(deps.db, viewer.user, input.idempotencyKey);
-      if (winner) return winner;
-    }
-    throw err;
+  return record(deps, row, tags, [...(input.copyToRegions ?? [])]);
+}
+
+/**
+ * Retries with the same idempotency key raced (on one replica or several): the unique index let
+ * one insert win, and the others answer with its creation. A loser may also have been refused on
+ * the way (the winner's pending name, say); the key still decides.
+ */
+async function sameKeyWon(deps: ServiceDeps, viewer: Viewer, input: CreateAmiRequest, err: unknown): Promise<CreationRecord> {
+  if (input.idempotencyKey && (deps.db.isUniqueViolation(err) || err instanceof ConflictError)) {
+    const winner = await findCreationByIdempotencyKey(deps.db, viewer.user, input.idempotencyKey);
+    if (winner) return winner;
   }
+  throw err;
 }
 
 /** Send CreateImage and record what EC2 answered: the image, a refusal, or no answer at all. */
@@ -267,7 +274,7 @@ async function requestImage(deps: ServiceDeps, log: Log, c: CreationRecord): Pro
   }
   if (await keepRequestedImage(deps, c, amiId))
     log.info({ creationId: c.id, amiId, instanceId: c.instanceId }, 'CreateImage accepted');
-  return findCreation(deps.db, c.id)!;
+  return (await findCreation(deps.db, c.id))!;
 }
 
 async function imageNotConfirmed(deps: ServiceDeps, log: Log, c: CreationRecord, err: unknown): Promise<CreationRecord> {
@@ -279,7 +286,7 @@ async function imageNotConfirmed(deps: ServiceDeps, log: Log, c: CreationRecord,
       const [ours] = await deps.ec2.findImages(c.sourceRegion, { tag: { key: TAG_CREATION_ID, values: [c.id] } }).catch(() => []);
       if (ours) {
         await keepRequestedImage(deps, c, ours.id);
-        return findCreation(deps.db, c.id)!;
+        return (await findCreation(deps.db, c.id))!;
       }
     }
     // EC2 refused: no image exists, so nothing must remain of this request.
@@ -290,7 +297,7 @@ async function imageNotConfirmed(deps: ServiceDeps, log: Log, c: CreationRecord,
   // tracker adopts the image by its tag or name, or asks again, so no second AMI is made.
   log.warn({ err, creationId: c.id }, 'CreateImage outcome unknown; the tracker will adopt or retry');
   await awaitImageConfirmation(deps, c.id);
-  return findCreation(deps.db, c.id)!;
+  return (await findCreation(deps.db, c.id))!;
 }
 
 /**
@@ -299,11 +306,11 @@ async function imageNotConfirmed(deps: ServiceDeps, log: Log, c: CreationRecord,
  * part-way only delays the clean-up (the tracker finishes it).
  */
 async function cancel(deps: ServiceDeps, log: Log, viewer: Viewer, id: string): Promise<CreationRecord> {
-  const c = findCreation(deps.db, id);
+  const c = await findCreation(deps.db, id);
   if (!c) throw new NotFoundError('CREATION_NOT_FOUND', `No creation ${id}`);
   if (c.owner !== viewer.user) throw new ForbiddenError('FORBIDDEN', `Creation ${id} belongs to another user`);
   if (!(await beginCancel(deps, c))) {
-    const current = findCreation(deps.db, id)!;
+    const current = (await findCreation(deps.db, id))!;
     // A second cancel while the first is still cleaning up answers like the first.
     if (current.status === 'CANCELLED' && current.completedAt === null) return current;
     throw new InvalidStateError('CREATION_FINISHED', `Creation ${id} has already ended (${current.status}); nothing to cancel`);
@@ -313,7 +320,7 @@ async function cancel(deps: ServiceDeps, log: Log, viewer: Viewer, id: string): 
     return false;
   });
   log.info({ creationId: id, cleanedUp: done }, 'cancelled');
-  return findCreation(deps.db, id)!;
+  return (await findCreation(deps.db, id))!;
 }
 
 /**
@@ -347,7 +354,7 @@ async function* follow(
   updates: AsyncIterableIterator<CreationRecord>,
 ): AsyncGenerator<CreationRecord> {
   try {
-    const current = findCreation(deps.db, id);
+    const current = await findCreation(deps.db, id);
     if (!current || current.owner !== viewer.user) {
       throw new NotFoundError('CREATION_NOT_FOUND', `No creation ${id}`);
     }

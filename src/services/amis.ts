@@ -2,7 +2,7 @@
 // changing who may launch them (publish, share) or removing them (deregister).
 import { amisOfCreation, findAmi, listAmis, updateAmi, type AmiListFilter, type AmiRecord } from '../db/amis.js';
 import type { Logger } from 'pino';
-import type { Db } from '../db/client.js';
+import type { Store } from '../db/store.js';
 import type { AmiVisibility } from '../db/schema.js';
 import type { Clock, ServiceDeps } from './context.js';
 import type { Ec2Gateway } from './ec2/types.js';
@@ -20,7 +20,7 @@ type ListArgs = { first?: number | null; after?: string | null; filter?: AmiList
 
 /** What the changing operations need: the database, EC2, the clock and this service's logger. */
 interface AmiDeps {
-  db: Db;
+  db: Store;
   ec2: Ec2Gateway;
   clock: Clock;
   log: Logger;
@@ -75,24 +75,24 @@ function validateFilter(filter: AmiListFilter | null | undefined): void {
 }
 
 /** The viewer's AMI, or the typed reason it cannot be changed. */
-function ownAmi(db: Db, viewer: Viewer, amiId: string): AmiRecord {
-  const ami = knownAmi(db, amiId);
+async function ownAmi(db: Store, viewer: Viewer, amiId: string): Promise<AmiRecord> {
+  const ami = await knownAmi(db, amiId);
   if (ami.owner !== viewer.user) throw new ForbiddenError('FORBIDDEN', `AMI ${amiId} belongs to another user`);
   return ami;
 }
 
-function knownAmi(db: Db, amiId: string): AmiRecord {
+async function knownAmi(db: Store, amiId: string): Promise<AmiRecord> {
   if (!AMI_ID_PATTERN.test(amiId)) {
     throw new ValidationError([{ path: 'input.amiId', message: `"${amiId}" is not an AMI id (ami-...)` }]);
   }
-  const ami = findAmi(db, amiId);
+  const ami = await findAmi(db, amiId);
   if (!ami) throw new NotFoundError('AMI_NOT_FOUND', `No AMI ${amiId} was created through prism-ami`);
   return ami;
 }
 
 /** Owners change their AMIs; an admin may also take another user's AMI out of the community list. */
-function amiToPublish(db: Db, viewer: Viewer, input: { amiId: string; public: boolean }): AmiRecord {
-  const ami = knownAmi(db, input.amiId);
+async function amiToPublish(db: Store, viewer: Viewer, input: { amiId: string; public: boolean }): Promise<AmiRecord> {
+  const ami = await knownAmi(db, input.amiId);
   if (ami.owner === viewer.user) return ami;
   const unpublishing = !input.public && ami.visibility === 'PUBLIC';
   if (unpublishing && viewer.admin) return ami;
@@ -105,25 +105,25 @@ function amiToPublish(db: Db, viewer: Viewer, input: { amiId: string; public: bo
 }
 
 /** The AMI and its siblings (the other regions' images of the same creation) that are available. */
-function family(db: Db, ami: AmiRecord): AmiRecord[] {
-  const siblings = ami.creationId ? amisOfCreation(db, ami.creationId) : [ami];
+async function family(db: Store, ami: AmiRecord): Promise<AmiRecord[]> {
+  const siblings = ami.creationId ? await amisOfCreation(db, ami.creationId) : [ami];
   return siblings.filter((a) => a.amiId === ami.amiId || a.state === 'AVAILABLE');
 }
 
 /** Changes every available region's image of the creation, not only the one named. */
 async function publishAmi(deps: AmiDeps, viewer: Viewer, input: { amiId: string; public: boolean }): Promise<AmiRecord> {
-  const ami = amiToPublish(deps.db, viewer, input);
+  const ami = await amiToPublish(deps.db, viewer, input);
   if (ami.state !== 'AVAILABLE') {
     throw new InvalidStateError(
       'AMI_STATE_INVALID',
       `AMI ${ami.amiId} is ${ami.state.toLowerCase()}; only an available AMI can be published or unpublished`,
     );
   }
-  const images = family(deps.db, ami);
+  const images = await family(deps.db, ami);
   if (input.public) await assertPublishable(deps.ec2, ami, images);
   for (const image of images) await applyTo(deps, image, { public: input.public });
   deps.log.info({ amiId: ami.amiId, public: input.public, images: images.length, by: viewer.user }, 'visibility changed');
-  return findAmi(deps.db, ami.amiId)!;
+  return (await findAmi(deps.db, ami.amiId))!;
 }
 
 /** Checked before any image changes, so a refusal leaves every region as it was. */
@@ -150,13 +150,13 @@ async function shareAmi(
   const errors = validateAccountIds(input.accountIds, 'input.accountIds');
   if (input.accountIds.length === 0) errors.push({ path: 'input.accountIds', message: 'at least one account id is required' });
   if (errors.length) throw new ValidationError(errors);
-  const ami = ownAmi(deps.db, viewer, input.amiId);
+  const ami = await ownAmi(deps.db, viewer, input.amiId);
   if (ami.state === 'DEREGISTERED' || ami.state === 'FAILED') {
     throw new ValidationError([{ path: 'input.amiId', message: `AMI ${ami.amiId} is ${ami.state.toLowerCase()}` }]);
   }
   const change = input.revoke ? { removeAccounts: input.accountIds } : { addAccounts: input.accountIds };
-  for (const image of family(deps.db, ami)) await applyTo(deps, image, change);
-  return findAmi(deps.db, ami.amiId)!;
+  for (const image of await family(deps.db, ami)) await applyTo(deps, image, change);
+  return (await findAmi(deps.db, ami.amiId))!;
 }
 
 function applyTo(
@@ -179,25 +179,25 @@ async function deregisterAmi(
   input: { amiId: string; deleteSnapshots?: boolean | null },
 ): Promise<AmiRecord> {
   const { db, ec2, clock } = deps;
-  const ami = ownAmi(db, viewer, input.amiId);
+  const ami = await ownAmi(db, viewer, input.amiId);
   if (ami.state === 'DEREGISTERED') return ami;
-  assertNotBeingCreated(db, ami);
+  await assertNotBeingCreated(db, ami);
   // Read the snapshot ids from EC2 (the local record may predate them) before they are detached.
   const [image] = await domainErrors(ec2.findImages(ami.region, { ids: [ami.amiId] }));
   const snapshotIds = [...new Set([...(image?.snapshotIds ?? []), ...ami.snapshotIds])];
   if (image) await unlessGone(() => ec2.deregisterImage(ami.region, ami.amiId));
-  updateAmi(db, ami.amiId, { state: 'DEREGISTERED', visibility: 'PRIVATE', updatedAt: clock.now() });
+  await updateAmi(db, ami.amiId, { state: 'DEREGISTERED', visibility: 'PRIVATE', updatedAt: clock.now() });
   const deleteSnapshots = input.deleteSnapshots ?? true;
   if (deleteSnapshots) {
     for (const snapshotId of snapshotIds) await unlessGone(() => ec2.deleteSnapshot(ami.region, snapshotId));
   }
   deps.log.info({ amiId: ami.amiId, snapshots: deleteSnapshots ? snapshotIds.length : 0 }, 'deregistered');
-  return findAmi(db, ami.amiId)!;
+  return (await findAmi(db, ami.amiId))!;
 }
 
 /** A running creation owns its images: deregistering under it would race the tracker. */
-function assertNotBeingCreated(db: Db, ami: AmiRecord): void {
-  const creation = ami.creationId ? findCreation(db, ami.creationId) : undefined;
+async function assertNotBeingCreated(db: Store, ami: AmiRecord): Promise<void> {
+  const creation = ami.creationId ? await findCreation(db, ami.creationId) : undefined;
   if (creation && (creation.status === 'PENDING' || creation.status === 'IN_PROGRESS')) {
     throw new ValidationError([
       {

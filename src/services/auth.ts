@@ -4,7 +4,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Db } from '../db/client.js';
+import type { Store } from '../db/store.js';
 import { countActiveTokens, insertToken, listTokens, revokeTokens, userOfTokenHash, type TokenRow } from '../db/tokens.js';
 import { ValidationError } from './errors.js';
 import { LOCAL_USER, type Viewer } from './viewer.js';
@@ -24,19 +24,22 @@ export function bearerToken(header: string | null | undefined): string | undefin
 
 export type AuthService = ReturnType<typeof createAuthService>;
 
-export function createAuthService(deps: { db: Db; now: () => number }) {
+export function createAuthService(deps: { db: Store; now: () => number }) {
   const { db } = deps;
   return {
     /** The viewer a bearer header stands for, or null (missing, unknown or revoked token). */
-    authenticate(authorization: string | null | undefined): Viewer | null {
+    async authenticate(authorization: string | null | undefined): Promise<Viewer | null> {
       const token = bearerToken(authorization);
       if (!token || !token.startsWith(TOKEN_PREFIX) || token.length > 200) return null;
-      const owner = userOfTokenHash(db, hashToken(token));
+      const owner = await userOfTokenHash(db, hashToken(token));
       return owner ? { user: owner.user, admin: owner.admin } : null;
     },
 
     /** A new token for `user`; the token itself is returned once and never stored. */
-    createToken(user: string, options: { admin?: boolean } = {}): { id: string; user: string; admin: boolean; token: string } {
+    async createToken(
+      user: string,
+      options: { admin?: boolean } = {},
+    ): Promise<{ id: string; user: string; admin: boolean; token: string }> {
       if (!USER_PATTERN.test(user)) {
         throw new ValidationError([
           { path: 'user', message: 'must be 1–64 characters: letters, digits and . _ @ - (starting with a letter or digit)' },
@@ -45,16 +48,16 @@ export function createAuthService(deps: { db: Db; now: () => number }) {
       const token = `${TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
       const id = randomUUID().slice(0, 8);
       const admin = options.admin ?? false;
-      insertToken(db, { id, user, admin, tokenHash: hashToken(token), createdAt: deps.now() });
+      await insertToken(db, { id, user, admin, tokenHash: hashToken(token), createdAt: deps.now() });
       return { id, user, admin, token };
     },
 
-    list(): TokenRow[] {
+    list(): Promise<TokenRow[]> {
       return listTokens(db);
     },
 
-    revoke(idOrPrefix: string): TokenRow {
-      const matches = revokeTokens(db, idOrPrefix, deps.now());
+    async revoke(idOrPrefix: string): Promise<TokenRow> {
+      const matches = await revokeTokens(db, idOrPrefix, deps.now());
       if (matches.length === 1) return matches[0]!;
       throw new ValidationError([
         {
@@ -71,13 +74,13 @@ export function createAuthService(deps: { db: Db; now: () => number }) {
      * (mode 0600). Returns the local token when the file holds a valid one, so the start-up log
      * can print a sign-in URL; undefined when tokens exist but the file does not.
      */
-    ensureLocalToken(path: string): { token: string; created: boolean } | undefined {
+    async ensureLocalToken(path: string): Promise<{ token: string; created: boolean } | undefined> {
       if (existsSync(path)) {
         const token = readFileSync(path, 'utf8').trim();
-        if (this.authenticate(`Bearer ${token}`)) return { token, created: false };
+        if (await this.authenticate(`Bearer ${token}`)) return { token, created: false };
       }
-      if (countActiveTokens(db) > 0) return undefined;
-      const { token } = this.createToken(LOCAL_USER);
+      if ((await countActiveTokens(db)) > 0) return undefined;
+      const { token } = await this.createToken(LOCAL_USER);
       mkdirSync(dirname(path), { recursive: true });
       writeFileSync(path, `${token}\n`, { mode: 0o600 });
       chmodSync(path, 0o600);

@@ -23,7 +23,7 @@ export interface RemovalResult {
  * was lost in a crash (or a CreateImage/CopyImage still being answered) is found too.
  */
 export async function removeCreationImages(ec2: Ec2Gateway, db: ServiceDeps['db'], c: CreationRecord): Promise<RemovalResult> {
-  const known = amisOfCreation(db, c.id);
+  const known = await amisOfCreation(db, c.id);
   const regions = new Map<string, { amiIds: Set<string>; snapshotIds: Set<string> }>();
   const region = (name: string) => {
     let r = regions.get(name);
@@ -85,12 +85,12 @@ export async function removeCreationImages(ec2: Ec2Gateway, db: ServiceDeps['db'
  */
 export async function finishCancel(deps: ServiceDeps, id: string): Promise<boolean> {
   const { db, ec2, clock } = deps;
-  const c = findCreation(db, id);
+  const c = await findCreation(db, id);
   if (!c || c.status !== 'CANCELLED' || c.completedAt !== null) return true;
   const { removed, problems } = await removeCreationImages(ec2, db, c);
   const now = clock.now();
   // AMI rows of a cancelled creation are no longer the tracker's: they follow the removal.
-  for (const amiId of removed) updateAmi(db, amiId, { state: 'DEREGISTERED', updatedAt: now });
+  for (const amiId of removed) await updateAmi(db, amiId, { state: 'DEREGISTERED', updatedAt: now });
   if (problems.length) {
     deps.logger.warn({ creationId: id, problems }, 'cancel could not remove everything yet; will retry');
     await noteCancelProblem(deps, id, problems);

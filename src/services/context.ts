@@ -1,6 +1,6 @@
 // The narrow set of collaborators services share. Built once in app.ts; tests build their own.
 import type { Logger } from 'pino';
-import type { Db } from '../db/client.js';
+import type { Store } from '../db/store.js';
 import type { CreationRecord } from '../db/creations.js';
 import type { Ec2Gateway } from './ec2/types.js';
 import type { InstanceAccessPolicy } from './instance-access.js';
@@ -14,7 +14,7 @@ export interface Clock {
 export const systemClock: Clock = { now: () => Date.now() };
 
 export interface ServiceDeps {
-  db: Db;
+  db: Store;
   ec2: Ec2Gateway;
   events: EventHub<CreationRecord>;
   regions: RegionDirectory;

@@ -2,21 +2,19 @@
 // user (or a leaked token) cannot fill the source region with snapshots. A user's creations count
 // while PENDING or IN_PROGRESS, and so do the ones this process is still starting: parallel requests
 // are checked against each other, not only against what the database already holds.
-import { countActiveCreations } from '../db/creations.js';
-import type { Db } from '../db/client.js';
 import { ForbiddenError } from './errors.js';
 
 export type CreationCap = ReturnType<typeof createCreationCap>;
 
-export function createCreationCap(db: Db, max: number) {
+export function createCreationCap(countActive: (user: string) => Promise<number>, max: number) {
   const starting = new Map<string, number>();
   return {
     /**
      * Holds a place for one more creation of `user`, or refuses with LIMIT_EXCEEDED. Call the
      * returned release once the creation is recorded (it then counts as active) or refused.
      */
-    reserve(user: string): () => void {
-      const active = countActiveCreations(db, user) + (starting.get(user) ?? 0);
+    async reserve(user: string): Promise<() => void> {
+      const active = (await countActive(user)) + (starting.get(user) ?? 0);
       if (active >= max) {
         throw new ForbiddenError(
           'LIMIT_EXCEEDED',

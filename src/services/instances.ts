@@ -77,7 +77,7 @@ async function listInstances(deps: ServiceDeps, viewer: Viewer, args: ListArgs):
   const { page, start } = await fetchPage(deps, filters, after, first);
   const taken = page.instances.slice(start.skip, start.skip + first);
   const sizes = await volumeSizes(deps, taken);
-  const lastAmis = latestAmisOfInstances(
+  const lastAmis = await latestAmisOfInstances(
     deps.db,
     viewer.user,
     taken.map((i) => i.id),

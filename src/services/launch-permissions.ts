@@ -2,7 +2,7 @@
 // accounts (with create-volume permission on the snapshots, so colleagues can copy the AMI).
 // Writes EC2 first, then the local record, so the database never claims more than EC2 holds.
 import { findAmi, launchPermissions, removeAmiTag, setAmiTag, setLaunchPermissions, updateAmi } from '../db/amis.js';
-import type { Db } from '../db/client.js';
+import type { Store } from '../db/store.js';
 import type { AmiVisibility } from '../db/schema.js';
 import type { Ec2Gateway } from './ec2/types.js';
 import { TAG_COMMUNITY } from './system-tags.js';
@@ -18,7 +18,7 @@ export interface PermissionChange {
 }
 
 export async function applyLaunchPermissions(
-  deps: { db: Db; ec2: Ec2Gateway; now: () => number },
+  deps: { db: Store; ec2: Ec2Gateway; now: () => number },
   change: PermissionChange,
 ): Promise<AmiVisibility> {
   const { db, ec2 } = deps;
@@ -47,14 +47,14 @@ export async function applyLaunchPermissions(
   }
 
   const now = deps.now();
-  setLaunchPermissions(db, change.amiId, add, remove);
-  if (addPublic) setAmiTag(db, change.amiId, { key: TAG_COMMUNITY, value: 'published' });
-  if (removePublic) removeAmiTag(db, change.amiId, TAG_COMMUNITY);
-  const accounts = launchPermissions(db, change.amiId);
-  const current = findAmi(db, change.amiId);
+  await setLaunchPermissions(db, change.amiId, add, remove);
+  if (addPublic) await setAmiTag(db, change.amiId, { key: TAG_COMMUNITY, value: 'published' });
+  if (removePublic) await removeAmiTag(db, change.amiId, TAG_COMMUNITY);
+  const accounts = await launchPermissions(db, change.amiId);
+  const current = await findAmi(db, change.amiId);
   const isPublic = addPublic || (!removePublic && current?.visibility === 'PUBLIC');
   const visibility: AmiVisibility = isPublic ? 'PUBLIC' : accounts.length ? 'SHARED' : 'PRIVATE';
-  updateAmi(db, change.amiId, {
+  await updateAmi(db, change.amiId, {
     visibility,
     updatedAt: now,
     ...(addPublic ? { publishedAt: now } : removePublic ? { publishedAt: null } : {}),

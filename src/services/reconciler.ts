@@ -41,7 +41,7 @@ export function createReconciler(deps: ServiceDeps, options: ReconcilerOptions) 
   const graceMs = options.notVisibleGraceMs ?? 5 * 60 * 1000;
 
   async function reconcile(): Promise<ReconcileReport> {
-    const rows = amisToReconcile(db);
+    const rows = await amisToReconcile(db);
     const byRegion = new Map<string, typeof rows>();
     for (const row of rows) byRegion.set(row.region, [...(byRegion.get(row.region) ?? []), row]);
     const report: ReconcileReport = { checked: rows.length, regions: byRegion.size, ec2Calls: 0, changed: [], failedRegions: [] };
@@ -66,7 +66,7 @@ export function createReconciler(deps: ServiceDeps, options: ReconcilerOptions) 
         else if (row.state !== 'PENDING' || now - row.createdAt > graceMs) to = 'DEREGISTERED';
         else continue;
         if (to === row.state) continue;
-        updateAmi(db, row.amiId, {
+        await updateAmi(db, row.amiId, {
           state: to,
           ...(to === 'DEREGISTERED' ? { visibility: 'PRIVATE' as const } : {}),
           updatedAt: now,

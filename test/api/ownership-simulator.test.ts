@@ -97,8 +97,8 @@ describe('capturing instances under INSTANCE_ACCESS=owner (the default)', () => 
 
   beforeAll(async () => {
     t = await startTestApp({ EC2_BACKEND: 'simulator', SIMULATOR_SPEED_GIB_PER_SECOND: '1000', MUTATIONS_PER_MINUTE: '600' });
-    alice = t.tokenFor('alice');
-    admin = t.tokenFor('root', { admin: true });
+    alice = await t.tokenFor('alice');
+    admin = await t.tokenFor('root', { admin: true });
     await t.setOwner([GENOMICS], 'alice');
   });
   afterAll(() => t?.stop());
@@ -189,9 +189,9 @@ describe("admins and other users' community AMIs", () => {
 
   beforeAll(async () => {
     t = await startTestApp({ EC2_BACKEND: 'simulator', SIMULATOR_SPEED_GIB_PER_SECOND: '1000', MUTATIONS_PER_MINUTE: '600' });
-    alice = t.tokenFor('alice');
-    bob = t.tokenFor('bob');
-    admin = t.tokenFor('root', { admin: true });
+    alice = await t.tokenFor('alice');
+    bob = await t.tokenFor('bob');
+    admin = await t.tokenFor('root', { admin: true });
     await t.setOwner([TEACHING], 'alice');
     const created = await createAmi(t, { instance: 'teaching-env', name: 'alice community env' }, alice);
     if (created.__typename !== 'CreateAmiSuccess') throw new Error(`${created.__typename}: ${created.message}`);
@@ -237,7 +237,7 @@ describe('INSTANCE_ACCESS=any and a custom INSTANCE_OWNER_TAG', () => {
 
   it("lets every user capture every instance under INSTANCE_ACCESS=any, another user's and an untagged one", async () => {
     t = await startTestApp({ EC2_BACKEND: 'simulator', INSTANCE_ACCESS: 'any' }, {}, { listen: false, seededOwner: null });
-    const bob = t.tokenFor('bob');
+    const bob = await t.tokenFor('bob');
     expect((await createAmi(t, { instance: 'demo-workstation', name: 'any 1', noReboot: true }, bob)).__typename).toBe(
       'CreateAmiSuccess',
     );
@@ -271,7 +271,7 @@ describe('INSTANCE_ACCESS=any and a custom INSTANCE_OWNER_TAG', () => {
 
   it('seeds the instances as the local user\'s (prism:owner=local): "local" captures them, others may not', async () => {
     t = await startTestApp({ EC2_BACKEND: 'simulator' }, {}, { listen: false, seededOwner: null });
-    const local = t.tokenFor('local');
+    const local = await t.tokenFor('local');
     expectForbidden(await createAmi(t, { instance: 'demo-workstation', name: 'seeded 1' }), /belongs to "local"/);
     expect((await createAmi(t, { instance: 'demo-workstation', name: 'seeded 2', noReboot: true }, local)).__typename).toBe(
       'CreateAmiSuccess',
@@ -291,7 +291,7 @@ describe('MAX_ACTIVE_CREATIONS_PER_USER', () => {
       MAX_ACTIVE_CREATIONS_PER_USER: '2',
       MUTATIONS_PER_MINUTE: '600',
     });
-    bob = t.tokenFor('bob');
+    bob = await t.tokenFor('bob');
     await t.setOwner([GENOMICS], 'bob');
   });
   afterAll(() => t?.stop());

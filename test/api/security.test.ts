@@ -29,8 +29,8 @@ let aliceAmiId: string;
 
 beforeAll(async () => {
   t = await startTestApp({ EC2_BACKEND: 'simulator', SIMULATOR_SPEED_GIB_PER_SECOND: '1000', MUTATIONS_PER_MINUTE: '600' });
-  alice = t.tokenFor('alice');
-  bob = t.tokenFor('bob');
+  alice = await t.tokenFor('alice');
+  bob = await t.tokenFor('bob');
   await t.setOwner([SEEDED_INSTANCES['demo-workstation']], 'alice');
   const created = await t.gql(CreateAmiDocument, { input: { instance: 'demo-workstation', name: 'alice env' } }, alice);
   if (created.createAmi.__typename !== 'CreateAmiSuccess') throw new Error(created.createAmi.__typename);
@@ -67,9 +67,9 @@ describe('authentication on every transport', () => {
   }
 
   it('answers 401 to a revoked token, which worked before', async () => {
-    const { token, id } = t.app.services.auth.createToken('temp');
+    const { token, id } = await t.app.services.auth.createToken('temp');
     expect((await post(serverInfoQuery, { authorization: `Bearer ${token}` })).status).toBe(200);
-    t.app.services.auth.revoke(id);
+    await t.app.services.auth.revoke(id);
     expect((await post(serverInfoQuery, { authorization: `Bearer ${token}` })).status).toBe(401);
   });
 

@@ -32,9 +32,9 @@ beforeAll(async () => {
     // Alice captures the seeded instance, so it must be hers.
     { seededOwner: 'alice' },
   );
-  alice = t.tokenFor('alice');
-  bob = t.tokenFor('bob');
-  carol = t.tokenFor('carol');
+  alice = await t.tokenFor('alice');
+  bob = await t.tokenFor('bob');
+  carol = await t.tokenFor('carol');
   const created = await t.gql(CreateAmiDocument, { input: { instance: 'demo-workstation', name: 'capped' } }, alice);
   if (created.createAmi.__typename !== 'CreateAmiSuccess') throw new Error(created.createAmi.__typename);
   creationId = created.createAmi.creation.id;
@@ -200,7 +200,7 @@ describe('default caps', () => {
   afterAll(() => d.stop());
 
   it('closes the 21st connection of a user with 4429 (MAX_CONNECTIONS_PER_USER defaults to 20)', async () => {
-    const token = d.tokenFor('dora');
+    const token = await d.tokenFor('dora');
     const conns = await Promise.all(Array.from({ length: 20 }, () => openRaw(d.url, token)));
     try {
       expect(conns.every((c) => c.acked)).toBe(true);

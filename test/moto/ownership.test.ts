@@ -120,7 +120,7 @@ describe('createAmi against moto under INSTANCE_ACCESS=owner', () => {
   });
 
   it("lets an admin capture another user's instance and an untagged one", async () => {
-    const admin = t.tokenFor('root', { admin: true });
+    const admin = await t.tokenFor('root', { admin: true });
     await runInstance('alices', [ownerTag('alice')]);
     await runInstance('nobodys', []);
     expect((await createAmi(t, { instance: 'alices', name: 'by admin 1' }, admin)).__typename).toBe('CreateAmiSuccess');
@@ -130,7 +130,7 @@ describe('createAmi against moto under INSTANCE_ACCESS=owner', () => {
 
   it("over graphql-ws: refuses another user's instance with FORBIDDEN and no image, and captures the user's own", async () => {
     await runInstance('testers', [ownerTag()]);
-    const bob = t.tokenFor('bob');
+    const bob = await t.tokenFor('bob');
     expectForbidden(await createAmiOverWebSocket(t, { instance: 'testers', name: 'ws stolen' }, bob), /prism:owner=bob/);
     expect(await imagesInMoto()).toEqual([]);
     await runInstance('bobs', [ownerTag('bob')]);

@@ -26,7 +26,7 @@ async function startLogged(
   const config = loadConfig({ EC2_BACKEND: 'simulator', DATABASE_PATH: ':memory:', PORT: '0', LOG_LEVEL: 'info', ...env });
   const app = await buildApp(config, createLogger('info', false, sink), { credentials: TEST_CREDENTIALS });
   const url = await app.start();
-  const token = app.services.auth.createToken('tester').token;
+  const token = (await app.services.auth.createToken('tester')).token;
   return { app, url, token, lines, raw: () => raw };
 }
 

@@ -106,9 +106,10 @@ describe('GET /ready', () => {
   });
 
   it('is 503 naming the database when SQLite is closed', async () => {
-    closeDatabase(t.app);
+    await closeDatabase(t.app);
     const r = await ready(base);
     expect(r.status).toBe(503);
-    expect(r.body.checks.database).toMatchObject({ ok: false, detail: 'the database is closed' });
+    expect(r.body.checks.database?.ok).toBe(false);
+    expect(r.body.checks.database?.detail).toContain('the database is closed');
   });
 });

@@ -30,7 +30,7 @@ describe('request ids and logs', () => {
     app = await buildApp(config, logger, { credentials: TEST_CREDENTIALS });
     url = await app.start();
     // The seeded instances' owner, who may capture demo-workstation.
-    token = app.services.auth.createToken(SEEDED_OWNER_TAG.Value).token;
+    token = (await app.services.auth.createToken(SEEDED_OWNER_TAG.Value)).token;
   });
   afterAll(() => app.stop());
 
@@ -95,7 +95,7 @@ describe('request ids and logs', () => {
 
   it('puts the request id in a masked error message and its log line', async () => {
     // A closed database turns any query into an unexpected error.
-    closeDatabase(app);
+    await closeDatabase(app);
     const res = await post({ query: print(AmiCreationsDocument), variables: {} }, { 'x-request-id': 'broken-req-9' });
     const body = (await res.json()) as { errors: { message: string; extensions?: { code?: string } }[] };
     expect(body.errors[0]!.message).toContain('(request id broken-req-9)');

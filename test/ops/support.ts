@@ -67,8 +67,8 @@ export async function scrape(baseUrl: string, headers: Record<string, string> = 
 }
 
 /** Closes the app's SQLite handle (drizzle keeps it as $client), to see how the server copes. */
-export function closeDatabase(app: { deps: { db: unknown } }): void {
-  (app.deps.db as { $client: { close(): void } }).$client.close();
+export function closeDatabase(app: { deps: { db: { close(): Promise<void> } } }): Promise<void> {
+  return app.deps.db.close();
 }
 
 /** The server's base URL from the GraphQL URL the test app printed. */

@@ -68,7 +68,7 @@ describe.each(BACKENDS)('instances query on $name', ({ start }) => {
     await b.ec2().send(new TerminateInstancesCommand({ InstanceIds: [gone] }));
     b.elapse(5);
     const a = await app();
-    const page = await list(a.tokenFor('alice'));
+    const page = await list(await a.tokenFor('alice'));
     expect(ids(page)).toEqual([...mine].sort());
     for (const { node } of page.edges) {
       expect(node).toMatchObject({
@@ -79,7 +79,7 @@ describe.each(BACKENDS)('instances query on $name', ({ start }) => {
         region: 'us-east-1',
       });
     }
-    expect((await list(a.tokenFor('carol'))).edges).toEqual([]);
+    expect((await list(await a.tokenFor('carol'))).edges).toEqual([]);
   });
 
   it('shows an admin every instance that is not terminated, with its owner', async () => {
@@ -90,7 +90,7 @@ describe.each(BACKENDS)('instances query on $name', ({ start }) => {
     await b.ec2().send(new TerminateInstancesCommand({ InstanceIds: [gone] }));
     b.elapse(5);
     const a = await app();
-    const admin = a.app.services.auth.createToken('root', { admin: true }).token;
+    const admin = (await a.app.services.auth.createToken('root', { admin: true })).token;
     const page = await list(admin, { first: 100 });
     const byId = new Map(page.edges.map((e) => [e.node.instanceId, e.node]));
     expect([...byId.keys()]).toEqual(expect.arrayContaining([alice, bob, nobody]));
@@ -103,7 +103,7 @@ describe.each(BACKENDS)('instances query on $name', ({ start }) => {
     const bob = await launch('bob-a', 'bob');
     const nobody = await launch('nobody', null);
     const a = await app({ INSTANCE_ACCESS: 'any' });
-    const page = await list(a.tokenFor('alice'), { first: 100 });
+    const page = await list(await a.tokenFor('alice'), { first: 100 });
     expect(page.edges.map((e) => e.node.instanceId)).toEqual(expect.arrayContaining([bob, nobody]));
     expect(page.edges.every((e) => e.node.capturable)).toBe(true);
   });
@@ -116,7 +116,7 @@ describe.each(BACKENDS)('instances query on $name', ({ start }) => {
     await b.ec2().send(new StopInstancesCommand({ InstanceIds: [stopped] }));
     b.elapse(5);
     const a = await app();
-    const alice = a.tokenFor('alice');
+    const alice = await a.tokenFor('alice');
     expect(ids(await list(alice, { filter: { state: 'STOPPED' } }))).toEqual([stopped]);
     const stoppedNode = (await list(alice, { filter: { state: 'STOPPED' } })).edges[0]!.node;
     expect(stoppedNode).toMatchObject({ state: 'STOPPED', capturable: true });
@@ -131,7 +131,7 @@ describe.each(BACKENDS)('instances query on $name', ({ start }) => {
     for (let i = 0; i < 7; i++) launched.push(await launch(`box-${i}`, 'alice'));
     await launch('bob-box', 'bob');
     const a = await app();
-    const alice = a.tokenFor('alice');
+    const alice = await a.tokenFor('alice');
     for (const first of [1, 2, 3, 5, 7, 100]) {
       const seen: string[] = [];
       let after: string | null = null;
@@ -149,7 +149,7 @@ describe.each(BACKENDS)('instances query on $name', ({ start }) => {
 
   it('answers a cursor it did not make with a validation error', async () => {
     const a = await app();
-    const res = await a.gqlRaw(InstancesDocument, { after: 'not-a-cursor' }, a.tokenFor('alice'));
+    const res = await a.gqlRaw(InstancesDocument, { after: 'not-a-cursor' }, await a.tokenFor('alice'));
     expect(res.errors?.[0]?.message).toMatch(/after/);
   });
 
@@ -160,7 +160,7 @@ describe.each(BACKENDS)('instances query on $name', ({ start }) => {
       { DeviceName: '/dev/sdb', Ebs: { VolumeSize: 100 } },
     ]);
     const a = await app();
-    const [edge] = (await list(a.tokenFor('alice'))).edges;
+    const [edge] = (await list(await a.tokenFor('alice'))).edges;
     expect(edge?.node).toMatchObject({ instanceId: id, name: 'big', sizeGiB: 120, storageMonthlyUsd: 6 });
     expect(Date.parse(edge!.node.launchedAt!)).toBeGreaterThan(before);
   });
@@ -168,7 +168,7 @@ describe.each(BACKENDS)('instances query on $name', ({ start }) => {
   it('sends exactly one DescribeInstances and one DescribeVolumes per page', async () => {
     for (let i = 0; i < 6; i++) await launch(`box-${i}`, 'alice');
     const a = await app();
-    const alice = a.tokenFor('alice');
+    const alice = await a.tokenFor('alice');
     const stats = () => simulatorCalls(b);
     const calls0 = a.app.deps.ec2.callCount();
     const stats0 = await stats();
@@ -190,7 +190,7 @@ describe.each(BACKENDS)('instances query on $name', ({ start }) => {
     const id = await launch('with-ami', 'alice');
     const other = await launch('without-ami', 'alice');
     const a = await app();
-    const alice = a.tokenFor('alice');
+    const alice = await a.tokenFor('alice');
     for (const name of ['first image', 'second image']) {
       const res = await a.gql(CreateAmiDocument, { input: { instance: id, name, noReboot: true } }, alice);
       if (res.createAmi.__typename !== 'CreateAmiSuccess') throw new Error(JSON.stringify(res.createAmi));
@@ -199,7 +199,7 @@ describe.each(BACKENDS)('instances query on $name', ({ start }) => {
     expect(byId.get(id)?.lastAmi).toMatchObject({ name: 'second image', amiId: expect.stringMatching(/^ami-/) as unknown });
     expect(byId.get(other)?.lastAmi).toBeNull();
     // Another user's view of the same instance (an admin's) does not show alice's AMIs.
-    const admin = a.app.services.auth.createToken('root', { admin: true }).token;
+    const admin = (await a.app.services.auth.createToken('root', { admin: true })).token;
     const asAdmin = (await list(admin, { first: 100 })).edges.find((e) => e.node.instanceId === id);
     expect(asAdmin?.node.lastAmi).toBeNull();
   });
@@ -237,7 +237,7 @@ describe('instances query on the simulator: states in between', () => {
     const pending = (await run('booting')).Instances![0]!.InstanceId!;
     b.elapse(0);
     t = await startTestApp({ EC2_BACKEND: 'aws', AWS_ENDPOINT_URL_EC2: b.url }, {}, { listen: false });
-    const alice = t.tokenFor('alice');
+    const alice = await t.tokenFor('alice');
     const nodes = async () =>
       new Map((await t!.gql(InstancesDocument, {}, alice)).instances.edges.map((e) => [e.node.instanceId, e.node]));
     expect((await nodes()).get(pending)).toMatchObject({

@@ -35,7 +35,7 @@ export interface TestApp {
   /** A token for user `tester`, sent by gql/gqlRaw and the subscription helpers. */
   token: string;
   /** Another user's token, for isolation tests; an admin token when told. */
-  tokenFor(user: string, options?: { admin?: boolean }): string;
+  tokenFor(user: string, options?: { admin?: boolean }): Promise<string>;
   /**
    * Gives instances of the in-process simulator to `user` (sets the configured owner tag), so
    * that user may capture them under INSTANCE_ACCESS=owner. The seeded ones start as `tester`'s.
@@ -60,7 +60,7 @@ export async function startTestApp(
   const app = await buildApp(config, logger, { credentials: TEST_CREDENTIALS, ...overrides });
   let url = 'http://localhost/graphql';
   if (options.listen ?? true) url = await app.start();
-  const token = app.services.auth.createToken(TEST_USER).token;
+  const token = (await app.services.auth.createToken(TEST_USER)).token;
   defaultToken = token;
   const setOwner = (ids: string[], user: string) =>
     tagSimulatorInstances(app, config.region, ids, { Key: config.access.instanceOwnerTag, Value: user });
@@ -84,7 +84,7 @@ export async function startTestApp(
     app,
     url,
     token,
-    tokenFor: (user, tokenOptions) => app.services.auth.createToken(user, tokenOptions).token,
+    tokenFor: async (user, tokenOptions) => (await app.services.auth.createToken(user, tokenOptions)).token,
     setOwner,
     gqlRaw,
     async gql(doc, variables, as) {

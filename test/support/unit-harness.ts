@@ -4,7 +4,7 @@
 //
 // The only import of the tracker in this tier: when it moves, change the path here.
 import { pino } from 'pino';
-import { openDatabase } from '../../src/db/client.js';
+import { openSqliteStore } from '../../src/db/sqlite.js';
 import { findAmi, type AmiRecord } from '../../src/db/amis.js';
 import type { CreationRecord } from '../../src/db/creations.js';
 import { createServices } from '../../src/services/index.js';
@@ -39,9 +39,9 @@ export interface UnitHarness {
   /** createAmi on a fresh instance of the viewer's (or `instance`), noReboot unless said otherwise. */
   create(input: Partial<CreateAmiRequest> & { name: string }, instance?: FakeInstanceSpec): Promise<CreationRecord>;
   /** The creation as the service answers it. */
-  status(id: string): CreationRecord;
+  status(id: string): Promise<CreationRecord>;
   /** The AMI row as the AMI list would show it. */
-  ami(amiId: string): AmiRecord | undefined;
+  ami(amiId: string): Promise<AmiRecord | undefined>;
   /** Subscriptions to creation events still open (a finished watch must release its own). */
   openSubscriptions(): number;
   /** Every value `watch` yields, as they come; `ended()` waits (a second at most) for the subscription to complete. */
@@ -68,12 +68,12 @@ export function createUnitHarness(
       t += ms;
     },
   };
-  const handle = openDatabase(':memory:');
+  const store = openSqliteStore(':memory:');
   const logger = pino({ level: 'silent' });
   const fake = createFakeEc2({ now: clock.now, regions: REGIONS, defaultRegion: SOURCE_REGION });
   const counted = countingHub(createEventHub<CreationRecord>());
   const deps: ServiceDeps = {
-    db: handle.db,
+    db: store,
     ec2: fake,
     events: counted.hub,
     regions: createRegionDirectory({ ec2: fake, logger, now: clock.now }),
@@ -89,8 +89,8 @@ export function createUnitHarness(
   const viewer: Viewer = { user: 'tester' };
   const subscriptions: AsyncIterableIterator<CreationRecord>[] = [];
 
-  function status(id: string): CreationRecord {
-    const record = services.creations.status(viewer, id);
+  async function status(id: string): Promise<CreationRecord> {
+    const record = await services.creations.status(viewer, id);
     if (!record) throw new Error(`no creation ${id}`);
     return record;
   }
@@ -102,7 +102,7 @@ export function createUnitHarness(
     services,
     viewer,
     status,
-    ami: (amiId) => findAmi(handle.db, amiId),
+    ami: (amiId) => findAmi(store, amiId),
     openSubscriptions: () => counted.open(),
 
     async tick() {
@@ -146,7 +146,7 @@ export function createUnitHarness(
     close() {
       // A subscription a failed test left open must not outlive the database.
       for (const s of subscriptions) void s.return?.(undefined);
-      handle.close();
+      void store.close();
     },
   };
 }

@@ -44,13 +44,13 @@ async function createFromNewInstance(name: string, copyToRegions: string[] = [])
   );
   const res = await t.gql(CreateAmiDocument, { input: { instance: run.Instances![0]!.InstanceId!, name, copyToRegions } });
   if (res.createAmi.__typename !== 'CreateAmiSuccess') throw new Error(JSON.stringify(res.createAmi));
-  return findCreation(t.app.deps.db, res.createAmi.creation.id)!;
+  return (await findCreation(t.app.deps.db, res.createAmi.creation.id))!;
 }
 
 async function finish(id: string): Promise<CreationRecord> {
   for (let i = 0; i < 20; i++) {
     await t.app.tracker.runOnce();
-    const c = findCreation(t.app.deps.db, id)!;
+    const c = (await findCreation(t.app.deps.db, id))!;
     if (c.status !== 'PENDING' && c.status !== 'IN_PROGRESS') return c;
   }
   throw new Error(`creation ${id} did not end`);
@@ -76,13 +76,13 @@ describe('tracking against moto', () => {
     let c = created;
     for (let i = 0; i < 10 && !c.copies[0]!.amiId; i++) {
       await t.app.tracker.runOnce();
-      c = findCreation(t.app.deps.db, created.id)!;
+      c = (await findCreation(t.app.deps.db, created.id))!;
     }
     const copyId = c.copies[0]!.amiId!;
     expect(copyId).toMatch(/^ami-/);
     // A crash after CopyImage, before the copy's id was stored; moto's copies are available at once,
     // so put the creation back to the moment before.
-    updateCreation(t.app.deps.db, c.id, { status: 'IN_PROGRESS', stage: 'COPYING', completedAt: null }, [
+    await updateCreation(t.app.deps.db, c.id, { status: 'IN_PROGRESS', stage: 'COPYING', completedAt: null }, [
       { region: 'us-west-2', patch: { amiId: null, status: 'PENDING', progress: 0, completedAt: null } },
     ]);
     const done = await finish(c.id);

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateImageCommand, DescribeImagesCommand, DescribeInstancesCommand, type Image } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../src/db/client.js';
+import { openSqliteStore } from '../../src/db/sqlite.js';
 import { insertCreation } from '../../src/db/creations.js';
 import {
   AmiCreationsDocument,
@@ -50,14 +50,14 @@ async function instanceId(name: string): Promise<string> {
 }
 
 /** Rows as createAmi writes them before CreateImage, for a server that died before learning the AMI id. */
-function craftOrphan(
+async function craftOrphan(
   dbPath: string,
   row: { id: string; name: string; instanceId: string; sizeGiB: number; requestedAgoMs: number },
-): void {
-  const database = openDatabase(dbPath);
+): Promise<void> {
+  const database = openSqliteStore(dbPath);
   const now = Date.now();
-  insertCreation(
-    database.db,
+  await insertCreation(
+    database,
     {
       id: row.id,
       owner: 'local',
@@ -84,7 +84,7 @@ function craftOrphan(
     [],
     [],
   );
-  database.close();
+  await database.close();
 }
 
 describe('tracking across server crashes', () => {
@@ -109,8 +109,8 @@ describe('tracking across server crashes', () => {
       sizeGiB: 16,
       requestedAgoMs: 60_000,
     };
-    craftOrphan(dbPath, landed);
-    craftOrphan(dbPath, lost);
+    await craftOrphan(dbPath, landed);
+    await craftOrphan(dbPath, lost);
     await sim.ec2().send(
       new CreateImageCommand({
         InstanceId: teaching,

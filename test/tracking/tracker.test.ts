@@ -62,19 +62,19 @@ async function createAmi(input: CreateAmiInput): Promise<CreationRecord> {
   return creation(res.createAmi.creation.id);
 }
 
-function creation(id: string): CreationRecord {
-  return findCreation(t.app.deps.db, id)!;
+async function creation(id: string): Promise<CreationRecord> {
+  return (await findCreation(t.app.deps.db, id))!;
 }
 
 /** Tick until `done` holds for the creation (or fail after `max` ticks). */
 async function tickUntil(id: string, done: (c: CreationRecord) => boolean, max = 80): Promise<CreationRecord> {
   for (let i = 0; i < max; i++) {
-    const c = creation(id);
+    const c = await creation(id);
     if (done(c)) return c;
     await t.app.tracker.runOnce();
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`creation ${id} never got there: ${JSON.stringify(creation(id))}`);
+  throw new Error(`creation ${id} never got there: ${JSON.stringify(await creation(id))}`);
 }
 
 const ended = (c: CreationRecord) => c.status !== 'PENDING' && c.status !== 'IN_PROGRESS';
@@ -99,7 +99,7 @@ async function instanceId(name: string): Promise<string> {
 async function orphan(name: string, requestedAgoMs: number): Promise<CreationRecord> {
   const id = crypto.randomUUID();
   const now = Date.now();
-  insertCreation(
+  await insertCreation(
     t.app.deps.db,
     {
       id,
@@ -127,7 +127,7 @@ async function orphan(name: string, requestedAgoMs: number): Promise<CreationRec
     [],
     [],
   );
-  return creation(id);
+  return await creation(id);
 }
 
 describe('resuming creations whose AMI id was never stored', () => {
@@ -142,11 +142,11 @@ describe('resuming creations whose AMI id was never stored', () => {
       }),
     );
     await t.app.tracker.runOnce();
-    expect(creation(c.id)).toMatchObject({ amiId: made.ImageId, status: 'IN_PROGRESS', stage: 'SNAPSHOTTING' });
+    expect(await creation(c.id)).toMatchObject({ amiId: made.ImageId, status: 'IN_PROGRESS', stage: 'SNAPSHOTTING' });
     const done = await tickUntil(c.id, ended);
     expect(done.status).toBe('COMPLETED');
     expect((await imagesOf(c.id)).map((i) => i.ImageId)).toEqual([made.ImageId]);
-    expect(findAmi(t.app.deps.db, made.ImageId!)?.state).toBe('AVAILABLE');
+    expect((await findAmi(t.app.deps.db, made.ImageId!))?.state).toBe('AVAILABLE');
   });
 
   it('adopts an untagged image with the creation name registered after the request', async () => {
@@ -154,7 +154,7 @@ describe('resuming creations whose AMI id was never stored', () => {
     const c = await orphan('adopt by name', 60_000);
     const made = await ec2().send(new CreateImageCommand({ InstanceId: c.instanceId, Name: c.name }));
     await t.app.tracker.runOnce();
-    expect(creation(c.id).amiId).toBe(made.ImageId);
+    expect((await creation(c.id)).amiId).toBe(made.ImageId);
     const all = await ec2().send(new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: 'name', Values: [c.name] }] }));
     expect(all.Images).toHaveLength(1);
   });
@@ -165,9 +165,9 @@ describe('resuming creations whose AMI id was never stored', () => {
     const old = await orphan('requested long ago', 60_000);
     await t.app.tracker.runOnce();
     // The recent request may still land: no second request yet.
-    expect(creation(recent.id).amiId).toBeNull();
+    expect((await creation(recent.id)).amiId).toBeNull();
     expect(await imagesOf(recent.id)).toHaveLength(0);
-    const resumed = creation(old.id);
+    const resumed = await creation(old.id);
     expect(resumed.amiId).toMatch(/^ami-/);
     await tickUntil(old.id, ended);
     expect((await imagesOf(old.id)).map((i) => i.ImageId)).toEqual([resumed.amiId]);
@@ -180,9 +180,9 @@ describe('resuming creations whose AMI id was never stored', () => {
     );
     const c = await orphan('taken meanwhile', 0);
     // The request was recorded well after the other image was registered.
-    updateCreation(t.app.deps.db, c.id, { imageRequestedAt: Date.now() + 5 * 60_000 });
+    await updateCreation(t.app.deps.db, c.id, { imageRequestedAt: Date.now() + 5 * 60_000 });
     await t.app.tracker.runOnce();
-    const failed = creation(c.id);
+    const failed = await creation(c.id);
     expect(failed.status).toBe('FAILED');
     expect(failed.failureReason).toContain(foreign.ImageId!);
     const all = await ec2().send(
@@ -209,7 +209,7 @@ describe('copies after a crash', () => {
     );
     expect(again.ImageId).toBe(copyId);
     // A crash after CopyImage, before its id was stored (and before it was marked requested).
-    updateCreation(t.app.deps.db, c.id, {}, [
+    await updateCreation(t.app.deps.db, c.id, {}, [
       { region: 'us-west-2', patch: { amiId: null, status: 'PENDING', startedAt: null } },
     ]);
     const done = await tickUntil(c.id, ended);
@@ -223,7 +223,7 @@ describe('copies after a crash', () => {
     const c = await createAmi({ instance: 'teaching-env', name: 'copy tag', copyToRegions: ['eu-west-1'] });
     const copying = await tickUntil(c.id, (x) => x.copies[0]!.amiId !== null);
     const copyId = copying.copies[0]!.amiId!;
-    updateCreation(t.app.deps.db, c.id, {}, [{ region: 'eu-west-1', patch: { amiId: null, status: 'PENDING' } }]);
+    await updateCreation(t.app.deps.db, c.id, {}, [{ region: 'eu-west-1', patch: { amiId: null, status: 'PENDING' } }]);
     let copyCalls = 0;
     const real = t.app.deps.ec2.copyImage.bind(t.app.deps.ec2);
     t.app.deps.ec2.copyImage = (...args) => {
@@ -259,15 +259,15 @@ describe('eventual consistency and errors', () => {
     t.app.deps.ec2.findImages = async (region, query) => (await real(region, query)).filter((i) => i.id !== c.amiId);
     offset = 4 * 60_000;
     await t.app.tracker.runOnce();
-    expect(creation(c.id)).toMatchObject({ status: 'IN_PROGRESS', message: `Waiting for EC2 to list image ${c.amiId}` });
+    expect(await creation(c.id)).toMatchObject({ status: 'IN_PROGRESS', message: `Waiting for EC2 to list image ${c.amiId}` });
     t.app.deps.ec2.findImages = real;
     await t.app.tracker.runOnce();
-    expect(creation(c.id).message).toMatch(/^Creating snapshot/);
+    expect((await creation(c.id)).message).toMatch(/^Creating snapshot/);
     t.app.deps.ec2.findImages = async (region, query) => (await real(region, query)).filter((i) => i.id !== c.amiId);
     offset = 6 * 60_000;
     await t.app.tracker.runOnce();
-    expect(creation(c.id)).toMatchObject({ status: 'FAILED' });
-    expect(creation(c.id).failureReason).toContain(`EC2 no longer lists image ${c.amiId}`);
+    expect(await creation(c.id)).toMatchObject({ status: 'FAILED' });
+    expect((await creation(c.id)).failureReason).toContain(`EC2 no longer lists image ${c.amiId}`);
   });
 
   it("keeps the loop running and the other creations moving when one creation's update throws", async () => {
@@ -281,8 +281,8 @@ describe('eventual consistency and errors', () => {
     };
     await t.app.start();
     const deadline = Date.now() + 10_000;
-    while (creation(b.id).status !== 'COMPLETED' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    expect(creation(b.id).status).toBe('COMPLETED');
+    while ((await creation(b.id)).status !== 'COMPLETED' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect((await creation(b.id)).status).toBe('COMPLETED');
     expect(t.app.tracker.isRunning()).toBe(true);
     const lastTick = t.app.tracker.lastTickAt()!;
     await new Promise((r) => setTimeout(r, 300));
@@ -299,7 +299,7 @@ describe('failures and time limits', () => {
     expect(failed.failureReason).toMatch(/Snapshot creation failed/);
     expect(failed.message).toBe(`Failed: ${failed.failureReason}`);
     expect(failed.copies[0]).toMatchObject({ status: 'FAILED', message: 'Not started: the source image failed' });
-    expect(findAmi(t.app.deps.db, failed.amiId!)?.state).toBe('FAILED');
+    expect((await findAmi(t.app.deps.db, failed.amiId!))?.state).toBe('FAILED');
     const res = await t.gql(AmiCreationDocument, { id: c.id });
     expect(res.amiCreation).toMatchObject({ status: 'FAILED', failureReason: failed.failureReason });
   });
@@ -328,10 +328,10 @@ describe('failures and time limits', () => {
     await t.app.tracker.runOnce();
     offset = 119 * 60_000;
     await t.app.tracker.runOnce();
-    expect(creation(c.id).status).toBe('IN_PROGRESS');
+    expect((await creation(c.id)).status).toBe('IN_PROGRESS');
     offset = 121 * 60_000;
     await t.app.tracker.runOnce();
-    const failed = creation(c.id);
+    const failed = await creation(c.id);
     expect(failed.status).toBe('FAILED');
     expect(failed.failureReason).toContain('did not finish within 2 hours');
     expect(failed.failureReason).toContain(`${failed.amiId} in us-east-1 was left in place for you to inspect`);
@@ -345,7 +345,7 @@ describe('failures and time limits', () => {
     await new Promise((r) => setTimeout(r, 1200));
     offset = 3 * 60 * 60_000;
     await t.app.tracker.runOnce();
-    expect(creation(c.id).status).toBe('COMPLETED');
+    expect((await creation(c.id)).status).toBe('COMPLETED');
   });
 });
 
@@ -359,17 +359,17 @@ describe('cancel', () => {
     const res = await t.gql(CancelAmiCreationDocument, { id: c.id });
     if (res.cancelAmiCreation.__typename !== 'CancelAmiCreationSuccess') throw new Error(JSON.stringify(res.cancelAmiCreation));
     expect(res.cancelAmiCreation.creation.status).toBe('CANCELLED');
-    const cancelled = creation(c.id);
+    const cancelled = await creation(c.id);
     expect(cancelled.completedAt).not.toBeNull();
     expect(cancelled.message).toContain('deregistered');
     expect(await imagesOf(c.id, 'us-east-1')).toEqual([]);
     expect(await imagesOf(c.id, 'us-west-2')).toEqual([]);
     expect(await snapshotIds('us-east-1')).toEqual(baseline.east);
     expect(await snapshotIds('us-west-2')).toEqual(baseline.west);
-    expect(amisOfCreation(t.app.deps.db, c.id).map((a) => a.state)).toEqual(['DEREGISTERED', 'DEREGISTERED']);
+    expect((await amisOfCreation(t.app.deps.db, c.id)).map((a) => a.state)).toEqual(['DEREGISTERED', 'DEREGISTERED']);
     // The tracker leaves it alone afterwards.
     await t.app.tracker.runOnce();
-    expect(creation(c.id)).toMatchObject({ status: 'CANCELLED', message: cancelled.message });
+    expect(await creation(c.id)).toMatchObject({ status: 'CANCELLED', message: cancelled.message });
   });
 
   it('answers CREATION_FINISHED for a creation that already ended', async () => {
@@ -403,8 +403,8 @@ describe('cancel', () => {
     expect(res.cancelAmiCreation.__typename).toBe('CancelAmiCreationSuccess');
     release();
     await tick;
-    expect(creation(c.id).status).toBe('CANCELLED');
-    expect(findAmi(t.app.deps.db, c.amiId!)?.state).toBe('DEREGISTERED');
+    expect((await creation(c.id)).status).toBe('CANCELLED');
+    expect((await findAmi(t.app.deps.db, c.amiId!))?.state).toBe('DEREGISTERED');
     expect(await imagesOf(c.id)).toEqual([]);
   });
 
@@ -422,12 +422,12 @@ describe('cancel', () => {
     };
     const pending = t.gql(CreateAmiDocument, { input: { instance: 'teaching-env', name: 'raced', noReboot: true } });
     while (!called) await new Promise((r) => setTimeout(r, 10));
-    const [row] = t.app.services.creations.list({ user: 'tester' }, { first: 1 }).items;
+    const [row] = (await t.app.services.creations.list({ user: 'tester' }, { first: 1 })).items;
     const res = await t.gql(CancelAmiCreationDocument, { id: row!.id });
     expect(res.cancelAmiCreation).toMatchObject({ __typename: 'CancelAmiCreationSuccess', creation: { status: 'CANCELLED' } });
     release();
     await pending;
-    const after = creation(row!.id);
+    const after = await creation(row!.id);
     expect(after).toMatchObject({ status: 'CANCELLED' });
     expect(after.completedAt).not.toBeNull();
     expect(await imagesOf(row!.id)).toEqual([]);
@@ -446,11 +446,11 @@ describe('cancel', () => {
     };
     const res = await t.gql(CancelAmiCreationDocument, { id: c.id });
     expect(res.cancelAmiCreation).toMatchObject({ creation: { status: 'CANCELLED' } });
-    expect(creation(c.id).completedAt).toBeNull();
-    expect(creation(c.id).message).toContain('will retry');
+    expect((await creation(c.id)).completedAt).toBeNull();
+    expect((await creation(c.id)).message).toContain('will retry');
     expect(await imagesOf(c.id)).toHaveLength(1);
     await t.app.tracker.runOnce();
-    expect(creation(c.id).completedAt).not.toBeNull();
+    expect((await creation(c.id)).completedAt).not.toBeNull();
     expect(await imagesOf(c.id)).toEqual([]);
   });
 });
@@ -471,7 +471,7 @@ describe('reconciliation', () => {
     const listed = await t.gql(UserAmisDocument, {});
     const states = Object.fromEntries(listed.userAmis.edges.map((e) => [e.node.amiId, e.node.state]));
     expect(states).toEqual({ [done.amiId!]: 'DEREGISTERED', [done.copies[0]!.amiId!]: 'AVAILABLE' });
-    expect(creation(c.id).status).toBe('COMPLETED');
+    expect((await creation(c.id)).status).toBe('COMPLETED');
   });
 
   it('picks up an AMI that became available after its creation stopped being tracked', async () => {
@@ -482,12 +482,12 @@ describe('reconciliation', () => {
     offset = 3 * 60 * 60_000;
     await simConfig({ speedGiBPerSecond: 0.01 });
     await t.app.tracker.runOnce();
-    expect(creation(c.id).status).toBe('FAILED');
-    expect(findAmi(t.app.deps.db, c.amiId!)?.state).toBe('PENDING');
+    expect((await creation(c.id)).status).toBe('FAILED');
+    expect((await findAmi(t.app.deps.db, c.amiId!))?.state).toBe('PENDING');
     await simConfig({ speedGiBPerSecond: 1000 });
     await new Promise((r) => setTimeout(r, 100));
     await t.app.reconciler.runOnce();
-    expect(findAmi(t.app.deps.db, c.amiId!)?.state).toBe('AVAILABLE');
+    expect((await findAmi(t.app.deps.db, c.amiId!))?.state).toBe('AVAILABLE');
     expect(tagMap((await imagesOf(c.id))[0]?.Tags)['prism:creation-id']).toBe(c.id);
   });
 });

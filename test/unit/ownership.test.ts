@@ -28,7 +28,7 @@ describe('who may capture an instance', () => {
     expect(err.code).toBe('FORBIDDEN');
     expect(err.message).toMatch(/prism:owner=tester/);
     expect(actions(h.fake.callsSince(mark))).toEqual(['DescribeInstances']);
-    expect(h.services.creations.list(h.viewer, {}).items).toEqual([]);
+    expect((await h.services.creations.list(h.viewer, {})).items).toEqual([]);
   });
 
   it('lets an admin capture it, and any user under mode any', async () => {

@@ -2,11 +2,8 @@
 // guarded by the status it needs (only while active, only while cancelling, only if cancelled),
 // written in one short transaction and then published to the creation's subscribers with the full
 // current record. Nothing else writes creations or publishes their events, so no caller can forget
-// to respect a cancel or to notify subscribers.
-//
-// Transitions return Promises although better-sqlite3's transactions are synchronous, so that a
-// store with asynchronous transactions can stand behind the same data-access functions without a
-// caller changing. Each guard is checked inside the same synchronous transaction as its write.
+// to respect a cancel or to notify subscribers. Each guard is checked by the transaction's first
+// UPDATE (db/creations.ts), so replicas changing one creation at once never undo each other.
 import { updateAmi, upsertAmi, type AmiPatch } from '../../db/amis.js';
 import {
   deleteCreation,
@@ -16,9 +13,10 @@ import {
   type CopyPatch,
   type CreationPatch,
   type CreationRecord,
+  type Guard,
   type TagRow,
-  type UpdateOptions,
 } from '../../db/creations.js';
+import type { Store } from '../../db/store.js';
 import { isTerminal, type CreationStatus, type NewCreationRow } from '../../db/schema.js';
 import { pendingAmi } from '../ami-records.js';
 import { creationTopic, type ServiceDeps } from '../context.js';
@@ -40,14 +38,8 @@ export interface CopyChange {
   region: string;
   patch: CopyPatch;
 }
-type Guard = 'active' | 'cancelling' | 'cancelled';
 
 const CANCELLING_MESSAGE = 'Cancelling: removing the images made so far';
-
-/** One store write, awaited: synchronous on SQLite today, so the guard and its write run with nothing in between. */
-function write<T>(run: () => T): Promise<T> {
-  return Promise.resolve(run());
-}
 
 /** Write under a guard; publish the record only when the guard passed. */
 async function transition(
@@ -56,22 +48,16 @@ async function transition(
   guard: Guard,
   patch: CreationPatch,
   copies: CopyChange[] = [],
-  also?: () => void,
+  also?: (tx: Store) => Promise<void>,
 ): Promise<boolean> {
-  const options: UpdateOptions = {
-    onlyIfActive: guard === 'active',
-    onlyIfCancelling: guard === 'cancelling',
-    onlyIfCancelled: guard === 'cancelled',
-    ...(also ? { also } : {}),
-  };
-  const applied = await write(() => updateCreation(deps.db, id, patch, copies, options));
-  if (applied) publish(deps, id);
+  const applied = await updateCreation(deps.db, id, patch, copies, { guard, ...(also ? { also } : {}) });
+  if (applied) await publish(deps, id);
   return applied;
 }
 
 /** Tell the creation's subscribers its full current state, so that one who missed an event loses nothing. */
-function publish(deps: LifecycleDeps, id: string): CreationRecord | undefined {
-  const record = findCreation(deps.db, id);
+async function publish(deps: LifecycleDeps, id: string): Promise<CreationRecord | undefined> {
+  const record = await findCreation(deps.db, id);
   if (record) deps.events.publish(creationTopic(id), record);
   return record;
 }
@@ -83,13 +69,13 @@ export async function record(
   tags: TagRow[],
   copyRegions: string[],
 ): Promise<CreationRecord> {
-  await write(() => insertCreation(deps.db, row, tags, copyRegions));
-  return publish(deps, row.id)!;
+  await insertCreation(deps.db, row, tags, copyRegions);
+  return (await publish(deps, row.id))!;
 }
 
 /** EC2 refused CreateImage: no image exists, so nothing remains of the request. */
 export async function discard(deps: LifecycleDeps, id: string): Promise<void> {
-  await write(() => deleteCreation(deps.db, id));
+  await deleteCreation(deps.db, id);
 }
 
 /** CreateImage is about to be sent (again); a later look for its image waits a while after this. */
@@ -113,8 +99,8 @@ export function recordSourceImage(deps: LifecycleDeps, c: CreationRecord, amiId:
     message: 'Creating snapshot - 0% complete',
     updatedAt: now,
   };
-  return transition(deps, c.id, 'active', patch, [], () =>
-    upsertAmi(deps.db, pendingAmi(c, amiId, c.sourceRegion, now), imageTags(c)),
+  return transition(deps, c.id, 'active', patch, [], (tx) =>
+    upsertAmi(tx, pendingAmi(c, amiId, c.sourceRegion, now), imageTags(c)),
   );
 }
 
@@ -132,8 +118,8 @@ export async function recordCopy(
 ): Promise<CopyPatch | undefined> {
   const now = deps.clock.now();
   const patch: CopyPatch = { amiId, status: 'IN_PROGRESS', startedAt: now, message: 'Copy started' };
-  const applied = await transition(deps, c.id, 'active', {}, [{ region, patch }], () =>
-    upsertAmi(deps.db, pendingAmi(c, amiId, region, now), imageTags(c)),
+  const applied = await transition(deps, c.id, 'active', {}, [{ region, patch }], (tx) =>
+    upsertAmi(tx, pendingAmi(c, amiId, region, now), imageTags(c)),
   );
   return applied ? patch : undefined;
 }
@@ -156,9 +142,7 @@ export function applyProgress(
  * creation itself does not change, so nothing is published.
  */
 export function updateAmiWhileTracked(deps: LifecycleDeps, creationId: string, amiId: string, patch: AmiPatch): Promise<boolean> {
-  return write(() =>
-    updateCreation(deps.db, creationId, {}, [], { onlyIfActive: true, also: () => updateAmi(deps.db, amiId, patch) }),
-  );
+  return updateCreation(deps.db, creationId, {}, [], { guard: 'active', also: (tx) => updateAmi(tx, amiId, patch) });
 }
 
 export interface Ending {

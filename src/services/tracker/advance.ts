@@ -19,7 +19,7 @@ export async function advance(ctx: TrackerContext, c: CreationRecord, obs: Obser
   if (now - c.createdAt > ctx.settings.maxDurationMs && observedAll(c, obs)) {
     // What the copies reached in this tick stands; only what is still under way times out.
     if (copies.length) await applyProgress(ctx.deps, c.id, {}, copies);
-    await timeOut(ctx, findCreation(ctx.deps.db, c.id) ?? c);
+    await timeOut(ctx, (await findCreation(ctx.deps.db, c.id)) ?? c);
     return true;
   }
   const changed = Object.entries(patch).some(([k, v]) => JSON.stringify(c[k as keyof CreationRecord]) !== JSON.stringify(v));
@@ -28,7 +28,7 @@ export async function advance(ctx: TrackerContext, c: CreationRecord, obs: Obser
   if (!(await applyProgress(ctx.deps, c.id, changed ? patch : {}, copies))) return false;
   if (!changed) return false;
   if (patch.stage && patch.stage !== c.stage) {
-    const next = findCreation(ctx.deps.db, c.id);
+    const next = await findCreation(ctx.deps.db, c.id);
     if (next && (next.stage === 'COPYING' || next.stage === 'PUBLISHING')) await advance(ctx, next, obs);
   }
   return true;

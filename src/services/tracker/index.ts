@@ -80,9 +80,9 @@ async function tickWork(ctx: TrackerContext, cancelRetries: Map<string, { at: nu
   ctx.tagBudget.refill();
   await sweepCancelled(ctx, cancelRetries);
   const untouched = (c: CreationRecord) => !deps.inFlight.has(c.id);
-  const orphans = listActiveCreations(deps.db).filter((c) => untouched(c) && !c.amiId);
+  const orphans = (await listActiveCreations(deps.db)).filter((c) => untouched(c) && !c.amiId);
   if (orphans.length) await resumeOrphans(ctx, orphans);
-  const tracked = listActiveCreations(deps.db).filter((c) => untouched(c) && c.amiId);
+  const tracked = (await listActiveCreations(deps.db)).filter((c) => untouched(c) && c.amiId);
   const obs = await observe(ctx, tracked);
   const changed = await advanceAll(ctx, tracked, obs);
   const regions = new Set(tracked.flatMap((c) => [c.sourceRegion, ...c.copies.map((x) => x.region)]));

@@ -29,7 +29,7 @@ export async function advancePublishing(ctx: TrackerContext, c: CreationRecord):
 /** Apply the creation's launch permissions to one image; the problems that kept it from being public. */
 async function publishImage(ctx: TrackerContext, c: CreationRecord, image: { region: string; amiId: string }): Promise<string[]> {
   const { db, ec2, clock } = ctx.deps;
-  const ami = findAmi(db, image.amiId);
+  const ami = await findAmi(db, image.amiId);
   const problems: string[] = [];
   let makePublic = c.public;
   if (makePublic && (await ec2.getImageBlockPublicAccessState(image.region)) === 'block-new-sharing') {

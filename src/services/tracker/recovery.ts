@@ -102,7 +102,7 @@ async function requestAgain(ctx: TrackerContext, c: CreationRecord): Promise<voi
 /** Cancels interrupted by a crash or an EC2 error: remove what is left, then end them. */
 export async function sweepCancelled(ctx: TrackerContext, retries: Map<string, { at: number; failures: number }>): Promise<void> {
   const { clock } = ctx.deps;
-  for (const c of listCancellingCreations(ctx.deps.db)) {
+  for (const c of await listCancellingCreations(ctx.deps.db)) {
     const retry = retries.get(c.id);
     if (!ctx.regions.ready(c.sourceRegion) || (retry && retry.at > clock.now())) continue;
     let done = false;

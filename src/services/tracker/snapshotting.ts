@@ -58,7 +58,7 @@ async function sourceAvailable(ctx: TrackerContext, c: CreationRecord, patch: Sn
   if (c.copies.length) return change({ ...patch, stage: 'COPYING', message: copiesStartingMessage(c) });
   if (plan(c).publishes) return change({ ...patch, stage: 'PUBLISHING', message: publishingMessage(c) });
   await applyProgress(ctx.deps, c.id, patch);
-  const current = findCreation(ctx.deps.db, c.id);
+  const current = await findCreation(ctx.deps.db, c.id);
   if (current) await complete(ctx, current);
   return 'finished';
 }

@@ -19,8 +19,8 @@ describe('throttling backs the region off', () => {
     await h.tick();
     h.clock.advance(1000);
     await h.tick();
-    const copyId = h.status(copying.id).copies[0]!.amiId!;
-    const before = h.status(snapshotting.id);
+    const copyId = (await h.status(copying.id)).copies[0]!.amiId!;
+    const before = await h.status(snapshotting.id);
 
     h.fake.advance(snapshotting.amiId!, 30);
     h.fake.advance(copyId, 40);
@@ -28,8 +28,8 @@ describe('throttling backs the region off', () => {
     h.clock.advance(1000);
     const throttled = await h.tick();
     expect(throttled.report.skippedRegions).toEqual(['us-east-1']);
-    expect(h.status(snapshotting.id)).toEqual(before);
-    expect(h.status(copying.id)).toMatchObject({ progress: 70, message: 'Copying to us-west-2 - 40%' });
+    expect(await h.status(snapshotting.id)).toEqual(before);
+    expect(await h.status(copying.id)).toMatchObject({ progress: 70, message: 'Copying to us-west-2 - 40%' });
 
     // Within the backoff (at least one interval after a first failure): us-east-1 is not asked.
     h.fake.advance(copyId, 60);
@@ -37,28 +37,28 @@ describe('throttling backs the region off', () => {
     const backedOff = await h.tick();
     expect(regionsOf(backedOff.calls)).toEqual(['us-west-2']);
     expect(backedOff.report.skippedRegions).toEqual(['us-east-1']);
-    expect(h.status(copying.id).progress).toBe(80);
-    expect(h.status(snapshotting.id)).toEqual(before);
+    expect((await h.status(copying.id)).progress).toBe(80);
+    expect(await h.status(snapshotting.id)).toEqual(before);
 
     // After at most three intervals it is asked again.
     h.clock.advance(2001);
     const resumed = await h.tick();
     expect(regionsOf(resumed.calls)).toEqual(['us-east-1', 'us-west-2']);
     expect(resumed.report.skippedRegions).toEqual([]);
-    expect(h.status(snapshotting.id)).toMatchObject({ progress: 30, message: 'Creating snapshot - 30% complete' });
+    expect(await h.status(snapshotting.id)).toMatchObject({ progress: 30, message: 'Creating snapshot - 30% complete' });
   });
 
   it('treats a throttled DescribeSnapshots like a throttled DescribeImages: nothing of the region changes', async () => {
     h = createUnitHarness();
     const c = await h.create({ name: 'snapshots throttled' }, { volumesGiB: [10] });
     await h.tick();
-    const before = h.status(c.id);
+    const before = await h.status(c.id);
     h.fake.complete(c.amiId!);
     h.fake.failNext('DescribeSnapshots', { error: 'throttle' });
     h.clock.advance(1000);
     const { report } = await h.tick();
     expect(report).toMatchObject({ skippedRegions: ['us-east-1'], changed: 0 });
-    expect(h.status(c.id)).toEqual(before);
+    expect(await h.status(c.id)).toEqual(before);
   });
 });
 
@@ -73,7 +73,7 @@ describe('the time limit', () => {
     const reason =
       `The creation did not finish within 2 hours. The AMI ${c.amiId} in us-east-1 was left in place for you to inspect; ` +
       'deregister it with deregisterAmi if it is not needed.';
-    expect(h.status(c.id)).toMatchObject({
+    expect(await h.status(c.id)).toMatchObject({
       status: 'FAILED',
       stage: 'SNAPSHOTTING',
       progress: 40,
@@ -92,11 +92,11 @@ describe('the time limit', () => {
     h.clock.advance(TWO_HOURS + 1);
     h.fake.failNext('DescribeImages');
     await h.tick();
-    expect(h.status(c.id).status).toBe('IN_PROGRESS');
+    expect((await h.status(c.id)).status).toBe('IN_PROGRESS');
 
     h.clock.advance(3000);
     await h.tick();
-    const failed = h.status(c.id);
+    const failed = await h.status(c.id);
     expect(failed.status).toBe('FAILED');
     expect(failed.failureReason).toContain(`The AMI ${c.amiId} in us-east-1 was left in place`);
   });
@@ -110,11 +110,11 @@ describe('the time limit', () => {
     h.fake.failNext('DescribeImages', { region: 'us-west-2' });
     const { report } = await h.tick();
     expect(report.skippedRegions).toEqual(['us-west-2']);
-    expect(h.status(c.id)).toMatchObject({ status: 'IN_PROGRESS', stage: 'COPYING' });
+    expect(await h.status(c.id)).toMatchObject({ status: 'IN_PROGRESS', stage: 'COPYING' });
 
     h.clock.advance(3000);
     await h.tick();
-    expect(h.status(c.id).status).toBe('FAILED');
+    expect((await h.status(c.id)).status).toBe('FAILED');
   });
 
   it('completes a creation whose image became available meanwhile, even past the limit', async () => {
@@ -124,7 +124,7 @@ describe('the time limit', () => {
     h.fake.complete(c.amiId!);
     h.clock.advance(3 * 60 * 60 * 1000);
     await h.tick();
-    expect(h.status(c.id)).toMatchObject({ status: 'COMPLETED', progress: 100, failureReason: null });
+    expect(await h.status(c.id)).toMatchObject({ status: 'COMPLETED', progress: 100, failureReason: null });
   });
 
   it('never gives up before 2 hours, whatever shorter limit it is given', async () => {
@@ -132,10 +132,10 @@ describe('the time limit', () => {
     const c = await h.create({ name: 'short limit' }, { volumesGiB: [10] });
     h.clock.advance(TWO_HOURS);
     await h.tick();
-    expect(h.status(c.id).status).toBe('IN_PROGRESS');
+    expect((await h.status(c.id)).status).toBe('IN_PROGRESS');
     h.clock.advance(1);
     await h.tick();
-    expect(h.status(c.id).status).toBe('FAILED');
+    expect((await h.status(c.id)).status).toBe('FAILED');
   });
 
   it('fails a creation whose copy is still running at the limit, naming both images left in place', async () => {
@@ -143,10 +143,10 @@ describe('the time limit', () => {
     const c = await h.create({ name: 'copy too slow', copyToRegions: ['us-west-2'] }, { volumesGiB: [10] });
     h.fake.complete(c.amiId!);
     await h.tick();
-    const copyId = h.status(c.id).copies[0]!.amiId!;
+    const copyId = (await h.status(c.id)).copies[0]!.amiId!;
     h.clock.advance(TWO_HOURS + 1);
     await h.tick();
-    const done = h.status(c.id);
+    const done = await h.status(c.id);
     // Current behaviour: FAILED although the source AMI is available (not PARTIALLY_COMPLETED).
     expect(done).toMatchObject({
       status: 'FAILED',
@@ -160,6 +160,6 @@ describe('the time limit', () => {
       message: `Still copying after 2 hours; ${copyId} was left in place`,
       failureReason: 'did not finish within 2 hours',
     });
-    expect(h.ami(c.amiId!)?.state).toBe('AVAILABLE');
+    expect((await h.ami(c.amiId!))?.state).toBe('AVAILABLE');
   });
 });

@@ -77,7 +77,7 @@ describe('one DescribeImages and one DescribeSnapshots per region and tick', () 
       ['DescribeSnapshots', 1],
     ]);
     expect(report.ec2Calls).toBe(3);
-    expect(h.status(c.id).snapshotIds).toHaveLength(1001);
+    expect((await h.status(c.id)).snapshotIds).toHaveLength(1001);
   });
 
   // The gateway counts its requests, so the report includes tagging, publishing and clean-up too.

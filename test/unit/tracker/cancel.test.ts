@@ -22,7 +22,7 @@ describe('cancelling while the tracker works', () => {
     await h.tick();
     await watched.ended();
 
-    const cancelled = h.status(c.id);
+    const cancelled = await h.status(c.id);
     expect(cancelled).toMatchObject({
       status: 'CANCELLED',
       message: `Cancelled; ${c.amiId} deregistered and its snapshots deleted`,
@@ -30,7 +30,7 @@ describe('cancelling while the tracker works', () => {
     });
     expect(h.fake.image(c.amiId!).state).toBe('deregistered');
     for (const id of snapshotIds) expect(h.fake.snapshot(id)).toBeUndefined();
-    expect(h.ami(c.amiId!)?.state).toBe('DEREGISTERED');
+    expect((await h.ami(c.amiId!))?.state).toBe('DEREGISTERED');
     expect(watched.values.at(-1)).toMatchObject({ status: 'CANCELLED', completedAt: h.clock.now() });
     expect(watched.values.some((v) => v.status === 'COMPLETED')).toBe(false);
 
@@ -38,7 +38,7 @@ describe('cancelling while the tracker works', () => {
     h.clock.advance(1000);
     const later = await h.tick();
     expect(later.calls).toEqual([]);
-    expect(h.status(c.id)).toEqual(cancelled);
+    expect(await h.status(c.id)).toEqual(cancelled);
   });
 
   it('removes a copy that EC2 made while the cancel was being recorded', async () => {
@@ -54,7 +54,7 @@ describe('cancelling while the tracker works', () => {
     expect(copy).toBeDefined();
     expect(h.fake.image(copy!.id).state).toBe('deregistered');
     expect(h.fake.image(c.amiId!).state).toBe('deregistered');
-    const cancelled = h.status(c.id);
+    const cancelled = await h.status(c.id);
     expect(cancelled.status).toBe('CANCELLED');
     expect(cancelled.completedAt).not.toBeNull();
     expect(cancelled.message).toMatch(/^Cancelled; .* deregistered and their snapshots deleted$/);
@@ -79,7 +79,7 @@ describe('cancelling while the tracker works', () => {
 
     h.clock.advance(1000);
     await h.tick();
-    expect(h.status(c.id)).toMatchObject({
+    expect(await h.status(c.id)).toMatchObject({
       status: 'CANCELLED',
       completedAt: h.clock.now(),
       message: `Cancelled; ${c.amiId} deregistered and its snapshots deleted`,

@@ -22,7 +22,7 @@ describe('copies to other regions', () => {
     h.fake.advance(c.amiId!, 90);
     const pending = await h.tick();
     expect(pending.calls.filter((x) => x.action === 'CopyImage')).toEqual([]);
-    expect(h.status(c.id).copies.map((x) => [x.region, x.status, x.message])).toEqual([
+    expect((await h.status(c.id)).copies.map((x) => [x.region, x.status, x.message])).toEqual([
       ['us-west-2', 'PENDING', 'Waiting for the source AMI'],
       ['eu-west-1', 'PENDING', 'Waiting for the source AMI'],
     ]);
@@ -39,7 +39,7 @@ describe('copies to other regions', () => {
     expect(args[0]).toMatchObject({ sourceRegion: 'us-east-1', sourceImageId: c.amiId, name: 'two copies' });
     expect(args[0]!.tags).toContainEqual({ key: 'prism:creation-id', value: c.id });
 
-    const copying = h.status(c.id);
+    const copying = await h.status(c.id);
     expect(copying).toMatchObject({
       status: 'IN_PROGRESS',
       stage: 'COPYING',
@@ -58,20 +58,20 @@ describe('copies to other regions', () => {
     const c = await h.create({ name: 'copy progress', copyToRegions: ['us-west-2'] }, { volumesGiB: [10] });
     h.fake.complete(c.amiId!);
     await h.tick();
-    const copyId = h.status(c.id).copies[0]!.amiId!;
+    const copyId = (await h.status(c.id)).copies[0]!.amiId!;
 
     h.fake.advance(copyId, 50);
     h.clock.advance(1000);
     await h.tick();
     // Source 10 GiB done and half of the copy's 10 GiB: 15 of 20.
-    const copying = h.status(c.id);
+    const copying = await h.status(c.id);
     expect(copying).toMatchObject({ stage: 'COPYING', progress: 75, message: 'Copying to us-west-2 - 50%' });
     expect(copying.copies[0]).toMatchObject({ status: 'IN_PROGRESS', progress: 50, message: 'Copying - 50%' });
 
     h.fake.complete(copyId);
     h.clock.advance(1000);
     await h.tick();
-    const done = h.status(c.id);
+    const done = await h.status(c.id);
     expect(done).toMatchObject({
       status: 'COMPLETED',
       stage: 'DONE',
@@ -79,7 +79,7 @@ describe('copies to other regions', () => {
       message: `AMI ${c.amiId} is available in us-east-1 and us-west-2`,
     });
     expect(done.copies[0]).toMatchObject({ status: 'COMPLETED', progress: 100, message: `Available as ${copyId}` });
-    expect(h.ami(copyId)).toMatchObject({ region: 'us-west-2', state: 'AVAILABLE', creationId: c.id });
+    expect(await h.ami(copyId)).toMatchObject({ region: 'us-west-2', state: 'AVAILABLE', creationId: c.id });
     expect(h.fake.image(copyId).tags).toContainEqual({ key: 'prism:creation-id', value: c.id });
   });
 
@@ -88,12 +88,12 @@ describe('copies to other regions', () => {
     const c = await h.create({ name: 'one copy fails', copyToRegions: ['us-west-2', 'eu-west-1'] }, { volumesGiB: [10] });
     h.fake.complete(c.amiId!);
     await h.tick();
-    const [west, eu] = h.status(c.id).copies;
+    const [west, eu] = (await h.status(c.id)).copies;
     h.fake.fail(west!.amiId!, 'Client.InternalError: Copy failed');
     h.fake.complete(eu!.amiId!);
     h.clock.advance(1000);
     await h.tick();
-    const done = h.status(c.id);
+    const done = await h.status(c.id);
     expect(done).toMatchObject({
       status: 'PARTIALLY_COMPLETED',
       stage: 'DONE',
@@ -104,7 +104,7 @@ describe('copies to other regions', () => {
       ['us-west-2', 'FAILED', 'Copy failed: Client.InternalError: Copy failed', 'Client.InternalError: Copy failed'],
       ['eu-west-1', 'COMPLETED', `Available as ${eu!.amiId}`, null],
     ]);
-    expect(h.ami(west!.amiId!)?.state).toBe('FAILED');
+    expect((await h.ami(west!.amiId!))?.state).toBe('FAILED');
   });
 
   it('fails the copy at once when EC2 rejects CopyImage, and the creation ends PARTIALLY_COMPLETED', async () => {
@@ -113,7 +113,7 @@ describe('copies to other regions', () => {
     h.fake.complete(c.amiId!);
     h.fake.failNext('CopyImage', { error: { code: 'InvalidParameterValue', message: 'Invalid region' } });
     await h.tick();
-    const done = h.status(c.id);
+    const done = await h.status(c.id);
     expect(done.copies[0]).toMatchObject({
       status: 'FAILED',
       amiId: null,
@@ -135,7 +135,7 @@ describe('copies to other regions', () => {
     h.fake.failNext('CopyImage', { error: { code: 'InternalError', status: 500 }, afterApplying: true });
     h.fake.hideNextImages(1);
     await h.tick();
-    expect(h.status(c.id).copies[0]).toMatchObject({
+    expect((await h.status(c.id)).copies[0]).toMatchObject({
       status: 'PENDING',
       amiId: null,
       message: 'Waiting to start the copy (EC2 is busy)',
@@ -151,7 +151,7 @@ describe('copies to other regions', () => {
     expect(copyCalls).toEqual([copyClientToken(c.id, 'us-west-2'), copyClientToken(c.id, 'us-west-2')]);
     const images = h.fake.images('us-west-2');
     expect(images).toHaveLength(1);
-    expect(h.status(c.id).copies[0]).toMatchObject({ status: 'IN_PROGRESS', amiId: images[0]!.id });
+    expect((await h.status(c.id)).copies[0]).toMatchObject({ status: 'IN_PROGRESS', amiId: images[0]!.id });
   });
 
   it("fails the creation with EC2's StateReason when the source image fails, and never starts the copies", async () => {
@@ -162,7 +162,7 @@ describe('copies to other regions', () => {
     h.fake.fail(c.amiId!, 'Client.InvalidSnapshot.NotFound: snapshot went away');
     h.clock.advance(1000);
     await h.tick();
-    const failed = h.status(c.id);
+    const failed = await h.status(c.id);
     expect(failed).toMatchObject({
       status: 'FAILED',
       stage: 'SNAPSHOTTING',

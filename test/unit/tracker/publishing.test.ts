@@ -27,11 +27,11 @@ describe('publishing and sharing at the end', () => {
       ['IN_PROGRESS', 'PUBLISHING', 49, 'Publishing to the community and Sharing with 2 accounts'],
       ['COMPLETED', 'DONE', 100, `AMI ${c.amiId} is available in us-east-1`],
     ]);
-    expect(h.status(c.id).failureReason).toBeNull();
+    expect((await h.status(c.id)).failureReason).toBeNull();
     expect(h.fake.launchPermissions(c.amiId!)).toEqual({ public: true, userIds: [ALICE, BOB] });
     for (const id of h.fake.image(c.amiId!).snapshotIds) expect(h.fake.snapshot(id)?.createVolumeUserIds).toEqual([ALICE, BOB]);
     expect(h.fake.image(c.amiId!).tags).toContainEqual({ key: 'prism:community', value: 'published' });
-    expect(h.ami(c.amiId!)).toMatchObject({ visibility: 'PUBLIC', publishedAt: h.clock.now() });
+    expect(await h.ami(c.amiId!)).toMatchObject({ visibility: 'PUBLIC', publishedAt: h.clock.now() });
   });
 
   it('shares every copy too, and reports block public access in a copy region in the message', async () => {
@@ -43,12 +43,12 @@ describe('publishing and sharing at the end', () => {
     h.fake.setBlockPublicAccess('us-west-2', 'block-new-sharing');
     h.fake.complete(c.amiId!);
     await h.tick();
-    const copyId = h.status(c.id).copies[0]!.amiId!;
+    const copyId = (await h.status(c.id)).copies[0]!.amiId!;
     h.fake.complete(copyId);
     h.clock.advance(1000);
     await h.tick();
 
-    expect(h.status(c.id)).toMatchObject({
+    expect(await h.status(c.id)).toMatchObject({
       status: 'COMPLETED',
       stage: 'DONE',
       progress: 100,
@@ -57,7 +57,7 @@ describe('publishing and sharing at the end', () => {
     });
     expect(h.fake.launchPermissions(c.amiId!).public).toBe(true);
     expect(h.fake.launchPermissions(copyId).public).toBe(false);
-    expect(h.ami(copyId)?.visibility).toBe('PRIVATE');
+    expect((await h.ami(copyId))?.visibility).toBe('PRIVATE');
   });
 
   it('stays PUBLISHING when EC2 throttles the sharing, and the next tick finishes it', async () => {
@@ -66,15 +66,15 @@ describe('publishing and sharing at the end', () => {
     h.fake.complete(c.amiId!);
     h.fake.failNext('ModifyImageAttribute');
     await h.tick();
-    expect(h.status(c.id)).toMatchObject({ status: 'IN_PROGRESS', stage: 'PUBLISHING', message: 'Sharing with 1 account' });
+    expect(await h.status(c.id)).toMatchObject({ status: 'IN_PROGRESS', stage: 'PUBLISHING', message: 'Sharing with 1 account' });
     expect(h.fake.launchPermissions(c.amiId!).userIds).toEqual([]);
 
     h.clock.advance(1000);
     const { calls } = await h.tick();
     expect(calls.map((x) => x.action)).toEqual(['ModifyImageAttribute', 'ModifySnapshotAttribute']);
-    expect(h.status(c.id)).toMatchObject({ status: 'COMPLETED', message: `AMI ${c.amiId} is available in us-east-1` });
+    expect(await h.status(c.id)).toMatchObject({ status: 'COMPLETED', message: `AMI ${c.amiId} is available in us-east-1` });
     expect(h.fake.launchPermissions(c.amiId!).userIds).toEqual([ALICE]);
-    expect(h.ami(c.amiId!)?.visibility).toBe('SHARED');
+    expect((await h.ami(c.amiId!))?.visibility).toBe('SHARED');
   });
 
   it("does not hold up the other creations of the tick when one creation's sharing is throttled", async () => {
@@ -85,9 +85,9 @@ describe('publishing and sharing at the end', () => {
     h.fake.complete(second.amiId!);
     h.fake.failNext('ModifyImageAttribute');
     await h.tick();
-    expect([h.status(first.id).status, h.status(second.id).status].sort()).toEqual(['COMPLETED', 'IN_PROGRESS']);
+    expect([(await h.status(first.id)).status, (await h.status(second.id)).status].sort()).toEqual(['COMPLETED', 'IN_PROGRESS']);
     h.clock.advance(1000);
     await h.tick();
-    expect([h.status(first.id).status, h.status(second.id).status]).toEqual(['COMPLETED', 'COMPLETED']);
+    expect([(await h.status(first.id)).status, (await h.status(second.id)).status]).toEqual(['COMPLETED', 'COMPLETED']);
   });
 });

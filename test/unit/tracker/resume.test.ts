@@ -26,7 +26,7 @@ describe('an unanswered CreateImage', () => {
     h.clock.advance(1000);
     const { calls } = await h.tick();
     expect(calls[0]).toMatchObject({ action: 'DescribeImages', args: { tag: { key: 'prism:creation-id', values: [c.id] } } });
-    expect(h.status(c.id)).toMatchObject({
+    expect(await h.status(c.id)).toMatchObject({
       status: 'IN_PROGRESS',
       stage: 'SNAPSHOTTING',
       amiId: image!.id,
@@ -34,12 +34,12 @@ describe('an unanswered CreateImage', () => {
     });
     expect(h.fake.callsOf('CreateImage')).toHaveLength(1);
     expect(h.fake.images('us-east-1')).toHaveLength(1);
-    expect(h.ami(image!.id)).toMatchObject({ state: 'PENDING', creationId: c.id });
+    expect(await h.ami(image!.id)).toMatchObject({ state: 'PENDING', creationId: c.id });
 
     h.fake.complete(image!.id);
     h.clock.advance(1000);
     await h.tick();
-    expect(h.status(c.id).status).toBe('COMPLETED');
+    expect((await h.status(c.id)).status).toBe('COMPLETED');
   });
 
   it('is sent again only 30 s after the first request when no image carries the tag or the name, and once', async () => {
@@ -51,7 +51,7 @@ describe('an unanswered CreateImage', () => {
     h.clock.advance(29_000);
     await h.tick();
     expect(h.fake.callsOf('CreateImage')).toHaveLength(1);
-    expect(h.status(c.id).amiId).toBeNull();
+    expect((await h.status(c.id)).amiId).toBeNull();
 
     h.clock.advance(2000);
     const { calls } = await h.tick();
@@ -61,7 +61,7 @@ describe('an unanswered CreateImage', () => {
       ['CreateImage', expect.objectContaining({ name: 'request lost', instanceId: c.instanceId })],
     ]);
     const [image] = h.fake.images('us-east-1');
-    expect(h.status(c.id)).toMatchObject({ status: 'IN_PROGRESS', amiId: image!.id });
+    expect(await h.status(c.id)).toMatchObject({ status: 'IN_PROGRESS', amiId: image!.id });
 
     h.clock.advance(60_000);
     await h.tick();
@@ -77,7 +77,7 @@ describe('an image EC2 does not list yet', () => {
     const c = await h.create({ name: 'not listed yet' }, { volumesGiB: [8] });
     h.clock.advance(GRACE_MS);
     await h.tick();
-    expect(h.status(c.id)).toMatchObject({
+    expect(await h.status(c.id)).toMatchObject({
       status: 'IN_PROGRESS',
       stage: 'SNAPSHOTTING',
       message: `Waiting for EC2 to list image ${c.amiId}`,
@@ -87,7 +87,11 @@ describe('an image EC2 does not list yet', () => {
     h.fake.advance(c.amiId!, 20);
     h.clock.advance(1000);
     await h.tick();
-    expect(h.status(c.id)).toMatchObject({ status: 'IN_PROGRESS', progress: 20, message: 'Creating snapshot - 20% complete' });
+    expect(await h.status(c.id)).toMatchObject({
+      status: 'IN_PROGRESS',
+      progress: 20,
+      message: 'Creating snapshot - 20% complete',
+    });
   });
 
   it('ends FAILED once the grace period after CreateImage has passed', async () => {
@@ -97,8 +101,8 @@ describe('an image EC2 does not list yet', () => {
     h.clock.advance(GRACE_MS + 1);
     await h.tick();
     const reason = `EC2 no longer lists image ${c.amiId}; it was deregistered or never registered`;
-    expect(h.status(c.id)).toMatchObject({ status: 'FAILED', failureReason: reason, message: `Failed: ${reason}` });
-    expect(h.ami(c.amiId!)?.state).toBe('FAILED');
+    expect(await h.status(c.id)).toMatchObject({ status: 'FAILED', failureReason: reason, message: `Failed: ${reason}` });
+    expect((await h.ami(c.amiId!))?.state).toBe('FAILED');
   });
 
   it('fails only the copy that EC2 never lists, and the creation ends PARTIALLY_COMPLETED', async () => {
@@ -107,17 +111,20 @@ describe('an image EC2 does not list yet', () => {
     h.fake.complete(c.amiId!);
     h.fake.hideNextImages(1);
     await h.tick();
-    const copyId = h.status(c.id).copies[0]!.amiId!;
+    const copyId = (await h.status(c.id)).copies[0]!.amiId!;
 
     h.clock.advance(60_000);
     await h.tick();
-    expect(h.status(c.id).copies[0]).toMatchObject({ status: 'IN_PROGRESS', message: `Waiting for EC2 to list ${copyId}` });
+    expect((await h.status(c.id)).copies[0]).toMatchObject({
+      status: 'IN_PROGRESS',
+      message: `Waiting for EC2 to list ${copyId}`,
+    });
 
     h.clock.advance(GRACE_MS);
     await h.tick();
     const reason = `EC2 no longer lists copy ${copyId} in us-west-2`;
-    expect(h.status(c.id).copies[0]).toMatchObject({ status: 'FAILED', message: reason, failureReason: reason });
-    expect(h.status(c.id)).toMatchObject({
+    expect((await h.status(c.id)).copies[0]).toMatchObject({ status: 'FAILED', message: reason, failureReason: reason });
+    expect(await h.status(c.id)).toMatchObject({
       status: 'PARTIALLY_COMPLETED',
       message: `AMI ${c.amiId} is available in us-east-1; copies to us-west-2 failed`,
     });

@@ -1,0 +1,134 @@
+// Responsible for the PostgreSQL store (DATABASE_URL): a connection pool that fails fast instead
+// of hanging while PostgreSQL is away and reconnects by itself when it is back, migrations applied
+// once when replicas start together (under an advisory lock), and PostgreSQL's error codes.
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { sql, type SQL } from 'drizzle-orm';
+import { drizzle } from 'drizzle-orm/node-postgres';
+import { migrate } from 'drizzle-orm/node-postgres/migrator';
+import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
+import pg from 'pg';
+import * as pgSchema from './schema-pg.js';
+import { describeUrl, likePattern, type Orm, type Store, type Tables } from './store.js';
+
+const MIGRATIONS = resolve(dirname(fileURLToPath(import.meta.url)), '../../drizzle/postgres');
+/** pg_advisory_lock key of "prism-ami migrations"; any constant the replicas share. */
+const MIGRATION_LOCK = 0x70726973;
+
+export interface PostgresStore extends Store {
+  readonly dialect: 'postgres';
+  readonly pool: pg.Pool;
+}
+
+export async function openPostgresStore(url: string, options: { onError?: (err: Error) => void } = {}): Promise<PostgresStore> {
+  checkUrl(url);
+  const where = describeUrl(url);
+  try {
+    await withClient(url, (client) => migrateOnce(client));
+  } catch (err) {
+    throw new Error(`DATABASE_URL: cannot use PostgreSQL at ${where} (${reason(err)}); start PostgreSQL or fix the URL`, {
+      cause: err,
+    });
+  }
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 10,
+    // While PostgreSQL is away a request gets an error in seconds, never a hang; the pool opens
+    // new connections by itself once it is back.
+    connectionTimeoutMillis: 5_000,
+    query_timeout: 30_000,
+    keepAlive: true,
+    application_name: 'prism-ami',
+  });
+  // An idle connection that breaks (PostgreSQL restarted) emits here; unhandled it would end the process.
+  pool.on('error', (err) => options.onError?.(err));
+  const orm = drizzle(pool, { schema: pgSchema }) as unknown as Orm;
+  const t = pgSchema as unknown as Tables;
+  return storeOver(pool, orm, t, where);
+}
+
+function storeOver(pool: pg.Pool, orm: Orm, t: Tables, location: string): PostgresStore {
+  const common = {
+    dialect: 'postgres' as const,
+    location,
+    identity: {},
+    t,
+    pool,
+    isUniqueViolation: (err: unknown) => codeOf(err) === '23505',
+    containsText: (column: SQLiteColumn, text: string): SQL => sql`${column} ILIKE ${likePattern(text)} ESCAPE '\\'`,
+    ping: async () => {
+      await pool.query('select 1');
+    },
+    migrations: async () => {
+      const { rows } = await pool.query<{ n: string }>('select count(*) as n from drizzle.__drizzle_migrations');
+      return { expected: shippedMigrations(), applied: Number(rows[0]?.n ?? 0) };
+    },
+    close: () => pool.end(),
+  };
+  const inTransaction = (tx: Orm): PostgresStore => {
+    const inside: PostgresStore = { ...common, orm: tx, transaction: (fn) => fn(inside) };
+    return inside;
+  };
+  return {
+    ...common,
+    orm,
+    transaction: (fn) => orm.transaction((tx) => fn(inTransaction(tx))),
+  };
+}
+
+function checkUrl(url: string): void {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new Error('DATABASE_URL is not a URL; expected postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE');
+  }
+  if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') {
+    throw new Error(
+      `DATABASE_URL must start with postgres:// (got ${u.protocol}//); for SQLite leave it unset and set DATABASE_PATH`,
+    );
+  }
+}
+
+async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000, application_name: 'prism-ami migrate' });
+  client.on('error', () => undefined); // reported by the query that fails
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** Replicas starting together: the first migrates, the others wait for it and then find nothing to do. */
+async function migrateOnce(client: pg.Client): Promise<void> {
+  await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK]);
+  try {
+    await migrate(drizzle(client), { migrationsFolder: MIGRATIONS });
+  } finally {
+    await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+  }
+}
+
+let shipped: number | undefined;
+function shippedMigrations(): number {
+  shipped ??= (JSON.parse(readFileSync(resolve(MIGRATIONS, 'meta/_journal.json'), 'utf8')) as { entries: unknown[] }).entries
+    .length;
+  return shipped;
+}
+
+function codeOf(err: unknown): string | undefined {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+  }
+  return undefined;
+}
+
+function reason(err: unknown): string {
+  const e = err instanceof AggregateError && err.errors.length ? (err.errors[0] as unknown) : err;
+  if (e instanceof Error) return (e as { code?: string }).code ? `${(e as { code?: string }).code}: ${e.message}` : e.message;
+  return String(e);
+}

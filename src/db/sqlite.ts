@@ -1,0 +1,103 @@
+// Responsible for the SQLite store: opening the file with the settings a long-running server
+// needs, bringing its schema up to date, and transactions for async callers.
+//
+// better-sqlite3 is synchronous and has one connection, so a transaction whose body awaits must
+// keep every other writer out until it ends: transactions run one after another (a promise
+// chain), and every write goes through one. Reads from elsewhere may run between the statements
+// of an open transaction and see its writes; nothing rolls back except on an error.
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { sql, type SQL } from 'drizzle-orm';
+import { drizzle } from 'drizzle-orm/better-sqlite3';
+import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
+import * as schema from './schema.js';
+import { likePattern, tables, type Store } from './store.js';
+
+const MIGRATIONS = resolve(dirname(fileURLToPath(import.meta.url)), '../../drizzle/sqlite');
+
+export interface SqliteStore extends Store {
+  readonly dialect: 'sqlite';
+  /** The connection itself, for statement timing in metrics. */
+  readonly sqlite: Database.Database;
+}
+
+export function openSqliteStore(path: string): SqliteStore {
+  if (path !== ':memory:') mkdirSync(dirname(resolve(path)), { recursive: true });
+  const sqlite = new Database(path);
+  // WAL lets readers (queries, subscriptions) proceed while the tracker writes; the busy timeout
+  // covers the CLI's token commands touching the same file; foreign keys are off by default.
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('busy_timeout = 5000');
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma('synchronous = NORMAL');
+  const orm = drizzle(sqlite, { schema });
+  migrate(orm, { migrationsFolder: MIGRATIONS });
+
+  let queue: Promise<unknown> = Promise.resolve();
+  const identity = {};
+  const inside: SqliteStore = { ...common(), transaction: (fn) => fn(inside) };
+  const store: SqliteStore = {
+    ...common(),
+    transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
+      const run = async (): Promise<T> => {
+        sqlite.exec('BEGIN IMMEDIATE');
+        try {
+          const result = await fn(inside);
+          sqlite.exec('COMMIT');
+          return result;
+        } catch (err) {
+          if (sqlite.inTransaction) sqlite.exec('ROLLBACK');
+          throw err;
+        }
+      };
+      const next = queue.then(run);
+      queue = next.catch(() => undefined);
+      return next;
+    },
+  };
+  return store;
+
+  function common(): Omit<SqliteStore, 'transaction'> {
+    return {
+      dialect: 'sqlite',
+      location: path,
+      identity,
+      orm,
+      t: tables,
+      sqlite,
+      isUniqueViolation: (err) => /SQLITE_CONSTRAINT_(UNIQUE|PRIMARYKEY)/.test(codeOf(err)),
+      containsText: (column: SQLiteColumn, text: string): SQL => sql`${column} LIKE ${likePattern(text)} ESCAPE '\\'`,
+      ping: () => {
+        if (!sqlite.open) return Promise.reject(new Error('the database is closed'));
+        sqlite.prepare('select 1').get();
+        return Promise.resolve();
+      },
+      migrations: () =>
+        sqlite.open ? Promise.resolve(migrationState(sqlite)) : Promise.reject(new Error('the database is closed')),
+      close: () => {
+        if (sqlite.open) sqlite.close();
+        return Promise.resolve();
+      },
+    };
+  }
+}
+
+function codeOf(err: unknown): string {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+  }
+  return '';
+}
+
+let shipped: number | undefined;
+
+function migrationState(sqlite: Database.Database): { expected: number; applied: number } {
+  shipped ??= (JSON.parse(readFileSync(resolve(MIGRATIONS, 'meta/_journal.json'), 'utf8')) as { entries: unknown[] }).entries
+    .length;
+  const row = sqlite.prepare('select count(*) as n from __drizzle_migrations').get() as { n: number } | undefined;
+  return { expected: shipped, applied: row?.n ?? 0 };
+}

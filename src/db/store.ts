@@ -1,0 +1,96 @@
+// Responsible for the one async interface every data-access function goes through, whichever
+// engine stands behind it: SQLite (the embedded default, DATABASE_PATH) or PostgreSQL
+// (DATABASE_URL). What differs between the two (opening, migrations, transactions, error codes,
+// case-insensitive matching) is written once per engine in sqlite.ts and postgres.ts; no data
+// access is written twice.
+//
+// The query builder is typed by the SQLite schema. At run time a PostgreSQL store hands out
+// drizzle's pg database and the tables of schema-pg.ts, whose builders have the same API for
+// everything data access uses (select/insert/update/delete, onConflict*, returning, awaited
+// rather than .get()/.all()/.run()). The checks at the end of this file fail to compile if the
+// two schemas ever stop reading and writing the same rows.
+import type { SQL } from 'drizzle-orm';
+import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
+import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
+import type * as pgSchema from './schema-pg.js';
+import * as sqliteSchema from './schema.js';
+
+export type Orm = BetterSQLite3Database<typeof sqliteSchema>;
+
+export const tables = {
+  users: sqliteSchema.users,
+  apiTokens: sqliteSchema.apiTokens,
+  creations: sqliteSchema.creations,
+  creationTags: sqliteSchema.creationTags,
+  regionCopies: sqliteSchema.regionCopies,
+  amis: sqliteSchema.amis,
+  amiTags: sqliteSchema.amiTags,
+  amiLaunchPermissions: sqliteSchema.amiLaunchPermissions,
+};
+export type Tables = typeof tables;
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface Store {
+  readonly dialect: Dialect;
+  /** Where the data lives, for logs and messages (a path, or a URL without its password). */
+  readonly location: string;
+  /** The same object for a store and its transactions: a key for what is kept per database. */
+  readonly identity: object;
+  readonly orm: Orm;
+  readonly t: Tables;
+  /** Runs `fn` in one transaction (every write goes through here); a nested call joins the outer one. */
+  transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T>;
+  /** Whether the error is a unique constraint refusing a row (an idempotency key raced, say). */
+  isUniqueViolation(err: unknown): boolean;
+  /** `column` contains `text`, ignoring ASCII case, with % and _ taken literally. */
+  containsText(column: SQLiteColumn, text: string): SQL;
+  /** One round trip; rejects when the engine does not answer. */
+  ping(): Promise<void>;
+  /** Migrations the code ships and how many the database has applied. */
+  migrations(): Promise<{ expected: number; applied: number }>;
+  close(): Promise<void>;
+}
+
+export interface StoreLocation {
+  /** postgres://… selects PostgreSQL; otherwise SQLite at `databasePath`. */
+  databaseUrl?: string | undefined;
+  databasePath: string;
+}
+
+export async function openStore(where: StoreLocation): Promise<Store> {
+  if (where.databaseUrl) {
+    const { openPostgresStore } = await import('./postgres.js');
+    return openPostgresStore(where.databaseUrl);
+  }
+  const { openSqliteStore } = await import('./sqlite.js');
+  return openSqliteStore(where.databasePath);
+}
+
+/** A database URL without its user and password, for messages and logs: host:port/database. */
+export function describeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}:${u.port || '5432'}${u.pathname}`;
+  } catch {
+    return 'a malformed URL';
+  }
+}
+
+/** The first row of a result, or undefined (what SQLite's `.get()` gives, on both engines). */
+export function first<T>(rows: T[]): T | undefined {
+  return rows[0];
+}
+
+/** `%` and `_` in a plain substring must not act as wildcards (the LIKE patterns escape with `\`). */
+export function likePattern(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Rows<T extends Record<string, { $inferSelect: unknown; $inferInsert: unknown }>> = {
+  [K in keyof T]: [T[K]['$inferSelect'], T[K]['$inferInsert']];
+};
+type PgTables = Pick<typeof pgSchema, keyof Tables>;
+const sameRows: Same<Rows<PgTables>, Rows<Tables>> = true;
+void sameRows;
