@@ -1,0 +1,85 @@
+// With replicas, the tracker moves a creation only while its replica holds the lease of the
+// creation's source region: without it, EC2 hears nothing about the creation from this replica and
+// the creation stays as it is; with it, the creation advances (copies in other regions included).
+import { afterEach, describe, expect, it } from 'vitest';
+import type { RegionLeases } from '../../../src/services/region-leases.js';
+import { createUnitHarness, type UnitHarness } from '../../support/unit-harness.js';
+
+let h: UnitHarness;
+
+afterEach(() => h?.close());
+
+/** Leases that hold exactly the regions in `regions` (a test changes the set to hand a region over). */
+function leasesOf(regions: Set<string>): RegionLeases & { asked: string[] } {
+  const asked: string[] = [];
+  return {
+    asked,
+    holds(region) {
+      asked.push(region);
+      return Promise.resolve(regions.has(region));
+    },
+    held: () => [...regions].sort(),
+    close: () => Promise.resolve(),
+  };
+}
+
+describe('a tracker that holds some regions', () => {
+  it('sends no EC2 request for a creation whose source region it does not hold, and leaves the creation as it was', async () => {
+    const leases = leasesOf(new Set(['eu-west-1']));
+    h = createUnitHarness({ tracker: { leases } });
+    const c = await h.create({ name: 'not mine', copyToRegions: ['us-west-2'] }, { volumesGiB: [8] });
+    const before = h.status(c.id);
+    h.fake.complete(c.amiId!);
+
+    h.clock.advance(1000);
+    const { report, calls } = await h.tick();
+    expect(calls).toEqual([]);
+    expect(report).toMatchObject({ creations: 0, regions: 0, ec2Calls: 0, changed: 0, leasedRegions: ['eu-west-1'] });
+    expect(h.status(c.id)).toEqual(before);
+    // One question per region and tick, however many lists the creation is in.
+    expect(leases.asked).toEqual(['us-east-1']);
+  });
+
+  it('advances the creation once it holds the source region, copies in other regions included', async () => {
+    const regions = new Set<string>();
+    h = createUnitHarness({ tracker: { leases: leasesOf(regions) } });
+    const c = await h.create({ name: 'handed over', copyToRegions: ['us-west-2'] }, { volumesGiB: [8] });
+    h.fake.complete(c.amiId!);
+    h.clock.advance(1000);
+    expect((await h.tick()).calls).toEqual([]);
+
+    regions.add('us-east-1');
+    h.clock.advance(1000);
+    const { report, calls } = await h.tick();
+    expect(calls.map((x) => `${x.action} ${x.region}`)).toContain('DescribeImages us-east-1');
+    expect(calls.map((x) => `${x.action} ${x.region}`)).toContain('CopyImage us-west-2');
+    expect(report).toMatchObject({ creations: 1, changed: 1, leasedRegions: ['us-east-1'] });
+    expect(h.status(c.id)).toMatchObject({ stage: 'COPYING' });
+    const [copy] = h.fake.images('us-west-2');
+    h.fake.complete(copy!.id);
+    h.clock.advance(1000);
+    await h.tick();
+    expect(h.status(c.id)).toMatchObject({ status: 'COMPLETED' });
+  });
+
+  it('leaves an unanswered CreateImage and an interrupted cancel to the holder of their region', async () => {
+    const regions = new Set<string>();
+    h = createUnitHarness({ tracker: { leases: leasesOf(regions) } });
+    h.fake.failNext('CreateImage', { error: { code: 'InternalError', status: 500 }, afterApplying: true });
+    const orphan = await h.create({ name: 'answer lost' }, { volumesGiB: [8] });
+    const cancelled = await h.create({ name: 'cancel interrupted' }, { volumesGiB: [8] });
+    h.fake.failNext('DeregisterImage', { error: 'network' });
+    await h.services.creations.cancel(h.viewer, cancelled.id);
+    const before = [h.status(orphan.id), h.status(cancelled.id)];
+
+    h.clock.advance(1000);
+    expect((await h.tick()).calls).toEqual([]);
+    expect([h.status(orphan.id), h.status(cancelled.id)]).toEqual(before);
+
+    regions.add('us-east-1');
+    h.clock.advance(1000);
+    await h.tick();
+    expect(h.status(orphan.id)).toMatchObject({ stage: 'SNAPSHOTTING', amiId: h.fake.images('us-east-1')[0]!.id });
+    expect(h.status(cancelled.id)).toMatchObject({ status: 'CANCELLED', completedAt: h.clock.now() });
+  });
+});
