@@ -1,7 +1,9 @@
 // With replicas, the tracker moves a creation only while its replica holds the lease of the
 // creation's source region: without it, EC2 hears nothing about the creation from this replica and
 // the creation stays as it is; with it, the creation advances (copies in other regions included).
+// The reconciler likewise looks only at the AMIs of the regions it holds.
 import { afterEach, describe, expect, it } from 'vitest';
+import { createReconciler } from '../../../src/services/reconciler.js';
 import type { RegionLeases } from '../../../src/services/region-leases.js';
 import { createUnitHarness, type UnitHarness } from '../../support/unit-harness.js';
 
@@ -81,5 +83,35 @@ describe('a tracker that holds some regions', () => {
     await h.tick();
     expect(h.status(orphan.id)).toMatchObject({ stage: 'SNAPSHOTTING', amiId: h.fake.images('us-east-1')[0]!.id });
     expect(h.status(cancelled.id)).toMatchObject({ status: 'CANCELLED', completedAt: h.clock.now() });
+  });
+});
+
+describe('a reconciler that holds some regions', () => {
+  it('asks EC2 only about the AMIs of the regions it holds, and changes only those', async () => {
+    h = createUnitHarness();
+    const c = await h.create({ name: 'reconciled in part', copyToRegions: ['us-west-2'] }, { volumesGiB: [8] });
+    h.fake.complete(c.amiId!);
+    await h.tick();
+    const copy = h.fake.images('us-west-2')[0]!;
+    h.fake.complete(copy.id);
+    h.clock.advance(1000);
+    await h.tick();
+    expect(h.status(c.id).status).toBe('COMPLETED');
+    // Both deregistered outside the service; this replica holds only us-west-2.
+    await h.fake.deregisterImage('us-east-1', c.amiId!);
+    await h.fake.deregisterImage('us-west-2', copy.id);
+    const reconciler = createReconciler(h.deps, { intervalMs: 1000, leases: leasesOf(new Set(['us-west-2'])) });
+
+    const mark = h.fake.callCount();
+    const report = await reconciler.runOnce();
+    expect(h.fake.callsSince(mark).map((x) => `${x.action} ${x.region}`)).toEqual(['DescribeImages us-west-2']);
+    expect(report).toMatchObject({
+      checked: 1,
+      regions: 1,
+      ec2Calls: 1,
+      changed: [{ amiId: copy.id, from: 'AVAILABLE', to: 'DEREGISTERED' }],
+    });
+    expect(h.ami(c.amiId!)?.state).toBe('AVAILABLE');
+    expect(h.ami(copy.id)?.state).toBe('DEREGISTERED');
   });
 });
