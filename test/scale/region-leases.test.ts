@@ -1,6 +1,8 @@
 // Region leases on a real PostgreSQL: of the replicas sharing one database, one polls each region
 // per loop; when the holder's connection dies another takes the region at its next holds(), and
 // withAdvisoryLock runs concurrent callers one after the other.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -29,8 +31,8 @@ afterAll(async () => {
 });
 
 /** A replica's lease set, named in pg_stat_activity so the test can find its backend. */
-function replica(name: string, scope: LeaseScope = 'tracker'): PgRegionLeases {
-  const leases = createPgRegionLeases({ connectionString: db.url, scope, logger, applicationName: name });
+function replica(name: string, scope: LeaseScope = 'tracker', log = logger): PgRegionLeases {
+  const leases = createPgRegionLeases({ connectionString: db.url, scope, logger: log, applicationName: name });
   open.push(leases);
   return leases;
 }
@@ -88,7 +90,12 @@ describe('region leases on PostgreSQL', () => {
   });
 
   it('hands the region to the other replica when the holder’s connection is killed, and not back while it is held', async () => {
-    const a = replica('replica a');
+    const logged: { level: number; msg: string }[] = [];
+    const a = replica(
+      'replica a',
+      'tracker',
+      pino({ level: 'info' }, { write: (line: string) => logged.push(JSON.parse(line) as { level: number; msg: string }) }),
+    );
     const b = replica('replica b');
     expect(await a.holds('us-east-1')).toBe(true);
     expect(await a.holds('eu-west-1')).toBe(true);
@@ -96,10 +103,13 @@ describe('region leases on PostgreSQL', () => {
 
     const killedAt = performance.now();
     await terminate('replica a');
+    const goneAt = performance.now();
     // The next holds() takes it: no expiry to wait for.
     expect(await b.holds('us-east-1')).toBe(true);
     const takeoverMs = performance.now() - killedAt;
-    console.info(`takeover after pg_terminate_backend: ${takeoverMs.toFixed(1)} ms`);
+    console.info(
+      `takeover after pg_terminate_backend: ${takeoverMs.toFixed(1)} ms (${(performance.now() - goneAt).toFixed(1)} ms after the backend was gone)`,
+    );
     expect(takeoverMs).toBeLessThan(1000);
 
     // The killed replica learns of it from its connection and owns nothing any more.
@@ -109,6 +119,11 @@ describe('region leases on PostgreSQL', () => {
     expect(await a.holds('eu-west-1')).toBe(true);
     expect(a.held()).toEqual(['eu-west-1']);
     await backendPid('replica a');
+    expect(await a.holds('us-east-1')).toBe(false);
+    // Loss and recovery are told once each, however often the loop asks.
+    const messages = logged.map((l) => l.msg);
+    expect(messages.filter((m) => m.startsWith('lease connection lost'))).toHaveLength(1);
+    expect(messages.filter((m) => m === 'lease connection recovered')).toHaveLength(1);
 
     await b.close();
     expect(await a.holds('us-east-1')).toBe(true);
@@ -149,6 +164,50 @@ describe('region leases on PostgreSQL', () => {
       expect(leases.held()).toEqual([]);
     } finally {
       await leases.close();
+    }
+  });
+});
+
+describe('a replica killed with SIGKILL', () => {
+  it('loses its regions to another replica within 3 poll intervals', async () => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', fileURLToPath(new URL('./lease-holder.ts', import.meta.url)), db.url, 'tracker', 'us-east-1'],
+      { env: { ...process.env, NODE_NO_WARNINGS: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    try {
+      let output = '';
+      await new Promise<void>((resolve, reject) => {
+        const onData = (chunk: Buffer) => {
+          output += chunk.toString();
+          if (output.includes('holding us-east-1')) resolve();
+        };
+        child.stdout.on('data', onData);
+        child.stderr.on('data', onData);
+        void exited.then(() => reject(new Error(`the lease holder exited:\n${output}`)));
+      });
+      const b = replica('replica b');
+      expect(await b.holds('us-east-1')).toBe(false);
+
+      const killedAt = performance.now();
+      child.kill('SIGKILL');
+      await exited;
+      // Ask as a tracker would, once per poll interval.
+      const POLL_MS = 250;
+      let polls = 0;
+      let taken = false;
+      while (!taken && polls < 3) {
+        if (polls > 0) await new Promise((r) => setTimeout(r, POLL_MS));
+        polls++;
+        taken = await b.holds('us-east-1');
+      }
+      const takeoverMs = performance.now() - killedAt;
+      console.info(`takeover after SIGKILL: ${takeoverMs.toFixed(1)} ms, at poll ${polls}`);
+      expect(taken).toBe(true);
+      expect(b.held()).toEqual(['us-east-1']);
+    } finally {
+      child.kill('SIGKILL');
     }
   });
 });
