@@ -26,7 +26,7 @@ export interface PgRegionLeasesOptions {
   logger: Logger;
   /** Shown in pg_stat_activity (default `prism-ami <scope> leases`). */
   applicationName?: string;
-  /** holds() on a held region checks the connection with SELECT 1 at most this often (default 5 s). */
+  /** While regions are held, the connection is checked with SELECT 1 this often (default 5 s); holds() on a held region waits for that check, no query of its own. */
   keepaliveMs?: number;
   /** A query or connection attempt slower than this means the connection is lost (default 10 s). */
   timeoutMs?: number;
@@ -50,33 +50,26 @@ export function createPgRegionLeases(options: PgRegionLeasesOptions): PgRegionLe
   const { scope } = options;
   const log = options.logger.child({ component: 'region-leases', scope });
   const classId = SCOPE_CLASS_ID[scope];
-  const keepaliveMs = options.keepaliveMs ?? 5000;
   const held = new Set<string>();
   const pending = new Map<string, Promise<boolean>>();
-  let lastSeenAliveAt = 0;
   const conn = createLeaseConnection(options, log, () => {
     // Whatever this replica held went with the connection: it owns nothing until it acquires again.
     const lost = [...held];
     held.clear();
     return lost;
   });
+  const keepalive = createKeepalive(conn, options.keepaliveMs ?? 5000, () => held.size > 0);
 
   async function check(region: string): Promise<boolean> {
     const client = await conn.get();
     if (!client) return false;
     try {
-      if (held.has(region)) {
-        if (Date.now() - lastSeenAliveAt >= keepaliveMs) {
-          await client.query('SELECT 1');
-          lastSeenAliveAt = Date.now();
-        }
-        return held.has(region) && conn.current() === client;
-      }
+      if (held.has(region)) return (await keepalive.alive(client)) && held.has(region) && conn.current() === client;
       const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1::int4, hashtext($2)) AS ok', [
         classId,
         region,
       ]);
-      lastSeenAliveAt = Date.now();
+      keepalive.seen(client);
       // A connection lost while the query ran took the lock with it.
       if (!rows[0]?.ok || conn.current() !== client) return false;
       held.add(region);
@@ -112,9 +105,53 @@ export function createPgRegionLeases(options: PgRegionLeasesOptions): PgRegionLe
       }
     },
     async close() {
+      keepalive.stop();
       held.clear();
       await conn.end();
     },
+  };
+}
+
+/**
+ * Whether the connection still answers, asked with SELECT 1 at most once per `everyMs` (a held
+ * region's holds() costs no query in between), and on a timer while regions are held, so a
+ * connection gone silent is noticed even by a loop that asks seldom. A SELECT 1 that fails or
+ * times out drops the connection.
+ */
+function createKeepalive(conn: LeaseConnection, everyMs: number, holding: () => boolean) {
+  let last: { client: pg.Client; at: number } | undefined;
+  let ping: { client: pg.Client; answer: Promise<boolean> } | undefined;
+  const alive = (client: pg.Client): Promise<boolean> => {
+    if (last?.client === client && Date.now() - last.at < everyMs) return Promise.resolve(true);
+    if (ping?.client !== client) {
+      const answer = client.query('SELECT 1').then(
+        () => {
+          last = { client, at: Date.now() };
+          return true;
+        },
+        (err: unknown) => {
+          conn.drop(client, err);
+          return false;
+        },
+      );
+      ping = { client, answer };
+      void answer.finally(() => {
+        if (ping?.answer === answer) ping = undefined;
+      });
+    }
+    return ping.answer;
+  };
+  const timer = setInterval(() => {
+    const client = conn.current();
+    if (client && holding()) void alive(client);
+  }, everyMs).unref();
+  return {
+    alive,
+    /** Any answer on the connection counts as a sign of life. */
+    seen(client: pg.Client) {
+      last = { client, at: Date.now() };
+    },
+    stop: () => clearInterval(timer),
   };
 }
 
@@ -149,7 +186,7 @@ function createLeaseConnection(options: PgRegionLeasesOptions, log: Logger, onLo
       log.warn({ err, lost }, 'lease connection lost; holding no region until it is back');
     }
     degraded = true;
-    c.end().catch(() => undefined);
+    discard(c);
   }
 
   async function connect(): Promise<pg.Client | undefined> {
@@ -168,8 +205,7 @@ function createLeaseConnection(options: PgRegionLeasesOptions, log: Logger, onLo
       await c.connect();
       await c.query(SERVER_KEEPALIVES);
     } catch (err) {
-      c.removeAllListeners('end');
-      c.end().catch(() => undefined);
+      discard(c);
       failures++;
       retryAt = Date.now() + Math.min(maxMs, minMs * 2 ** (failures - 1));
       if (!degraded) log.warn({ err: (err as Error).message }, 'cannot reach PostgreSQL for region leases; will retry');
@@ -207,6 +243,19 @@ function createLeaseConnection(options: PgRegionLeasesOptions, log: Logger, onLo
       await c.end().catch(() => undefined);
     },
   };
+}
+
+/**
+ * Ends a connection that may not answer any more (a timed-out query on a silent network): a polite
+ * end() waits for the server, so the socket is destroyed if it has not closed within a second.
+ */
+function discard(c: pg.Client): void {
+  c.end().catch(() => undefined);
+  const stream = (c as unknown as { connection?: { stream?: { destroyed?: boolean; destroy(): void } } }).connection?.stream;
+  if (stream)
+    setTimeout(() => {
+      if (!stream.destroyed) stream.destroy();
+    }, 1000).unref();
 }
 
 /**

@@ -2,6 +2,7 @@
 // per loop; when the holder's connection dies another takes the region at its next holds(), and
 // withAdvisoryLock runs concurrent callers one after the other.
 import { spawn } from 'node:child_process';
+import { createServer, connect, type Server, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { pino } from 'pino';
@@ -164,6 +165,73 @@ describe('region leases on PostgreSQL', () => {
       expect(leases.held()).toEqual([]);
     } finally {
       await leases.close();
+    }
+  });
+});
+
+/**
+ * A TCP hop to PostgreSQL that can go silent (a partition: nothing arrives, nothing is closed) and
+ * then lose its server side (PostgreSQL's own keepalive ending the session).
+ */
+async function silentNetwork(): Promise<{ url: string; goSilent(): void; serverGivesUp(): void; close(): Promise<void> }> {
+  let silent = false;
+  const upstreams: Socket[] = [];
+  const downstreams: Socket[] = [];
+  const target = new URL(db.url);
+  const server: Server = createServer((downstream) => {
+    const upstream = connect(Number(target.port || 5432), target.hostname);
+    upstreams.push(upstream);
+    downstream.on('data', (d) => silent || upstream.write(d));
+    upstream.on('data', (d) => silent || downstream.write(d));
+    upstream.on('error', () => downstream.destroy());
+    downstream.on('error', () => upstream.destroy());
+    upstream.on('close', () => silent || downstream.destroy());
+    downstream.on('close', () => silent || upstream.destroy());
+    downstreams.push(downstream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = new URL(db.url);
+  url.port = String((server.address() as { port: number }).port);
+  return {
+    url: url.toString(),
+    goSilent: () => (silent = true),
+    serverGivesUp: () => upstreams.forEach((u) => u.destroy()),
+    close: () => {
+      downstreams.forEach((d) => d.destroy());
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+describe('a replica whose network goes silent', () => {
+  it('stops claiming its regions once its keepalive times out, before the server lets another replica take them', async () => {
+    const network = await silentNetwork();
+    const a = createPgRegionLeases({
+      connectionString: network.url,
+      scope: 'tracker',
+      logger,
+      applicationName: 'replica behind a silent network',
+      keepaliveMs: 100,
+      timeoutMs: 500,
+    });
+    open.push(a);
+    const b = replica('replica b');
+    try {
+      expect(await a.holds('us-east-1')).toBe(true);
+      const silentAt = performance.now();
+      network.goSilent();
+      // The keepalive notices without being asked: the loop may poll less often than it checks.
+      await vi.waitFor(() => expect(a.held()).toEqual([]), { timeout: 3000, interval: 10 });
+      const noticedMs = performance.now() - silentAt;
+      console.info(`a silent connection noticed after ${noticedMs.toFixed(0)} ms`);
+      expect(noticedMs).toBeGreaterThanOrEqual(300);
+      expect(await a.holds('us-east-1')).toBe(false);
+      // PostgreSQL still has the session: the region is nobody else's yet.
+      expect(await b.holds('us-east-1')).toBe(false);
+      network.serverGivesUp();
+      await vi.waitFor(async () => expect(await b.holds('us-east-1')).toBe(true), { timeout: 5000, interval: 50 });
+    } finally {
+      await network.close();
     }
   });
 });
