@@ -30,7 +30,7 @@ export interface PgRegionLeasesOptions {
   keepaliveMs?: number;
   /** A query or connection attempt slower than this means the connection is lost (default 10 s). */
   timeoutMs?: number;
-  /** Waits between failed reconnects double from the first to the cap (defaults 500 ms and 30 s). */
+  /** Waits between failed reconnects double from the first to the cap (defaults 500 ms and 10 s). */
   reconnectMinMs?: number;
   reconnectMaxMs?: number;
 }
@@ -169,7 +169,7 @@ interface LeaseConnection {
 function createLeaseConnection(options: PgRegionLeasesOptions, log: Logger, onLost: () => string[]): LeaseConnection {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const minMs = options.reconnectMinMs ?? 500;
-  const maxMs = options.reconnectMaxMs ?? 30_000;
+  const maxMs = options.reconnectMaxMs ?? 10_000;
   let client: pg.Client | undefined;
   let connecting: Promise<pg.Client | undefined> | undefined;
   let failures = 0;
