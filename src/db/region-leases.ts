@@ -26,7 +26,7 @@ export interface PgRegionLeasesOptions {
   logger: Logger;
   /** Shown in pg_stat_activity (default `prism-ami <scope> leases`). */
   applicationName?: string;
-  /** While regions are held, the connection is checked with SELECT 1 this often (default 5 s); holds() on a held region waits for that check, no query of its own. */
+  /** While regions are held, the connection is checked with SELECT 1 this often (default 5 s); holds() on a held region sends no query of its own, it waits for a check only when one is due. */
   keepaliveMs?: number;
   /** A query or connection attempt slower than this means the connection is lost (default 10 s). */
   timeoutMs?: number;
@@ -190,22 +190,14 @@ function createLeaseConnection(options: PgRegionLeasesOptions, log: Logger, onLo
   }
 
   async function connect(): Promise<pg.Client | undefined> {
-    const c = new pg.Client({
-      connectionString: options.connectionString,
-      application_name: options.applicationName ?? `prism-ami ${options.scope} leases`,
-      keepAlive: true,
-      keepAliveInitialDelayMillis: 10_000,
-      connectionTimeoutMillis: timeoutMs,
-      query_timeout: timeoutMs,
-    });
-    // PostgreSQL restarted, the backend was terminated, the network went: 'error' then 'end'.
-    c.on('error', (err) => drop(c, err));
-    c.on('end', () => drop(c, 'connection ended'));
+    let c: pg.Client | undefined;
     try {
+      // Inside the try: a malformed connection string throws here, and holds() never throws.
+      c = newClient(options, timeoutMs, drop);
       await c.connect();
       await c.query(SERVER_KEEPALIVES);
     } catch (err) {
-      discard(c);
+      if (c) discard(c);
       failures++;
       retryAt = Date.now() + Math.min(maxMs, minMs * 2 ** (failures - 1));
       if (!degraded) log.warn({ err: (err as Error).message }, 'cannot reach PostgreSQL for region leases; will retry');
@@ -243,6 +235,21 @@ function createLeaseConnection(options: PgRegionLeasesOptions, log: Logger, onLo
       await c.end().catch(() => undefined);
     },
   };
+}
+
+function newClient(options: PgRegionLeasesOptions, timeoutMs: number, drop: (c: pg.Client, reason: unknown) => void): pg.Client {
+  const c = new pg.Client({
+    connectionString: options.connectionString,
+    application_name: options.applicationName ?? `prism-ami ${options.scope} leases`,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+    connectionTimeoutMillis: timeoutMs,
+    query_timeout: timeoutMs,
+  });
+  // PostgreSQL restarted, the backend was terminated, the network went: 'error' then 'end'.
+  c.on('error', (err) => drop(c, err));
+  c.on('end', () => drop(c, 'connection ended'));
+  return c;
 }
 
 /**

@@ -166,6 +166,9 @@ describe('region leases on PostgreSQL', () => {
     } finally {
       await leases.close();
     }
+    const malformed = createPgRegionLeases({ connectionString: 'postgres://[bad', scope: 'tracker', logger });
+    expect(await malformed.holds('us-east-1')).toBe(false);
+    await malformed.close();
   });
 });
 
