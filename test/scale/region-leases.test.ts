@@ -10,6 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { createPgRegionLeases, withAdvisoryLock, type LeaseScope, type PgRegionLeases } from '../../src/db/region-leases.js';
 import type { RegionLeases } from '../../src/services/region-leases.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
+import { createUnitHarness } from '../support/unit-harness.js';
 
 let db: TestDatabase;
 let admin: pg.Client;
@@ -279,6 +280,32 @@ describe('a replica killed with SIGKILL', () => {
       expect(b.held()).toEqual(['us-east-1']);
     } finally {
       child.kill('SIGKILL');
+    }
+  });
+});
+
+describe('a tracker on PostgreSQL leases', () => {
+  it('leaves a region to the replica holding it, and takes it over at the tick after that replica is gone', async () => {
+    const other = replica('other replica');
+    expect(await other.holds('us-east-1')).toBe(true);
+    const leases = replica('this replica');
+    const h = createUnitHarness({ tracker: { leases } });
+    try {
+      const c = await h.create({ name: 'taken over' }, { volumesGiB: [8] });
+      h.fake.complete(c.amiId!);
+      const idle = await h.tick();
+      expect(idle.calls).toEqual([]);
+      expect(idle.report).toMatchObject({ creations: 0, leasedRegions: [] });
+      expect(h.status(c.id).status).toBe('IN_PROGRESS');
+
+      await terminate('other replica');
+      h.clock.advance(1000);
+      const { report, calls } = await h.tick();
+      expect(calls.map((x) => `${x.action} ${x.region}`)).toContain('DescribeImages us-east-1');
+      expect(report).toMatchObject({ creations: 1, leasedRegions: ['us-east-1'] });
+      expect(h.status(c.id).status).toBe('COMPLETED');
+    } finally {
+      h.close();
     }
   });
 });
