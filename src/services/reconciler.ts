@@ -9,11 +9,14 @@ import type { AmiState } from '../db/schema.js';
 import type { ServiceDeps } from './context.js';
 import type { Ec2Image } from './ec2/types.js';
 import { createPeriodic } from './periodic.js';
+import { everyRegion, type RegionLeases } from './region-leases.js';
 
 export interface ReconcilerOptions {
   intervalMs: number;
   /** A PENDING AMI recorded less than this long ago may not be listed yet (eventual consistency). */
   notVisibleGraceMs?: number;
+  /** Which regions this replica reconciles (with replicas, one holds each region); default all. */
+  leases?: RegionLeases;
 }
 
 export interface ReconcileReport {
@@ -39,12 +42,16 @@ export function createReconciler(deps: ServiceDeps, options: ReconcilerOptions) 
   const { db, ec2, clock } = deps;
   const log = deps.logger.child({ service: 'reconciler' });
   const graceMs = options.notVisibleGraceMs ?? 5 * 60 * 1000;
+  const leases = options.leases ?? everyRegion();
 
   async function reconcile(): Promise<ReconcileReport> {
     const rows = await amisToReconcile(db);
     const byRegion = new Map<string, typeof rows>();
     for (const row of rows) byRegion.set(row.region, [...(byRegion.get(row.region) ?? []), row]);
-    const report: ReconcileReport = { checked: rows.length, regions: byRegion.size, ec2Calls: 0, changed: [], failedRegions: [] };
+    // Another replica reconciles the regions this one does not hold.
+    for (const region of byRegion.keys()) if (!(await leases.holds(region))) byRegion.delete(region);
+    const checked = [...byRegion.values()].reduce((n, list) => n + list.length, 0);
+    const report: ReconcileReport = { checked, regions: byRegion.size, ec2Calls: 0, changed: [], failedRegions: [] };
     for (const [region, list] of byRegion) {
       let images: Map<string, Ec2Image>;
       try {

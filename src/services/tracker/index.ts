@@ -7,6 +7,7 @@ import { listActiveCreations, type CreationRecord } from '../../db/creations.js'
 import type { ServiceDeps } from '../context.js';
 import { isTransient } from '../ec2/errors.js';
 import { createPeriodic } from '../periodic.js';
+import { everyRegion, ownedBy, regionCheck, type RegionLeases } from '../region-leases.js';
 import { advance } from './advance.js';
 import { createRegionBackoff, createTagBudget, TWO_HOURS, type TrackerContext } from './context.js';
 import { observe } from './observe.js';
@@ -22,6 +23,8 @@ export interface TrackerOptions {
   notVisibleGraceMs?: number;
   /** Wait this long after an unconfirmed CreateImage before asking again. */
   reRequestAfterMs?: number;
+  /** Which source regions this replica tracks (with replicas, one holds each region); default all. */
+  leases?: RegionLeases;
   /** Called after every tick (metrics). */
   onTick?: (report: TickReport, durationMs: number) => void;
 }
@@ -37,6 +40,8 @@ export interface TickReport {
   changed: number;
   /** Regions not looked at this tick (backing off, or their Describe calls failed). */
   skippedRegions: string[];
+  /** Regions this replica holds: it tracks the creations whose source region is one of them. */
+  leasedRegions: string[];
 }
 
 /** Creations advanced at once within a tick (their EC2 calls are their own: tags, copies, sharing). */
@@ -59,11 +64,12 @@ export function createProgressTracker(deps: ServiceDeps, options: TrackerOptions
     tagBudget: createTagBudget(),
   };
   const cancelRetries = new Map<string, { at: number; failures: number }>();
+  const leases = options.leases ?? everyRegion();
   let lastTickAt: number | undefined;
 
   async function tick(): Promise<TickReport> {
     const started = performance.now();
-    const report = await tickWork(ctx, cancelRetries);
+    const report = await tickWork(ctx, cancelRetries, leases);
     lastTickAt = deps.clock.now();
     options.onTick?.(report, performance.now() - started);
     return report;
@@ -74,15 +80,22 @@ export function createProgressTracker(deps: ServiceDeps, options: TrackerOptions
   return { start: loop.start, stop: loop.stop, runOnce: loop.runOnce, isRunning: loop.isRunning, lastTickAt: () => lastTickAt };
 }
 
-async function tickWork(ctx: TrackerContext, cancelRetries: Map<string, { at: number; failures: number }>): Promise<TickReport> {
+async function tickWork(
+  ctx: TrackerContext,
+  cancelRetries: Map<string, { at: number; failures: number }>,
+  leases: RegionLeases,
+): Promise<TickReport> {
   const { deps } = ctx;
   const callsBefore = deps.ec2.callCount();
   ctx.tagBudget.refill();
-  await sweepCancelled(ctx, cancelRetries);
+  // A creation is this replica's while it holds the source region's lease: its copies come with it.
+  const owns = regionCheck(leases);
+  const mine = (list: CreationRecord[]) => ownedBy(owns, list, (c) => c.sourceRegion);
+  await sweepCancelled(ctx, cancelRetries, owns);
   const untouched = (c: CreationRecord) => !deps.inFlight.has(c.id);
-  const orphans = (await listActiveCreations(deps.db)).filter((c) => untouched(c) && !c.amiId);
+  const orphans = await mine((await listActiveCreations(deps.db)).filter((c) => untouched(c) && !c.amiId));
   if (orphans.length) await resumeOrphans(ctx, orphans);
-  const tracked = (await listActiveCreations(deps.db)).filter((c) => untouched(c) && c.amiId);
+  const tracked = await mine((await listActiveCreations(deps.db)).filter((c) => untouched(c) && c.amiId));
   const obs = await observe(ctx, tracked);
   const changed = await advanceAll(ctx, tracked, obs);
   const regions = new Set(tracked.flatMap((c) => [c.sourceRegion, ...c.copies.map((x) => x.region)]));
@@ -92,6 +105,7 @@ async function tickWork(ctx: TrackerContext, cancelRetries: Map<string, { at: nu
     ec2Calls: deps.ec2.callCount() - callsBefore,
     changed,
     skippedRegions: [...obs.unavailable],
+    leasedRegions: leases.held(),
   };
 }
 

@@ -7,6 +7,7 @@ import { markImageRequested, recordSourceImage } from '../creations/lifecycle.js
 import { keepRequestedImage, sendCreateImage } from '../creations/request-image.js';
 import { isTransient, toDomainError } from '../ec2/errors.js';
 import type { Ec2Image } from '../ec2/types.js';
+import type { RegionCheck } from '../region-leases.js';
 import { TAG_CREATION_ID } from '../system-tags.js';
 import { retryDelay, type TrackerContext } from './context.js';
 import { fail } from './finishing.js';
@@ -100,11 +101,15 @@ async function requestAgain(ctx: TrackerContext, c: CreationRecord): Promise<voi
 }
 
 /** Cancels interrupted by a crash or an EC2 error: remove what is left, then end them. */
-export async function sweepCancelled(ctx: TrackerContext, retries: Map<string, { at: number; failures: number }>): Promise<void> {
+export async function sweepCancelled(
+  ctx: TrackerContext,
+  retries: Map<string, { at: number; failures: number }>,
+  owns: RegionCheck = () => Promise.resolve(true),
+): Promise<void> {
   const { clock } = ctx.deps;
   for (const c of await listCancellingCreations(ctx.deps.db)) {
     const retry = retries.get(c.id);
-    if (!ctx.regions.ready(c.sourceRegion) || (retry && retry.at > clock.now())) continue;
+    if (!ctx.regions.ready(c.sourceRegion) || (retry && retry.at > clock.now()) || !(await owns(c.sourceRegion))) continue;
     let done = false;
     try {
       done = await finishCancel(ctx.deps, c.id);

@@ -1,0 +1,35 @@
+// A database of its own for each test file on the local PostgreSQL (or TEST_POSTGRES_URL's), so
+// files running side by side never see each other's rows or locks; dropped with FORCE, which
+// ends whatever connection a failed test left open.
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+
+/** The server's maintenance database: where test databases are created and dropped. */
+export const TEST_POSTGRES_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+export interface TestDatabase {
+  /** Connection string of the new database. */
+  url: string;
+  drop(): Promise<void>;
+}
+
+async function onMaintenanceDb(sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: TEST_POSTGRES_URL, application_name: 'prism-ami tests' });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const name = `prism_test_${randomBytes(4).toString('hex')}`;
+  await onMaintenanceDb(`CREATE DATABASE ${name}`);
+  const url = new URL(TEST_POSTGRES_URL);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: () => onMaintenanceDb(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
+  };
+}
