@@ -9,12 +9,13 @@ import { drizzle } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
 import pg from 'pg';
+import { withAdvisoryLock } from './region-leases.js';
 import * as pgSchema from './schema-pg.js';
 import { describeUrl, likePattern, type Orm, type Store, type Tables } from './store.js';
 
 const MIGRATIONS = resolve(dirname(fileURLToPath(import.meta.url)), '../../drizzle/postgres');
-/** pg_advisory_lock key of "prism-ami migrations"; any constant the replicas share. */
-const MIGRATION_LOCK = 0x70726973;
+/** The advisory lock replicas starting together take: the first migrates, the others then find nothing to do. */
+const MIGRATION_LOCK = 'prism-ami migrations';
 
 export interface PostgresStore extends Store {
   readonly dialect: 'postgres';
@@ -25,7 +26,9 @@ export async function openPostgresStore(url: string, options: { onError?: (err: 
   checkUrl(url);
   const where = describeUrl(url);
   try {
-    await withClient(url, (client) => migrateOnce(client));
+    await withAdvisoryLock(url, MIGRATION_LOCK, (client) => migrate(drizzle(client), { migrationsFolder: MIGRATIONS }), {
+      applicationName: 'prism-ami migrate',
+    });
   } catch (err) {
     throw new Error(`DATABASE_URL: cannot use PostgreSQL at ${where} (${reason(err)}); start PostgreSQL or fix the URL`, {
       cause: err,
@@ -88,27 +91,6 @@ function checkUrl(url: string): void {
     throw new Error(
       `DATABASE_URL must start with postgres:// (got ${u.protocol}//); for SQLite leave it unset and set DATABASE_PATH`,
     );
-  }
-}
-
-async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000, application_name: 'prism-ami migrate' });
-  client.on('error', () => undefined); // reported by the query that fails
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
-
-/** Replicas starting together: the first migrates, the others wait for it and then find nothing to do. */
-async function migrateOnce(client: pg.Client): Promise<void> {
-  await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK]);
-  try {
-    await migrate(drizzle(client), { migrationsFolder: MIGRATIONS });
-  } finally {
-    await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK]);
   }
 }
 

@@ -279,6 +279,8 @@ export async function withAdvisoryLock<T>(
     connectionString,
     application_name: options.applicationName ?? 'prism-ami lock',
     keepAlive: true,
+    // An unreachable server is an error in seconds, not a hang (start-up reports it).
+    connectionTimeoutMillis: 5_000,
   });
   // A lost connection shows as the failing query; the lock is gone with it.
   client.on('error', () => undefined);

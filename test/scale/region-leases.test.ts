@@ -289,7 +289,7 @@ describe('a tracker on PostgreSQL leases', () => {
     const other = replica('other replica');
     expect(await other.holds('us-east-1')).toBe(true);
     const leases = replica('this replica');
-    const h = createUnitHarness({ tracker: { leases } });
+    const h = await createUnitHarness({ tracker: { leases } });
     try {
       const c = await h.create({ name: 'taken over' }, { volumesGiB: [8] });
       h.fake.complete(c.amiId!);
@@ -305,7 +305,7 @@ describe('a tracker on PostgreSQL leases', () => {
       expect(report).toMatchObject({ creations: 1, leasedRegions: ['us-east-1'] });
       expect((await h.status(c.id)).status).toBe('COMPLETED');
     } finally {
-      h.close();
+      await h.close();
     }
   });
 });

@@ -9,6 +9,7 @@ import WebSocket from 'ws';
 import { buildApp, type App, type AppOverrides } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { DEFAULT_REGION, SEEDED_INSTANCES } from '../../simulator/index.js';
+import { testDatabaseEnv } from './postgres.js';
 
 export const TEST_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
 
@@ -55,7 +56,16 @@ export async function startTestApp(
     seededOwner?: string | null;
   } = {},
 ): Promise<TestApp> {
-  const config = loadConfig({ DATABASE_PATH: ':memory:', PORT: '0', POLL_INTERVAL_MS: '100', LOG_LEVEL: 'silent', ...env });
+  // A test that names its own DATABASE_PATH (a file it restarts on) keeps SQLite.
+  const database = env.DATABASE_PATH ? { env: {}, drop: () => Promise.resolve() } : await testDatabaseEnv();
+  const config = loadConfig({
+    DATABASE_PATH: ':memory:',
+    PORT: '0',
+    POLL_INTERVAL_MS: '100',
+    LOG_LEVEL: 'silent',
+    ...database.env,
+    ...env,
+  });
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const app = await buildApp(config, logger, { credentials: TEST_CREDENTIALS, ...overrides });
   let url = 'http://localhost/graphql';
@@ -92,7 +102,10 @@ export async function startTestApp(
       if (result.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(result.errors)}`);
       return result.data!;
     },
-    stop: () => app.stop(),
+    stop: async () => {
+      await app.stop();
+      await database.drop();
+    },
   };
 }
 

@@ -33,3 +33,15 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     drop: () => onMaintenanceDb(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
   };
 }
+
+/**
+ * The store the service and API suites run on: SQLite in memory, or (TEST_STORE=postgres, the
+ * `postgres` vitest project) a fresh PostgreSQL database dropped when the suite is done with it.
+ */
+export const TEST_STORE: 'sqlite' | 'postgres' = process.env.TEST_STORE === 'postgres' ? 'postgres' : 'sqlite';
+
+export async function testDatabaseEnv(): Promise<{ env: Record<string, string>; drop(): Promise<void> }> {
+  if (TEST_STORE === 'sqlite') return { env: {}, drop: () => Promise.resolve() };
+  const db = await createTestDatabase();
+  return { env: { DATABASE_URL: db.url }, drop: () => db.drop() };
+}

@@ -4,7 +4,9 @@
 //
 // The only import of the tracker in this tier: when it moves, change the path here.
 import { pino } from 'pino';
+import { openPostgresStore } from '../../src/db/postgres.js';
 import { openSqliteStore } from '../../src/db/sqlite.js';
+import { testDatabaseEnv } from './postgres.js';
 import { findAmi, type AmiRecord } from '../../src/db/amis.js';
 import type { CreationRecord } from '../../src/db/creations.js';
 import { createServices } from '../../src/services/index.js';
@@ -46,7 +48,7 @@ export interface UnitHarness {
   openSubscriptions(): number;
   /** Every value `watch` yields, as they come; `ended()` waits (a second at most) for the subscription to complete. */
   watch(id: string): Promise<{ values: CreationRecord[]; ended: () => Promise<void> }>;
-  close(): void;
+  close(): Promise<void>;
 }
 
 export const OWNER_TAG = 'prism:owner';
@@ -54,13 +56,13 @@ export const OWNER_TAG = 'prism:owner';
 /** The fake instance's tags that make it `user`'s under the default owner tag. */
 export const ownedBy = (user: string) => [{ key: OWNER_TAG, value: user }];
 
-export function createUnitHarness(
+export async function createUnitHarness(
   options: {
     tracker?: Partial<TrackerOptions>;
     access?: Partial<ServiceDeps['access']>;
     maxActiveCreationsPerUser?: number;
   } = {},
-): UnitHarness {
+): Promise<UnitHarness> {
   let t = T0;
   const clock: ManualClock = {
     now: () => t,
@@ -68,7 +70,8 @@ export function createUnitHarness(
       t += ms;
     },
   };
-  const store = openSqliteStore(':memory:');
+  const database = await testDatabaseEnv();
+  const store = database.env.DATABASE_URL ? await openPostgresStore(database.env.DATABASE_URL) : openSqliteStore(':memory:');
   const logger = pino({ level: 'silent' });
   const fake = createFakeEc2({ now: clock.now, regions: REGIONS, defaultRegion: SOURCE_REGION });
   const counted = countingHub(createEventHub<CreationRecord>());
@@ -143,10 +146,11 @@ export function createUnitHarness(
       return { values, ended };
     },
 
-    close() {
+    async close() {
       // A subscription a failed test left open must not outlive the database.
       for (const s of subscriptions) void s.return?.(undefined);
-      void store.close();
+      await store.close();
+      await database.drop();
     },
   };
 }

@@ -7,8 +7,8 @@ import { createInstanceService } from '../../src/services/instances.js';
 import { createUnitHarness, type UnitHarness } from '../support/unit-harness.js';
 
 let h: UnitHarness;
-beforeEach(() => {
-  h = createUnitHarness();
+beforeEach(async () => {
+  h = await createUnitHarness();
 });
 afterEach(() => h.close());
 

@@ -21,7 +21,7 @@ async function refusal(run: () => Promise<unknown>): Promise<{ code: string; mes
 
 describe('who may capture an instance', () => {
   it("refuses another user's instance with FORBIDDEN after DescribeInstances, before the name check, the volumes and CreateImage", async () => {
-    h = createUnitHarness();
+    h = await createUnitHarness();
     const instance = h.fake.addInstance({ name: 'alices', tags: ownedBy('alice') });
     const mark = h.fake.callCount();
     const err = await refusal(() => h.services.creations.create(h.viewer, { instance, name: 'not mine' }));
@@ -32,18 +32,18 @@ describe('who may capture an instance', () => {
   });
 
   it('lets an admin capture it, and any user under mode any', async () => {
-    h = createUnitHarness();
+    h = await createUnitHarness();
     const instance = h.fake.addInstance({ tags: ownedBy('alice') });
     const byAdmin = await h.services.creations.create({ user: 'root', admin: true }, { instance, name: 'admin' });
     expect(byAdmin.owner).toBe('root');
-    h.close();
-    h = createUnitHarness({ access: { mode: 'any' } });
+    await h.close();
+    h = await createUnitHarness({ access: { mode: 'any' } });
     const untagged = h.fake.addInstance();
     expect((await h.services.creations.create(h.viewer, { instance: untagged, name: 'anyone' })).status).not.toBe('FAILED');
   });
 
   it('answers INSTANCE_STATE_INVALID for a Name tag that only terminated instances carry, naming them', async () => {
-    h = createUnitHarness();
+    h = await createUnitHarness();
     const a = h.fake.addInstance({ name: 'gone', state: 'terminated', tags: ownedBy('tester') });
     const b = h.fake.addInstance({ name: 'gone', state: 'terminated', tags: ownedBy('tester') });
     const err = await refusal(() => h.services.creations.create(h.viewer, { instance: 'gone', name: 'gone image' }));
@@ -54,7 +54,7 @@ describe('who may capture an instance', () => {
 
 describe('MAX_ACTIVE_CREATIONS_PER_USER', () => {
   it('refuses past the cap with LIMIT_EXCEEDED before any EC2 call, naming the cap, the active count and the variable', async () => {
-    h = createUnitHarness({ maxActiveCreationsPerUser: 2 });
+    h = await createUnitHarness({ maxActiveCreationsPerUser: 2 });
     await h.create({ name: 'one' });
     await h.create({ name: 'two' });
     const instance = h.fake.addInstance({ tags: ownedBy('tester') });
@@ -66,7 +66,7 @@ describe('MAX_ACTIVE_CREATIONS_PER_USER', () => {
   });
 
   it('lets no more than the cap through when the requests arrive together', async () => {
-    h = createUnitHarness({ maxActiveCreationsPerUser: 3 });
+    h = await createUnitHarness({ maxActiveCreationsPerUser: 3 });
     const instances = Array.from({ length: 6 }, () => h.fake.addInstance({ tags: ownedBy('tester') }));
     const results = await Promise.allSettled(
       instances.map((instance, k) => h.services.creations.create(h.viewer, { instance, name: `together ${k}` })),
@@ -78,7 +78,7 @@ describe('MAX_ACTIVE_CREATIONS_PER_USER', () => {
   });
 
   it('gives the place back when a request is refused for another reason, and counts only active creations', async () => {
-    h = createUnitHarness({ maxActiveCreationsPerUser: 1 });
+    h = await createUnitHarness({ maxActiveCreationsPerUser: 1 });
     const theirs = h.fake.addInstance({ tags: ownedBy('alice') });
     expect((await refusal(() => h.services.creations.create(h.viewer, { instance: theirs, name: 'not mine' }))).code).toBe(
       'FORBIDDEN',
@@ -89,7 +89,7 @@ describe('MAX_ACTIVE_CREATIONS_PER_USER', () => {
   });
 
   it("counts each user's creations apart, and answers an idempotent retry at the cap with its creation", async () => {
-    h = createUnitHarness({ maxActiveCreationsPerUser: 1 });
+    h = await createUnitHarness({ maxActiveCreationsPerUser: 1 });
     const first = await h.create({ name: 'mine', idempotencyKey: 'k1' });
     const retry = await h.services.creations.create(h.viewer, { instance: first.instanceId, name: 'mine', idempotencyKey: 'k1' });
     expect(retry.id).toBe(first.id);

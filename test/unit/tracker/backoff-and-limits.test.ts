@@ -12,7 +12,7 @@ const regionsOf = (calls: { region: string }[]) => [...new Set(calls.map((c) => 
 
 describe('throttling backs the region off', () => {
   it('asks a throttled region nothing for a while, keeps its creations as they were, and goes on in the other regions', async () => {
-    h = createUnitHarness();
+    h = await createUnitHarness();
     const copying = await h.create({ name: 'copying west', copyToRegions: ['us-west-2'] }, { volumesGiB: [10] });
     const snapshotting = await h.create({ name: 'snapshotting east' }, { volumesGiB: [10] });
     h.fake.complete(copying.amiId!);
@@ -49,7 +49,7 @@ describe('throttling backs the region off', () => {
   });
 
   it('treats a throttled DescribeSnapshots like a throttled DescribeImages: nothing of the region changes', async () => {
-    h = createUnitHarness();
+    h = await createUnitHarness();
     const c = await h.create({ name: 'snapshots throttled' }, { volumesGiB: [10] });
     await h.tick();
     const before = await h.status(c.id);
@@ -64,7 +64,7 @@ describe('throttling backs the region off', () => {
 
 describe('the time limit', () => {
   it('ends FAILED after 2 hours, naming the AMI left in place', async () => {
-    h = createUnitHarness();
+    h = await createUnitHarness();
     const c = await h.create({ name: 'too slow' }, { volumesGiB: [10] });
     h.fake.advance(c.amiId!, 40);
     await h.tick();
@@ -86,7 +86,7 @@ describe('the time limit', () => {
   });
 
   it('is judged only after a tick that saw the region', async () => {
-    h = createUnitHarness();
+    h = await createUnitHarness();
     const c = await h.create({ name: 'limit while throttled' }, { volumesGiB: [10] });
     await h.tick();
     h.clock.advance(TWO_HOURS + 1);
@@ -102,7 +102,7 @@ describe('the time limit', () => {
   });
 
   it("waits for the copy region's answer before timing out a creation that is copying", async () => {
-    h = createUnitHarness();
+    h = await createUnitHarness();
     const c = await h.create({ name: 'copy region throttled at the limit', copyToRegions: ['us-west-2'] }, { volumesGiB: [10] });
     h.fake.complete(c.amiId!);
     await h.tick();
@@ -118,7 +118,7 @@ describe('the time limit', () => {
   });
 
   it('completes a creation whose image became available meanwhile, even past the limit', async () => {
-    h = createUnitHarness();
+    h = await createUnitHarness();
     const c = await h.create({ name: 'finished while away' }, { volumesGiB: [10] });
     await h.tick();
     h.fake.complete(c.amiId!);
@@ -128,7 +128,7 @@ describe('the time limit', () => {
   });
 
   it('never gives up before 2 hours, whatever shorter limit it is given', async () => {
-    h = createUnitHarness({ tracker: { maxDurationMs: 60_000 } });
+    h = await createUnitHarness({ tracker: { maxDurationMs: 60_000 } });
     const c = await h.create({ name: 'short limit' }, { volumesGiB: [10] });
     h.clock.advance(TWO_HOURS);
     await h.tick();
@@ -139,7 +139,7 @@ describe('the time limit', () => {
   });
 
   it('fails a creation whose copy is still running at the limit, naming both images left in place', async () => {
-    h = createUnitHarness();
+    h = await createUnitHarness();
     const c = await h.create({ name: 'copy too slow', copyToRegions: ['us-west-2'] }, { volumesGiB: [10] });
     h.fake.complete(c.amiId!);
     await h.tick();

@@ -19,7 +19,7 @@ const actions = (calls: { action: string; region: string }[]) => calls.map((c) =
 
 describe('one DescribeImages and one DescribeSnapshots per region and tick', () => {
   it('asks twice for 50 creations, and the tick report counts the same 2 requests as EC2 saw', async () => {
-    h = createUnitHarness();
+    h = await createUnitHarness();
     const created = await createMany(50);
     // The first two ticks also tag the new snapshots; from then on only the batch remains.
     await h.tick();
@@ -36,7 +36,7 @@ describe('one DescribeImages and one DescribeSnapshots per region and tick', () 
   });
 
   it("tags at most 40 creations' snapshots per region and tick, the rest on the next tick", async () => {
-    h = createUnitHarness();
+    h = await createUnitHarness();
     await createMany(50);
     const first = await h.tick();
     expect(first.calls.filter((c) => c.action === 'CreateTags')).toHaveLength(40);
@@ -46,7 +46,7 @@ describe('one DescribeImages and one DescribeSnapshots per region and tick', () 
   });
 
   it('asks each region once: copies in two regions make one batch per region', async () => {
-    h = createUnitHarness();
+    h = await createUnitHarness();
     const created = await createMany(3, { copyToRegions: ['us-west-2', 'eu-west-1'] });
     for (const c of created) h.fake.complete(c.amiId!);
     await h.tick(); // sources available: copies requested
@@ -66,7 +66,7 @@ describe('one DescribeImages and one DescribeSnapshots per region and tick', () 
   // The gateway splits a batch into chunks of 1000 ids (DescribeImages alike: see the fake's own
   // tests); 1001 creations would cost seconds of SQLite here, so the snapshots make the batch.
   it('sends the snapshots of every image as one batch, 1000 ids per request: 1001 snapshots make 2 DescribeSnapshots', async () => {
-    h = createUnitHarness();
+    h = await createUnitHarness();
     const c = await h.create({ name: 'many volumes' }, { volumesGiB: Array.from({ length: 1001 }, () => 1) });
     await h.tick();
     h.clock.advance(1000);
@@ -82,7 +82,7 @@ describe('one DescribeImages and one DescribeSnapshots per region and tick', () 
 
   // The gateway counts its requests, so the report includes tagging, publishing and clean-up too.
   it('reports in ec2Calls every request the tick sent, snapshot tagging included', async () => {
-    h = createUnitHarness();
+    h = await createUnitHarness();
     await createMany(2);
     const mark = h.fake.callCount();
     const { report } = await h.tick();

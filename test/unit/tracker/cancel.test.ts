@@ -8,7 +8,7 @@ afterEach(() => h?.close());
 
 describe('cancelling while the tracker works', () => {
   it('keeps CANCELLED when the cancel lands between the observation and the write, and removes the image', async () => {
-    h = createUnitHarness();
+    h = await createUnitHarness();
     const c = await h.create({ name: 'cancel mid-tick' }, { volumesGiB: [8, 8] });
     const watched = await h.watch(c.id);
     await h.tick();
@@ -42,7 +42,7 @@ describe('cancelling while the tracker works', () => {
   });
 
   it('removes a copy that EC2 made while the cancel was being recorded', async () => {
-    h = createUnitHarness();
+    h = await createUnitHarness();
     const c = await h.create({ name: 'cancel during copy', copyToRegions: ['us-west-2'] }, { volumesGiB: [8] });
     h.fake.complete(c.amiId!);
     h.fake.beforeAnswering('CopyImage', async () => {
@@ -64,7 +64,7 @@ describe('cancelling while the tracker works', () => {
   });
 
   it('finishes on the next tick a cancel whose clean-up EC2 interrupted', async () => {
-    h = createUnitHarness();
+    h = await createUnitHarness();
     const c = await h.create({ name: 'cancel interrupted' }, { volumesGiB: [8] });
     const watched = await h.watch(c.id);
     h.fake.failNext('DeregisterImage', { error: 'network' });

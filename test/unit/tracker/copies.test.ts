@@ -17,7 +17,7 @@ interface CopyArgs {
 
 describe('copies to other regions', () => {
   it('requests no copy while the source is pending, then one per region with a ClientToken per creation and region', async () => {
-    h = createUnitHarness();
+    h = await createUnitHarness();
     const c = await h.create({ name: 'two copies', copyToRegions: ['us-west-2', 'eu-west-1'] }, { volumesGiB: [10] });
     h.fake.advance(c.amiId!, 90);
     const pending = await h.tick();
@@ -54,7 +54,7 @@ describe('copies to other regions', () => {
   });
 
   it('counts the copies in the overall progress and completes with every region named', async () => {
-    h = createUnitHarness();
+    h = await createUnitHarness();
     const c = await h.create({ name: 'copy progress', copyToRegions: ['us-west-2'] }, { volumesGiB: [10] });
     h.fake.complete(c.amiId!);
     await h.tick();
@@ -84,7 +84,7 @@ describe('copies to other regions', () => {
   });
 
   it("ends PARTIALLY_COMPLETED with EC2's reason when a copy fails and another succeeds", async () => {
-    h = createUnitHarness();
+    h = await createUnitHarness();
     const c = await h.create({ name: 'one copy fails', copyToRegions: ['us-west-2', 'eu-west-1'] }, { volumesGiB: [10] });
     h.fake.complete(c.amiId!);
     await h.tick();
@@ -108,7 +108,7 @@ describe('copies to other regions', () => {
   });
 
   it('fails the copy at once when EC2 rejects CopyImage, and the creation ends PARTIALLY_COMPLETED', async () => {
-    h = createUnitHarness();
+    h = await createUnitHarness();
     const c = await h.create({ name: 'copy rejected', copyToRegions: ['us-west-2'] }, { volumesGiB: [10] });
     h.fake.complete(c.amiId!);
     h.fake.failNext('CopyImage', { error: { code: 'InvalidParameterValue', message: 'Invalid region' } });
@@ -128,7 +128,7 @@ describe('copies to other regions', () => {
   });
 
   it('sends a CopyImage whose answer was lost again with the same ClientToken and gets the same copy, never a second', async () => {
-    h = createUnitHarness();
+    h = await createUnitHarness();
     const c = await h.create({ name: 'lost copy answer', copyToRegions: ['us-west-2'] }, { volumesGiB: [10] });
     h.fake.complete(c.amiId!);
     // EC2 makes the copy, the answer is lost, and the copy is not listed yet (so not found by its tag).
@@ -155,7 +155,7 @@ describe('copies to other regions', () => {
   });
 
   it("fails the creation with EC2's StateReason when the source image fails, and never starts the copies", async () => {
-    h = createUnitHarness();
+    h = await createUnitHarness();
     const c = await h.create({ name: 'source fails', copyToRegions: ['us-west-2'] }, { volumesGiB: [10] });
     h.fake.advance(c.amiId!, 30);
     await h.tick();

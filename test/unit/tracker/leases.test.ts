@@ -28,7 +28,7 @@ function leasesOf(regions: Set<string>): RegionLeases & { asked: string[] } {
 describe('a tracker that holds some regions', () => {
   it('sends no EC2 request for a creation whose source region it does not hold, and leaves the creation as it was', async () => {
     const leases = leasesOf(new Set(['eu-west-1']));
-    h = createUnitHarness({ tracker: { leases } });
+    h = await createUnitHarness({ tracker: { leases } });
     const c = await h.create({ name: 'not mine', copyToRegions: ['us-west-2'] }, { volumesGiB: [8] });
     const before = await h.status(c.id);
     h.fake.complete(c.amiId!);
@@ -44,7 +44,7 @@ describe('a tracker that holds some regions', () => {
 
   it('advances the creation once it holds the source region, copies in other regions included', async () => {
     const regions = new Set<string>();
-    h = createUnitHarness({ tracker: { leases: leasesOf(regions) } });
+    h = await createUnitHarness({ tracker: { leases: leasesOf(regions) } });
     const c = await h.create({ name: 'handed over', copyToRegions: ['us-west-2'] }, { volumesGiB: [8] });
     h.fake.complete(c.amiId!);
     h.clock.advance(1000);
@@ -66,7 +66,7 @@ describe('a tracker that holds some regions', () => {
 
   it('leaves an unanswered CreateImage and an interrupted cancel to the holder of their region', async () => {
     const regions = new Set<string>();
-    h = createUnitHarness({ tracker: { leases: leasesOf(regions) } });
+    h = await createUnitHarness({ tracker: { leases: leasesOf(regions) } });
     h.fake.failNext('CreateImage', { error: { code: 'InternalError', status: 500 }, afterApplying: true });
     const orphan = await h.create({ name: 'answer lost' }, { volumesGiB: [8] });
     const cancelled = await h.create({ name: 'cancel interrupted' }, { volumesGiB: [8] });
@@ -88,7 +88,7 @@ describe('a tracker that holds some regions', () => {
 
 describe('a reconciler that holds some regions', () => {
   it('asks EC2 only about the AMIs of the regions it holds, and changes only those', async () => {
-    h = createUnitHarness();
+    h = await createUnitHarness();
     const c = await h.create({ name: 'reconciled in part', copyToRegions: ['us-west-2'] }, { volumesGiB: [8] });
     h.fake.complete(c.amiId!);
     await h.tick();

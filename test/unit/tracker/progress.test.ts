@@ -8,7 +8,7 @@ afterEach(() => h?.close());
 
 describe('snapshot progress', () => {
   it('weights the snapshots by volume size and says "Creating snapshot - N% complete"', async () => {
-    h = createUnitHarness();
+    h = await createUnitHarness();
     const c = await h.create({ name: 'weighted' }, { volumesGiB: [10, 30] });
     expect(await h.status(c.id)).toMatchObject({ status: 'IN_PROGRESS', stage: 'SNAPSHOTTING', progress: 0, sizeGiB: 40 });
 
@@ -23,7 +23,7 @@ describe('snapshot progress', () => {
   });
 
   it('never lowers the progress when EC2 reports less than before', async () => {
-    h = createUnitHarness();
+    h = await createUnitHarness();
     const c = await h.create({ name: 'monotonic' }, { volumesGiB: [20] });
     h.fake.advance(c.amiId!, 60);
     await h.tick();
@@ -37,7 +37,7 @@ describe('snapshot progress', () => {
   });
 
   it('stays at 99% while the snapshots are done but EC2 has not marked the image available', async () => {
-    h = createUnitHarness();
+    h = await createUnitHarness();
     const c = await h.create({ name: 'not yet available' }, { volumesGiB: [8] });
     h.fake.advance(c.amiId!, 100);
     await h.tick();
@@ -50,7 +50,7 @@ describe('snapshot progress', () => {
   });
 
   it('ends COMPLETED at 100% with the AMI named once the image is available', async () => {
-    h = createUnitHarness();
+    h = await createUnitHarness();
     const c = await h.create({ name: 'done' }, { volumesGiB: [8], architecture: 'arm64' });
     h.fake.advance(c.amiId!, 50);
     await h.tick();
@@ -76,7 +76,7 @@ describe('snapshot progress', () => {
   });
 
   it('tags the snapshots with the creation tags once their ids are known', async () => {
-    h = createUnitHarness();
+    h = await createUnitHarness();
     const c = await h.create({ name: 'tagged snapshots', tags: [{ key: 'project', value: 'alpha' }] }, { volumesGiB: [8, 8] });
     await h.tick();
     const snapshotIds = h.fake.image(c.amiId!).snapshotIds;
@@ -97,7 +97,7 @@ describe('snapshot progress', () => {
 
 describe('estimated time remaining', () => {
   it('is null until a rate is observable, then follows the observed rate', async () => {
-    h = createUnitHarness();
+    h = await createUnitHarness();
     const c = await h.create({ name: 'eta' }, { volumesGiB: [100] });
     await h.tick();
     expect((await h.status(c.id)).estimatedSecondsRemaining).toBeNull();

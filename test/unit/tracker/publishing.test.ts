@@ -11,7 +11,7 @@ const BOB = '444455556666';
 
 describe('publishing and sharing at the end', () => {
   it('passes through PUBLISHING, then makes the image public and shared with each account, snapshots included', async () => {
-    h = createUnitHarness();
+    h = await createUnitHarness();
     const c = await h.create({ name: 'shared and public', public: true, shareWithAccounts: [ALICE, BOB] }, { volumesGiB: [8] });
     const watched = await h.watch(c.id);
     h.fake.advance(c.amiId!, 50);
@@ -35,7 +35,7 @@ describe('publishing and sharing at the end', () => {
   });
 
   it('shares every copy too, and reports block public access in a copy region in the message', async () => {
-    h = createUnitHarness();
+    h = await createUnitHarness();
     const c = await h.create(
       { name: 'blocked in a copy region', public: true, copyToRegions: ['us-west-2'] },
       { volumesGiB: [8] },
@@ -61,7 +61,7 @@ describe('publishing and sharing at the end', () => {
   });
 
   it('stays PUBLISHING when EC2 throttles the sharing, and the next tick finishes it', async () => {
-    h = createUnitHarness();
+    h = await createUnitHarness();
     const c = await h.create({ name: 'throttled sharing', shareWithAccounts: [ALICE] }, { volumesGiB: [8] });
     h.fake.complete(c.amiId!);
     h.fake.failNext('ModifyImageAttribute');
@@ -78,7 +78,7 @@ describe('publishing and sharing at the end', () => {
   });
 
   it("does not hold up the other creations of the tick when one creation's sharing is throttled", async () => {
-    h = createUnitHarness();
+    h = await createUnitHarness();
     const first = await h.create({ name: 'shared first', shareWithAccounts: [ALICE] }, { volumesGiB: [8] });
     const second = await h.create({ name: 'shared second', shareWithAccounts: [BOB] }, { volumesGiB: [8] });
     h.fake.complete(first.amiId!);

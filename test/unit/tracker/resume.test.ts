@@ -11,7 +11,7 @@ const GRACE_MS = 5 * 60 * 1000;
 
 describe('an unanswered CreateImage', () => {
   it('is adopted by its creation-id tag on the next tick, never made a second time', async () => {
-    h = createUnitHarness();
+    h = await createUnitHarness();
     // EC2 registers the image, then the answer is lost (a 500 after the work).
     h.fake.failNext('CreateImage', { error: { code: 'InternalError', status: 500 }, afterApplying: true });
     const c = await h.create({ name: 'answer lost' }, { volumesGiB: [8] });
@@ -43,7 +43,7 @@ describe('an unanswered CreateImage', () => {
   });
 
   it('is sent again only 30 s after the first request when no image carries the tag or the name, and once', async () => {
-    h = createUnitHarness();
+    h = await createUnitHarness();
     h.fake.failNext('CreateImage', { error: 'throttle' });
     const c = await h.create({ name: 'request lost' }, { volumesGiB: [8] });
     expect(h.fake.images('us-east-1')).toEqual([]);
@@ -72,7 +72,7 @@ describe('an unanswered CreateImage', () => {
 
 describe('an image EC2 does not list yet', () => {
   it('is "not visible yet" within the grace period and tracked as usual once listed', async () => {
-    h = createUnitHarness();
+    h = await createUnitHarness();
     h.fake.hideNextImages(1);
     const c = await h.create({ name: 'not listed yet' }, { volumesGiB: [8] });
     h.clock.advance(GRACE_MS);
@@ -95,7 +95,7 @@ describe('an image EC2 does not list yet', () => {
   });
 
   it('ends FAILED once the grace period after CreateImage has passed', async () => {
-    h = createUnitHarness();
+    h = await createUnitHarness();
     h.fake.hideNextImages(1);
     const c = await h.create({ name: 'never listed' }, { volumesGiB: [8] });
     h.clock.advance(GRACE_MS + 1);
@@ -106,7 +106,7 @@ describe('an image EC2 does not list yet', () => {
   });
 
   it('fails only the copy that EC2 never lists, and the creation ends PARTIALLY_COMPLETED', async () => {
-    h = createUnitHarness();
+    h = await createUnitHarness();
     const c = await h.create({ name: 'copy never listed', copyToRegions: ['us-west-2'] }, { volumesGiB: [8] });
     h.fake.complete(c.amiId!);
     h.fake.hideNextImages(1);

@@ -9,7 +9,7 @@ afterEach(() => h?.close());
 
 describe('watching a creation', () => {
   it('yields the current state at once, then each change, and ends after COMPLETED', async () => {
-    h = createUnitHarness();
+    h = await createUnitHarness();
     const c = await h.create({ name: 'watched' }, { volumesGiB: [10] });
     const watched = await h.watch(c.id);
     expect(watched.values.map((v) => v.progress)).toEqual([0]);
@@ -35,7 +35,7 @@ describe('watching a creation', () => {
   });
 
   it('yields a finished creation once and ends at once', async () => {
-    h = createUnitHarness();
+    h = await createUnitHarness();
     const c = await h.create({ name: 'already done' }, { volumesGiB: [10] });
     h.fake.complete(c.amiId!);
     await h.tick();
@@ -46,7 +46,7 @@ describe('watching a creation', () => {
   });
 
   it('ends after FAILED, with the reason in the last value', async () => {
-    h = createUnitHarness();
+    h = await createUnitHarness();
     const c = await h.create({ name: 'watched failure' }, { volumesGiB: [10] });
     const watched = await h.watch(c.id);
     h.fake.fail(c.amiId!, 'Client.InternalError: Snapshot failed');
