@@ -46,6 +46,8 @@ export async function connectRedis(url: string, options: ConnectRedisOptions): P
   const base: RedisOptions = {
     lazyConnect: true,
     enableOfflineQueue: false,
+    // A subscriber re-subscribes what it still needs itself (event-hub.ts ends its subscriptions on a loss).
+    autoResubscribe: false,
     maxRetriesPerRequest: 1,
     commandTimeout: 5000,
     connectTimeout: timeoutMs,

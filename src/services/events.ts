@@ -19,6 +19,8 @@ export interface LocalEventHub<T> extends EventHub<T> {
    * its next() rejects. For a bus that was lost, so that subscribers are told rather than left silent.
    */
   failAll(error: Error): void;
+  /** The same for the subscriptions of one topic (e.g. the bus refused to subscribe it). */
+  failTopic(topic: string, error: Error): void;
 }
 
 export interface LocalEventHubHooks {
@@ -70,6 +72,9 @@ export function createLocalEventHub<T>(hooks: LocalEventHubHooks = {}): LocalEve
     },
     failAll(error) {
       for (const listeners of [...topics.values()]) for (const listener of [...listeners]) listener.fail(error);
+    },
+    failTopic(topic, error) {
+      for (const listener of [...(topics.get(topic) ?? [])]) listener.fail(error);
     },
   };
 }
