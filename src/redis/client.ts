@@ -49,7 +49,7 @@ export async function connectRedis(url: string, options: ConnectRedisOptions): P
     // A subscriber re-subscribes what it still needs itself (event-hub.ts ends its subscriptions on a loss).
     autoResubscribe: false,
     maxRetriesPerRequest: 1,
-    commandTimeout: 5000,
+    commandTimeout: 2000,
     connectTimeout: timeoutMs,
     retryStrategy: (attempt: number) => Math.min(200 * attempt, 5000),
   };
