@@ -129,9 +129,10 @@ function bufferedSubscription<T>(
     },
     fail(error) {
       if (done) return;
-      failure = error;
+      // Told once: to the next() that waits, or else to the next() after the buffer.
       const pending = waiting;
       waiting = undefined;
+      if (!pending) failure = error;
       close();
       pending?.reject(error);
     },
@@ -139,7 +140,7 @@ function bufferedSubscription<T>(
 
   detach = attach(listener);
   if (done) detach();
-  options.signal?.addEventListener('abort', onAbort, { once: true });
+  else options.signal?.addEventListener('abort', onAbort, { once: true });
 
   const iterator: AsyncIterableIterator<T> = {
     next() {

@@ -39,6 +39,7 @@ describe('local event hub', () => {
     const pending = waiting.next();
     hub.failAll(new Error('bus lost'));
     await expect(pending).rejects.toThrow('bus lost');
+    expect((await waiting.next()).done).toBe(true);
     expect((await buffered.next()).value).toBe(1);
     await expect(buffered.next()).rejects.toThrow('bus lost');
     expect((await buffered.next()).done).toBe(true);
