@@ -1,6 +1,6 @@
 // The layer rules, as lint (so a reviewer never has to say them): which folder may import what.
 // One dependency direction, schema → resolvers → services → db; the AWS SDK only behind the EC2
-// gateway; the environment read only where configuration is parsed; the simulator a program of its
+// gateway; ioredis only behind the src/redis adapters; the environment read only where configuration is parsed; the simulator a program of its
 // own; a creation written and announced only by its lifecycle. test/unit/layers.test.ts plants a
 // violation of each and checks the message.
 //
@@ -11,6 +11,12 @@ const SDK = {
   allowTypeImports: true,
   message:
     'Only src/services/ec2/gateway.ts calls the AWS SDK at run time: go through the Ec2Gateway interface (types may be imported).',
+};
+
+const REDIS_CLIENT = {
+  group: ['ioredis', 'ioredis/*'],
+  message:
+    'Only src/redis/** imports ioredis; services get these adapters injected (behind EventHub, RateLimiter, ConnectionLimiter, CreationReservations).',
 };
 
 const GRAPHQL_IN_SERVICES = {
@@ -25,13 +31,14 @@ const OUTER_LAYERS_IN_SERVICES = {
     '**/resolvers/*',
     '**/http/*',
     '**/cli/*',
+    '**/redis/*',
     '../server.js',
     '../../server.js',
     '../app.js',
     '../../app.js',
   ],
   message:
-    'Services must not import the schema, resolvers, HTTP or app layers (dependencies point inwards: schema → resolvers → services → db).',
+    'Services must not import the schema, resolvers, HTTP, Redis or app layers (dependencies point inwards: schema → resolvers → services → db; adapters are injected).',
 };
 
 const DATA_ACCESS_IN_API = {
@@ -58,16 +65,18 @@ const SERVICES = ['src/services/**/*.ts'];
 const LIFECYCLE = ['src/services/creations/lifecycle.ts'];
 const GATEWAY = ['src/services/ec2/gateway.ts'];
 const API = ['src/schema/**/*.ts', 'src/resolvers/**/*.ts'];
+const REDIS = ['src/redis/**/*.ts'];
 const SIMULATOR = ['simulator/**/*.ts'];
 const ENTRY_POINTS = ['src/config.ts', 'src/main.ts', 'src/cli/main.ts', 'simulator/main.ts'];
 
 export const layerRules = [
-  { files: ['src/**/*.ts', 'simulator/**/*.ts'], rules: restrict(SDK, CREATION_WRITES) },
-  { files: SERVICES, rules: restrict(SDK, GRAPHQL_IN_SERVICES, OUTER_LAYERS_IN_SERVICES, CREATION_WRITES) },
-  { files: LIFECYCLE, rules: restrict(SDK, GRAPHQL_IN_SERVICES, OUTER_LAYERS_IN_SERVICES) },
-  { files: GATEWAY, rules: restrict(GRAPHQL_IN_SERVICES, OUTER_LAYERS_IN_SERVICES, CREATION_WRITES) },
-  { files: API, rules: restrict(SDK, DATA_ACCESS_IN_API) },
-  { files: SIMULATOR, rules: restrict(SDK, SERVER_IN_SIMULATOR) },
+  { files: ['src/**/*.ts', 'simulator/**/*.ts'], rules: restrict(SDK, REDIS_CLIENT, CREATION_WRITES) },
+  { files: REDIS, rules: restrict(SDK, CREATION_WRITES) },
+  { files: SERVICES, rules: restrict(SDK, REDIS_CLIENT, GRAPHQL_IN_SERVICES, OUTER_LAYERS_IN_SERVICES, CREATION_WRITES) },
+  { files: LIFECYCLE, rules: restrict(SDK, REDIS_CLIENT, GRAPHQL_IN_SERVICES, OUTER_LAYERS_IN_SERVICES) },
+  { files: GATEWAY, rules: restrict(REDIS_CLIENT, GRAPHQL_IN_SERVICES, OUTER_LAYERS_IN_SERVICES, CREATION_WRITES) },
+  { files: API, rules: restrict(SDK, REDIS_CLIENT, DATA_ACCESS_IN_API) },
+  { files: SIMULATOR, rules: restrict(SDK, REDIS_CLIENT, SERVER_IN_SIMULATOR) },
   {
     files: ['src/**/*.ts'],
     ignores: LIFECYCLE,

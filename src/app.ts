@@ -24,6 +24,12 @@ import { createServices } from './services/index.js';
 import { createProgressTracker } from './services/tracker/index.js';
 import { createReconciler } from './services/reconciler.js';
 import { createRegionDirectory } from './services/regions.js';
+import { everyRegion, type RegionLeases } from './services/region-leases.js';
+import type { RateLimiter } from './services/rate-limit.js';
+import type { EventBusProbe } from './http/readiness.js';
+import type { ConnectionLimiter } from './services/connection-limits.js';
+import type { CreationReservations } from './services/creation-cap.js';
+import type { EventHub } from './services/events.js';
 
 export const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
   .version;
@@ -80,11 +86,76 @@ function createObservedGateway(config: Config, logger: Logger, backend: Ec2Backe
   return { ec2, observe: (observer: (e: Ec2CallEvent) => void) => observers.push(observer) };
 }
 
-function createServiceDeps(config: Config, logger: Logger, store: Store, ec2: ServiceDeps['ec2'], clock: Clock): ServiceDeps {
+/**
+ * What replicas must share at once: creation events, the mutation rate limit and the caps. In
+ * Redis when REDIS_URL is set; otherwise in this process (one replica).
+ */
+interface SharedState {
+  events: EventHub<CreationRecord>;
+  limiter: ConnectionLimiter;
+  rateLimiter?: RateLimiter;
+  reservations?: CreationReservations;
+  eventBus: EventBusProbe;
+  stop(): Promise<void>;
+}
+
+async function createSharedState(config: Config, logger: Logger, metrics: Metrics): Promise<SharedState> {
+  const onRefusal = (limit: Parameters<Metrics['observeRefusal']>[0]) => metrics.observeRefusal(limit);
+  if (!config.redis) {
+    return {
+      events: createEventHub<CreationRecord>(),
+      limiter: createConnectionLimiter(config.limits, onRefusal),
+      eventBus: { kind: 'in-process', isReady: () => true },
+      stop: () => Promise.resolve(),
+    };
+  }
+  const { createRedisScaleOut } = await import('./redis/index.js');
+  const redis = await createRedisScaleOut<CreationRecord>({
+    url: config.redis.url,
+    keyPrefix: config.redis.keyPrefix,
+    replicaId: config.instanceId,
+    logger: logger.child({ component: 'redis' }),
+    caps: config.limits,
+    mutationsPerMinute: config.security.mutationsPerMinute,
+    onRefusal,
+  });
+  return {
+    events: redis.events,
+    limiter: redis.connectionLimiter,
+    rateLimiter: redis.rateLimiter,
+    reservations: redis.creationReservations,
+    eventBus: { kind: 'redis', isReady: () => redis.isReady() },
+    stop: () => redis.stop(),
+  };
+}
+
+/** Which regions this replica polls: all of them alone, one at a time per region with replicas on PostgreSQL. */
+async function createLeases(config: Config, logger: Logger): Promise<Record<'tracker' | 'reconciler', RegionLeases>> {
+  if (!config.databaseUrl) return { tracker: everyRegion(), reconciler: everyRegion() };
+  const { createPgRegionLeases } = await import('./db/region-leases.js');
+  const lease = (scope: 'tracker' | 'reconciler') =>
+    createPgRegionLeases({
+      connectionString: config.databaseUrl!,
+      scope,
+      logger: logger.child({ component: `${scope}-leases` }),
+      applicationName: `prism-ami ${scope} ${config.instanceId}`,
+    });
+  return { tracker: lease('tracker'), reconciler: lease('reconciler') };
+}
+
+function createServiceDeps(
+  config: Config,
+  logger: Logger,
+  store: Store,
+  ec2: ServiceDeps['ec2'],
+  clock: Clock,
+  shared: SharedState,
+): ServiceDeps {
   return {
     db: store,
     ec2,
-    events: createEventHub<CreationRecord>(),
+    events: shared.events,
+    ...(shared.reservations ? { reservations: shared.reservations } : {}),
     regions: createRegionDirectory({ ec2, logger, now: () => clock.now() }),
     clock,
     logger,
@@ -95,14 +166,19 @@ function createServiceDeps(config: Config, logger: Logger, store: Store, ec2: Se
   };
 }
 
-function createBackgroundWork(config: Config, deps: ServiceDeps, metrics: Metrics, overrides: AppOverrides) {
+async function createBackgroundWork(config: Config, deps: ServiceDeps, metrics: Metrics, overrides: AppOverrides) {
+  const leases = await createLeases(config, deps.logger);
   const tracker = createProgressTracker(deps, {
     onTick: (_report, durationMs) => metrics.observeTick(durationMs),
     intervalMs: config.pollIntervalMs,
+    leases: leases.tracker,
     ...(overrides.trackerMaxDurationMs ? { maxDurationMs: overrides.trackerMaxDurationMs } : {}),
   });
-  const reconciler = createReconciler(deps, { intervalMs: overrides.reconcileIntervalMs ?? config.pollIntervalMs * 30 });
-  return { tracker, reconciler };
+  const reconciler = createReconciler(deps, {
+    intervalMs: overrides.reconcileIntervalMs ?? config.pollIntervalMs * 30,
+    leases: leases.reconciler,
+  });
+  return { tracker, reconciler, leases };
 }
 
 export async function buildApp(config: Config, logger: Logger, overrides: AppOverrides = {}) {
@@ -111,12 +187,13 @@ export async function buildApp(config: Config, logger: Logger, overrides: AppOve
   metrics.instrumentStore(store);
   const backend = await startEc2Backend(config, logger, overrides);
   const { ec2, observe } = createObservedGateway(config, logger, backend, metrics);
-  const deps = createServiceDeps(config, logger, store, ec2, overrides.clock ?? systemClock);
+  const shared = await createSharedState(config, logger, metrics);
+  const deps = createServiceDeps(config, logger, store, ec2, overrides.clock ?? systemClock, shared);
   const services = createServices(deps, { version: VERSION, backend: config.ec2Backend });
-  const { tracker, reconciler } = createBackgroundWork(config, deps, metrics, overrides);
+  const { tracker, reconciler, leases } = await createBackgroundWork(config, deps, metrics, overrides);
   const readiness = createReadiness({
     store,
-    eventBus: { kind: 'in-process', isReady: () => true },
+    eventBus: shared.eventBus,
     tracker,
     probeEc2: () => ec2.describeRegions(),
     pollIntervalMs: config.pollIntervalMs,
@@ -124,7 +201,7 @@ export async function buildApp(config: Config, logger: Logger, overrides: AppOve
     ...overrides.readiness,
   });
   observe((e) => readiness.observeEc2Call(e));
-  const limiter = createConnectionLimiter(config.limits, (limit) => metrics.observeRefusal(limit));
+  const { limiter } = shared;
   metrics.watch({ db: store, tracker, pollIntervalMs: config.pollIntervalMs, limiter });
   const routes: HttpRoute[] = [readiness.route, metrics.route];
   const server = createGraphqlServer({
@@ -137,6 +214,7 @@ export async function buildApp(config: Config, logger: Logger, overrides: AppOve
     routes,
     plugins: metrics.yogaPlugins,
     limiter,
+    ...(shared.rateLimiter ? { rateLimiter: shared.rateLimiter } : {}),
     accessLog: createAccessLog(logger, config.logRequests),
   });
   // The REST adapter runs its operations through this server's yoga; the dashboard serves the rest.
@@ -168,6 +246,7 @@ export async function buildApp(config: Config, logger: Logger, overrides: AppOve
         await tracker.stop();
         await reconciler.stop();
         await server.close();
+        await Promise.all([leases.tracker.close(), leases.reconciler.close(), shared.stop()]);
         ec2.destroy();
         await backend.simulator?.stop();
         await store.close();

@@ -1,7 +1,8 @@
 // Responsible for how the transports answer the connection limiter (src/services/connection-limits.ts):
 // an SSE stream takes a connection and a subscription for as long as it streams, and is refused
 // with HTTP 429 and a JSON GraphQL error naming the cap; graphql-ws (graphql-ws.ts) closes a socket
-// with 4429 and answers a subscription with an `error` message. The counting itself is the limiter's.
+// with 4429 and answers a subscription with an `error` message. When the replicas' shared count
+// (Redis) cannot be reached, the same paths answer 503 / close 1013. The counting is the limiter's.
 import { createRequire } from 'node:module';
 import type * as graphql from 'graphql';
 import type { GraphQLError } from 'graphql';
@@ -11,6 +12,16 @@ import type { ConnectionLimiter, Lease, LimitRefusal } from '../services/connect
 
 /** The WebSocket close code for a refused connection (HTTP 429's sibling in the 4xxx range). */
 export const WS_CLOSE_LIMIT = 4429;
+
+/** The close code when the shared count (Redis) cannot be reached: "try again later", which clients retry. */
+export const WS_CLOSE_UNAVAILABLE = 1013;
+
+/** How graphql-ws closes a socket refused with `refusal`. */
+export function closeCodeFor(refusal: LimitRefusal): number {
+  return refusal.limit === 'REDIS_UNAVAILABLE' ? WS_CLOSE_UNAVAILABLE : WS_CLOSE_LIMIT;
+}
+
+const UNAVAILABLE = 'SERVICE_UNAVAILABLE';
 
 // graphql-ws takes an `error` answer only as instances of its own graphql's GraphQLError. Node loads
 // graphql's CommonJS build for it, while a test runner may hand this file the ES build (another
@@ -25,7 +36,11 @@ export function limitError(refusal: LimitRefusal): GraphQLError {
   let error = refusalErrors.get(refusal.message);
   if (!error) {
     error = new WsGraphQLError(refusal.message, {
-      extensions: { code: 'LIMIT_EXCEEDED', limit: refusal.limit, max: refusal.max },
+      extensions: {
+        code: refusal.limit === 'REDIS_UNAVAILABLE' ? UNAVAILABLE : 'LIMIT_EXCEEDED',
+        limit: refusal.limit,
+        max: refusal.max,
+      },
     });
     if (refusalErrors.size > 100) refusalErrors.clear();
     refusalErrors.set(refusal.message, error);
@@ -84,7 +99,7 @@ export function streamCapsPlugin(limiter: ConnectionLimiter): Plugin {
       payload.setResultProcessor(
         (_result, fetchAPI) =>
           new fetchAPI.Response(JSON.stringify({ errors: [refusal.toJSON()] }), {
-            status: 429,
+            status: refusal.extensions.code === UNAVAILABLE ? 503 : 429,
             headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' },
           }),
         'application/json',
@@ -96,7 +111,9 @@ export function streamCapsPlugin(limiter: ConnectionLimiter): Plugin {
 function refusalIn(result: unknown): GraphQLError | undefined {
   if (isAsyncIterable(result) || Array.isArray(result)) return undefined;
   const errors = (result as { errors?: readonly GraphQLError[] }).errors;
-  return errors?.find((e) => e.extensions?.code === 'LIMIT_EXCEEDED' && 'limit' in e.extensions);
+  return errors?.find(
+    (e) => (e.extensions?.code === 'LIMIT_EXCEEDED' || e.extensions?.code === UNAVAILABLE) && 'limit' in e.extensions,
+  );
 }
 
 function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {

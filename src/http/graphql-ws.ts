@@ -2,7 +2,7 @@
 // set headers on a WebSocket, so the token comes in connectionParams and is checked once per
 // connection; each operation then runs through yoga's envelop (the same plugins, limits and error
 // masking as HTTP), inside a request scope so its log lines carry its request id. A connection holds
-// a slot of the connection limiter from connection_init to close (4429 when none is left), and each
+// a slot of the connection limiter from connection_init to close (4429 when none is left; 1013 while Redis cannot count), and each
 // subscription one until it completes (an `error` message when none is left; the socket stays open).
 import type { IncomingMessage, Server } from 'node:http';
 import {
@@ -24,7 +24,7 @@ import type { AuthService } from '../services/auth.js';
 import type { ConnectionLimiter, Lease } from '../services/connection-limits.js';
 import type { Viewer } from '../services/viewer.js';
 import type { AccessLog } from './access-log.js';
-import { limitError, WS_CLOSE_LIMIT } from './connection-caps.js';
+import { closeCodeFor, limitError } from './connection-caps.js';
 import { settleRequestId } from './request-id.js';
 import { GRAPHQL_PATH, type Yoga } from './yoga.js';
 
@@ -118,7 +118,7 @@ async function acceptConnection(ctx: ConnectionContext, connection: Connection, 
   const lease = await options.limiter.acquire('connection', viewer.user);
   if (!lease.ok) {
     // Closed here with our code; graphql-ws's own close (4403, after false) then finds it closing and does nothing.
-    ctx.extra.socket.close(WS_CLOSE_LIMIT, lease.message);
+    ctx.extra.socket.close(closeCodeFor(lease), lease.message);
     return false;
   }
   connection.lease = lease;

@@ -15,7 +15,7 @@ import type { Context } from '../resolvers/context.js';
 import type { AuthService } from '../services/auth.js';
 import { DomainError } from '../services/errors.js';
 import type { Services } from '../services/index.js';
-import { createRateLimiter } from '../services/rate-limit.js';
+import { createRateLimiter, mutationBurst, RateLimiterUnavailableError, type RateLimiter } from '../services/rate-limit.js';
 import type { Viewer } from '../services/viewer.js';
 import { REQUEST_ID_HEADER } from './request-id.js';
 
@@ -29,6 +29,11 @@ export interface YogaOptions {
   auth: AuthService;
   security: Config['security'];
   logger: Logger;
+  /**
+   * Counts mutations per token against security.mutationsPerMinute; in this process when absent.
+   * Replicas pass the Redis one (src/redis/rate-limit.ts) so that the limit holds across them.
+   */
+  rateLimiter?: RateLimiter;
   /** Yoga/envelop plugins run after the built-in ones (metrics). */
   plugins?: Plugin[];
 }
@@ -58,7 +63,7 @@ export function createYogaServer(options: YogaOptions): Yoga {
       armor(),
       useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'authorization'] }),
       ...(security.introspection ? [] : [useDisableIntrospection()]),
-      rateLimitMutations(security.mutationsPerMinute),
+      rateLimitMutations(security.mutationsPerMinute, options.rateLimiter, logger),
       ...(options.plugins ?? []),
     ],
     logging: yogaLogging(logger),
@@ -91,16 +96,24 @@ function graphiqlFor(request: Request) {
 }
 
 /** Per token: a burst of mutations, then a steady rate; queries and subscriptions are not limited. */
-function rateLimitMutations(perMinute: number): Plugin<Context> {
-  const limiter = createRateLimiter({ perMinute, burst: Math.max(1, Math.min(perMinute, 20)) });
+function rateLimitMutations(perMinute: number, shared: RateLimiter | undefined, logger: Logger): Plugin<Context> {
+  const limiter = shared ?? createRateLimiter({ perMinute, burst: mutationBurst(perMinute) });
   return {
-    onExecute({ args, setResultAndStopExecution }) {
+    async onExecute({ args, setResultAndStopExecution }) {
       // envelop types these loosely; they are the execution args graphql-js received.
       const operation = getOperationAST(args.document as DocumentNode, args.operationName as string | undefined);
       if (operation?.operation !== OperationTypeNode.MUTATION) return;
-      const { user } = args.contextValue.viewer;
-      if (limiter.take(user)) return;
-      const retryAfter = limiter.retryAfterSeconds(user);
+      const decision = await limiter.take(args.contextValue.viewer.user).catch((error: unknown) => {
+        if (!(error instanceof RateLimiterUnavailableError)) throw error;
+        logger.warn({ err: error }, 'mutation refused: the rate limit store is unavailable');
+        return error;
+      });
+      if (decision instanceof RateLimiterUnavailableError) {
+        setResultAndStopExecution({ errors: [rateLimitUnavailable()] });
+        return;
+      }
+      if (decision.ok) return;
+      const retryAfter = decision.retryAfterSeconds;
       const message = `Too many mutations: at most ${perMinute} per minute per token; retry in ${retryAfter} s`;
       setResultAndStopExecution({
         errors: [
@@ -111,6 +124,15 @@ function rateLimitMutations(perMinute: number): Plugin<Context> {
       });
     },
   };
+}
+
+function rateLimitUnavailable(): GraphQLError {
+  return new GraphQLError(
+    'Service unavailable: the mutation rate limit is counted in Redis, which cannot be reached; retry shortly',
+    {
+      extensions: { code: 'SERVICE_UNAVAILABLE', http: { status: 503, headers: { 'retry-after': '5' } } },
+    },
+  );
 }
 
 async function contextOf(initial: InitialContext, { auth, services }: YogaOptions): Promise<Context> {

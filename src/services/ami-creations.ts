@@ -33,7 +33,11 @@ export type AmiCreationService = ReturnType<typeof createAmiCreationService>;
 export function createAmiCreationService(deps: ServiceDeps) {
   const { db } = deps;
   const log = deps.logger.child({ service: 'ami-creations' });
-  const cap = createCreationCap((user) => countActiveCreations(db, user), deps.limits.maxActiveCreationsPerUser);
+  const cap = createCreationCap(
+    (user) => countActiveCreations(db, user),
+    deps.limits.maxActiveCreationsPerUser,
+    deps.reservations,
+  );
   return {
     async create(viewer: Viewer, input: CreateAmiRequest): Promise<CreationRecord> {
       const existing = await checkInput(deps, viewer, input);

@@ -1,9 +1,11 @@
 // Responsible for the per-user caps on live connections (graphql-ws sockets and SSE streams together)
 // and subscriptions, and the server-wide ceiling on connections, so that one user (or a leaked
 // token, or many tokens together) cannot take the service from the others. Counted in this process;
-// replicas will count in Redis behind the same interface (DESIGN §9), so callers await acquire().
+// replicas count in Redis behind the same interface (src/redis/connection-limits.ts, DESIGN §9), so
+// callers await acquire(), and a refusal may also say that the shared count cannot be reached.
 
-export type LimitName = 'MAX_CONNECTIONS_PER_USER' | 'MAX_CONNECTIONS' | 'MAX_SUBSCRIPTIONS_PER_USER';
+/** A cap, or REDIS_UNAVAILABLE: the replicas' shared count could not be checked (answered as 503). */
+export type LimitName = 'MAX_CONNECTIONS_PER_USER' | 'MAX_CONNECTIONS' | 'MAX_SUBSCRIPTIONS_PER_USER' | 'REDIS_UNAVAILABLE';
 
 /** What is counted: a connection (graphql-ws socket, SSE stream) or one subscription on it. */
 export type LimitKind = 'connection' | 'subscription';
@@ -82,7 +84,7 @@ export function createConnectionLimiter(caps: ConnectionCaps, onRefusal?: (limit
 }
 
 /** Short enough for a WebSocket close reason (at most 123 bytes). */
-function refusalMessage(limit: LimitName, max: number): string {
+export function refusalMessage(limit: LimitName, max: number): string {
   switch (limit) {
     case 'MAX_CONNECTIONS_PER_USER':
       return `Too many connections: at most ${max} per user, WebSocket and SSE together (MAX_CONNECTIONS_PER_USER)`;
@@ -90,5 +92,7 @@ function refusalMessage(limit: LimitName, max: number): string {
       return `Server busy: at most ${max} connections of all users together (MAX_CONNECTIONS)`;
     case 'MAX_SUBSCRIPTIONS_PER_USER':
       return `Too many subscriptions: at most ${max} per user (MAX_SUBSCRIPTIONS_PER_USER)`;
+    case 'REDIS_UNAVAILABLE':
+      return 'Service unavailable: connections are counted in Redis, which cannot be reached now; retry shortly';
   }
 }

@@ -2,6 +2,7 @@
 import type { Logger } from 'pino';
 import type { Store } from '../db/store.js';
 import type { CreationRecord } from '../db/creations.js';
+import type { CreationReservations } from './creation-cap.js';
 import type { Ec2Gateway } from './ec2/types.js';
 import type { InstanceAccessPolicy } from './instance-access.js';
 import type { EventHub } from './events.js';
@@ -27,6 +28,8 @@ export interface ServiceDeps {
   access: InstanceAccessPolicy;
   /** Per-user caps the services enforce (connections and subscriptions are the transports'). */
   limits: { maxActiveCreationsPerUser: number };
+  /** Who holds the places of creations being started: this process unless replicas share them (Redis). */
+  reservations?: CreationReservations;
 }
 
 export function creationTopic(id: string): string {

@@ -1,14 +1,32 @@
 // Responsible for per-key token buckets (e.g. mutations per token): a burst is allowed, then a
 // steady rate; keys that stay idle are forgotten so memory does not grow with the user count.
+// Counted in this process; replicas count in Redis behind the same interface (src/redis/rate-limit.ts),
+// so callers await take().
+
+export type RateDecision = { ok: true } | { ok: false; retryAfterSeconds: number };
 
 export interface RateLimiter {
-  /** true when the call may proceed (and consumes a token). */
-  take(key: string): boolean;
-  /** Seconds until the next token for `key`. */
-  retryAfterSeconds(key: string): number;
+  /**
+   * Consumes a token for `key` when one is left, or says how long until the next. Rejects when the
+   * shared store is unreachable (see RateLimiterUnavailableError).
+   */
+  take(key: string): Promise<RateDecision>;
 }
 
-export function createRateLimiter(options: { perMinute: number; burst: number; now?: () => number }): RateLimiter {
+export interface RateLimitOptions {
+  perMinute: number;
+  burst: number;
+}
+
+/** The shared store behind a limiter cannot be reached: the caller answers "unavailable", not "allowed". */
+export class RateLimiterUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RateLimiterUnavailableError';
+  }
+}
+
+export function createRateLimiter(options: RateLimitOptions & { now?: () => number }): RateLimiter {
   const now = options.now ?? Date.now;
   const ratePerMs = options.perMinute / 60_000;
   const buckets = new Map<string, { tokens: number; at: number }>();
@@ -25,17 +43,18 @@ export function createRateLimiter(options: { perMinute: number; burst: number; n
     return b;
   }
 
-  return {
-    take(key) {
-      if (options.perMinute <= 0) return true;
-      const b = refill(key);
-      if (b.tokens < 1) return false;
-      b.tokens -= 1;
-      return true;
-    },
-    retryAfterSeconds(key) {
-      const b = refill(key);
-      return b.tokens >= 1 ? 0 : Math.ceil((1 - b.tokens) / ratePerMs / 1000);
-    },
-  };
+  function take(key: string): RateDecision {
+    if (options.perMinute <= 0) return { ok: true };
+    const b = refill(key);
+    if (b.tokens < 1) return { ok: false, retryAfterSeconds: Math.ceil((1 - b.tokens) / ratePerMs / 1000) };
+    b.tokens -= 1;
+    return { ok: true };
+  }
+
+  return { take: (key) => Promise.resolve(take(key)) };
+}
+
+/** The burst the mutation limit allows a token before its steady rate applies. */
+export function mutationBurst(perMinute: number): number {
+  return Math.max(1, Math.min(perMinute, 20));
 }

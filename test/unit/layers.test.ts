@@ -53,6 +53,21 @@ describe('layer rules', () => {
     expect(gateway).toEqual([]);
   });
 
+  it('lets only src/redis import ioredis, and keeps src/redis out of the services', async () => {
+    const client = "import { Redis } from 'ioredis';\nexport const r = Redis;\n";
+    for (const file of ['src/services/planted.ts', 'src/http/planted.ts', 'src/app.ts', 'src/services/tracker/planted.ts']) {
+      expect(await lint(file, client), file).toEqual([expect.stringContaining('Only src/redis/** imports ioredis')]);
+    }
+    expect(await lint('src/redis/planted.ts', client)).toEqual([]);
+    const adapter = "import { connectRedis } from '../redis/client.js';\nexport const c = connectRedis;\n";
+    expect(await lint('src/services/planted.ts', adapter)).toEqual([
+      expect.stringContaining('Services must not import the schema, resolvers, HTTP, Redis or app layers'),
+    ]);
+    expect(
+      await lint('src/app.ts', "import { connectRedis } from './redis/client.js';\nexport const c = connectRedis;\n"),
+    ).toEqual([]);
+  });
+
   it('refuses process.env outside the config and the entry points', async () => {
     const errors = await lint('src/services/planted.ts', 'export const port = process.env.PORT;\n');
     expect(errors).toEqual([expect.stringContaining('Only src/config.ts (loadConfig) and the entry points read process.env')]);
