@@ -9,7 +9,7 @@ import WebSocket from 'ws';
 import { buildApp, type App, type AppOverrides } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { DEFAULT_REGION, SEEDED_INSTANCES } from '../../simulator/index.js';
-import { testDatabaseEnv } from './postgres.js';
+import { testBusEnv, testDatabaseEnv } from './postgres.js';
 
 export const TEST_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
 
@@ -64,6 +64,7 @@ export async function startTestApp(
     POLL_INTERVAL_MS: '100',
     LOG_LEVEL: 'silent',
     ...database.env,
+    ...testBusEnv(),
     ...env,
   });
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });

@@ -45,3 +45,12 @@ export async function testDatabaseEnv(): Promise<{ env: Record<string, string>; 
   const db = await createTestDatabase();
   return { env: { DATABASE_URL: db.url }, drop: () => db.drop() };
 }
+
+/** TEST_BUS=redis: apps under test share events, rate limits and caps through the local Redis, under a prefix of their own. */
+export function testBusEnv(): Record<string, string> {
+  if (process.env.TEST_BUS !== 'redis') return {};
+  return {
+    REDIS_URL: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
+    REDIS_KEY_PREFIX: `test-${randomBytes(6).toString('hex')}:`,
+  };
+}
