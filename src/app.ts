@@ -185,9 +185,10 @@ export async function buildApp(config: Config, logger: Logger, overrides: AppOve
   const metrics = createMetrics({ ...config.metrics, instance: config.instanceId });
   const store = await openStore({ databaseUrl: config.databaseUrl, databasePath: config.databasePath });
   metrics.instrumentStore(store);
+  // The stores first: one that cannot be reached stops start-up before anything else runs.
+  const shared = await createSharedState(config, logger, metrics);
   const backend = await startEc2Backend(config, logger, overrides);
   const { ec2, observe } = createObservedGateway(config, logger, backend, metrics);
-  const shared = await createSharedState(config, logger, metrics);
   const deps = createServiceDeps(config, logger, store, ec2, overrides.clock ?? systemClock, shared);
   const services = createServices(deps, { version: VERSION, backend: config.ec2Backend });
   const { tracker, reconciler, leases } = await createBackgroundWork(config, deps, metrics, overrides);

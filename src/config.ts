@@ -159,6 +159,8 @@ export interface Config {
   };
 }
 
+const SECRET_BEARING = new Set(['DATABASE_URL', 'REDIS_URL', 'METRICS_TOKEN']);
+
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
@@ -219,8 +221,9 @@ export function loadConfig(env: Record<string, string | undefined>, probe: Confi
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
       const name = issue.path.join('.');
-      const value = env[name];
-      return `${name}=${JSON.stringify(value ?? '')}: ${issue.message}`;
+      // URLs and tokens may carry passwords: name the variable, never echo its value.
+      const value = SECRET_BEARING.has(name) ? '(value not shown)' : JSON.stringify(env[name] ?? '');
+      return `${name}=${value}: ${issue.message}`;
     });
     throw new ConfigError(problems);
   }

@@ -46,6 +46,9 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error('prism-ami failed to start:', err);
+  // A store that cannot be reached is the operator's to fix: its one sentence names the variable and what was tried.
+  const message = err instanceof Error ? err.message : '';
+  if (/^(DATABASE_URL|REDIS_URL)\b/.test(message)) console.error(`prism-ami failed to start: ${message}`);
+  else console.error('prism-ami failed to start:', err);
   process.exit(1);
 });

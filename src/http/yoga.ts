@@ -3,6 +3,7 @@
 // asking (a bearer token per request, or the viewer the WebSocket connection authenticated), and
 // which errors a client may read (domain errors and GraphQL's own; the rest is masked and logged).
 import { randomUUID } from 'node:crypto';
+import { isStoreUnavailable } from '../db/store.js';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
@@ -126,6 +127,16 @@ function rateLimitMutations(perMinute: number, shared: RateLimiter | undefined, 
   };
 }
 
+/** PostgreSQL is away (restarting, network): say so and when to retry, rather than "unexpected error". */
+function storeUnavailable(): GraphQLError {
+  return new GraphQLError(
+    'Service unavailable: the database cannot be reached; this replica reconnects by itself, retry shortly',
+    {
+      extensions: { code: 'SERVICE_UNAVAILABLE', http: { status: 503, headers: { 'retry-after': '5' } } },
+    },
+  );
+}
+
 function rateLimitUnavailable(): GraphQLError {
   return new GraphQLError(
     'Service unavailable: the mutation rate limit is counted in Redis, which cannot be reached; retry shortly',
@@ -166,6 +177,7 @@ function maskError(error: unknown, message: string, logger: Logger): Error {
   // keeps its message and path; returning its inner error would drop which field was wrong.
   if (isGraphQLError(original)) return isGraphQLError(error) ? error : original;
   if (isGraphQLError(error) && !original) return error;
+  if (isStoreUnavailable(original ?? error)) return storeUnavailable();
   // The request id lets the client's report be matched with this log line.
   const requestId = currentRequestId() ?? randomUUID();
   logger.error({ err: original ?? error, requestId }, 'unexpected error');

@@ -28,6 +28,23 @@ describe('configuration', () => {
     expect(loadConfig({ EC2_BACKEND: 'simulator', AWS_PROFILE: 'lab' }).ec2Backend).toBe('simulator');
   });
 
+  it('selects PostgreSQL and Redis by URL, without local token files, and never echoes a bad URL', () => {
+    const c = loadConfig({ DATABASE_URL: 'postgres://u:pw@db:5432/prism', REDIS_URL: 'redis://cache:6379', INSTANCE_ID: 'r1' });
+    expect(c).toMatchObject({ databaseUrl: 'postgres://u:pw@db:5432/prism', instanceId: 'r1', localTokenPath: undefined });
+    expect(c.redis).toEqual({ url: 'redis://cache:6379', keyPrefix: 'prism-ami:' });
+    expect(loadConfig({}).redis).toBeUndefined();
+    let error: unknown;
+    try {
+      loadConfig({ DATABASE_URL: 'mysql://u:secret@db/x', REDIS_URL: 'cache:6379' });
+    } catch (err) {
+      error = err;
+    }
+    const problems = (error as ConfigError).problems.join('\n');
+    expect(problems).toContain('DATABASE_URL=(value not shown): must be a URL of the form postgres://');
+    expect(problems).toContain('REDIS_URL=(value not shown): must be a URL of the form redis://');
+    expect(problems).not.toContain('secret');
+  });
+
   it('names every bad variable in one error', () => {
     let error: unknown;
     try {
