@@ -20,10 +20,17 @@ describe('metrics after a creation and a few queries', () => {
   let t: TestApp;
   let base: string;
   beforeAll(async () => {
-    t = await startTestApp({ EC2_BACKEND: 'simulator', SIMULATOR_SPEED_GIB_PER_SECOND: '1000' });
+    t = await startTestApp({ EC2_BACKEND: 'simulator', SIMULATOR_SPEED_GIB_PER_SECOND: '1000', INSTANCE_ID: 'replica-7' });
     base = baseOf(t.url);
   });
   afterAll(() => t.stop());
+
+  it('names the replica on every series (INSTANCE_ID)', async () => {
+    const res = await fetch(new URL('/metrics', base));
+    const series = (await res.text()).split('\n').filter((l) => l && !l.startsWith('#'));
+    expect(series.length).toBeGreaterThan(20);
+    expect(series.filter((l) => !l.includes('instance="replica-7"'))).toEqual([]);
+  });
 
   it('serves Prometheus text whose counters moved by exactly the operations, EC2 calls and creations made', async () => {
     const before = await scrape(base);
