@@ -18,6 +18,7 @@ import {
   type LimitRefusal,
 } from '../services/connection-limits.js';
 import type { RedisHandle } from './client.js';
+import { once } from '../services/once.js';
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
@@ -167,15 +168,7 @@ function acquirer(
 }
 
 function lease(release: () => void): Lease {
-  let released = false;
-  return {
-    ok: true,
-    release() {
-      if (released) return;
-      released = true;
-      release();
-    },
-  };
+  return { ok: true, release: once(release) };
 }
 
 function localCounts(live: Map<string, LiveLease>): LimitCounts {

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Result } from 'ioredis';
 import type { Logger } from 'pino';
 import type { CreationReservations, Hold } from '../services/creation-cap.js';
+import { once } from '../services/once.js';
 import type { RedisHandle } from './client.js';
 
 declare module 'ioredis' {
@@ -58,18 +59,15 @@ export function createRedisCreationReservations(
       }
       const [ok, held] = answer;
       if (ok !== 1) return { ok: false, held };
-      let released = false;
       return {
         ok: true,
-        release() {
-          if (released) return;
-          released = true;
+        release: once(() => {
           redis
             .zrem(key, member)
             .catch((error: unknown) =>
               logger.warn({ err: error }, 'could not give back a creation place in Redis; it expires on its own'),
             );
-        },
+        }),
       };
     },
   };

@@ -4,6 +4,8 @@
 // replicas count in Redis behind the same interface (src/redis/connection-limits.ts, DESIGN §9), so
 // callers await acquire(), and a refusal may also say that the shared count cannot be reached.
 
+import { once } from './once.js';
+
 /** A cap, or REDIS_UNAVAILABLE: the replicas' shared count could not be checked (answered as 503). */
 export type LimitName = 'MAX_CONNECTIONS_PER_USER' | 'MAX_CONNECTIONS' | 'MAX_SUBSCRIPTIONS_PER_USER' | 'REDIS_UNAVAILABLE';
 
@@ -63,17 +65,14 @@ export function createConnectionLimiter(caps: ConnectionCaps, onRefusal?: (limit
     mine[kind] += 1;
     total[kind] += 1;
     perUser.set(user, mine);
-    let released = false;
     return {
       ok: true,
-      release() {
-        if (released) return;
-        released = true;
+      release: once(() => {
         mine[kind] -= 1;
         total[kind] -= 1;
         // An idle user is forgotten, so the map does not grow with every token ever seen.
         if (mine.connection === 0 && mine.subscription === 0) perUser.delete(user);
-      },
+      }),
     };
   }
 

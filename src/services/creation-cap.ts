@@ -5,6 +5,7 @@
 // places is CreationReservations: this process by default, or Redis for replicas
 // (src/redis/creation-reservations.ts), so that requests on different replicas count together.
 import { ForbiddenError } from './errors.js';
+import { once } from './once.js';
 
 export type Hold = { ok: true; release(): void } | { ok: false; held: number };
 
@@ -66,13 +67,4 @@ function drop(starting: Map<string, number>, user: string): void {
   const left = (starting.get(user) ?? 1) - 1;
   if (left > 0) starting.set(user, left);
   else starting.delete(user);
-}
-
-function once(f: () => void): () => void {
-  let done = false;
-  return () => {
-    if (done) return;
-    done = true;
-    f();
-  };
 }
