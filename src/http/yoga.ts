@@ -13,7 +13,7 @@ import type { Config } from '../config.js';
 import { currentRequestId, noteRequestUser } from '../logger.js';
 import type { Context } from '../resolvers/context.js';
 import type { AuthService } from '../services/auth.js';
-import { DomainError } from '../services/errors.js';
+import { DomainError, UnavailableError } from '../services/errors.js';
 import type { Services } from '../services/index.js';
 import { createRateLimiter, mutationBurst, RateLimiterUnavailableError, type RateLimiter } from '../services/rate-limit.js';
 import type { Viewer } from '../services/viewer.js';
@@ -159,7 +159,7 @@ function unauthenticated(reason: string): GraphQLError {
 function maskError(error: unknown, message: string, logger: Logger): Error {
   const original = isGraphQLError(error) ? error.originalError : error;
   // Expected failures outside a result union (e.g. a bad page size) keep their message.
-  if (original instanceof DomainError) {
+  if (original instanceof DomainError || original instanceof UnavailableError) {
     return new GraphQLError(original.message, { extensions: { code: original.code } });
   }
   // A wrapper GraphQLError (e.g. `Variable "$input" got invalid value … at "input.public"; …`)
