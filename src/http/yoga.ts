@@ -13,6 +13,7 @@ import type { Config } from '../config.js';
 import { currentRequestId, noteRequestUser } from '../logger.js';
 import type { Context } from '../resolvers/context.js';
 import type { AuthService } from '../services/auth.js';
+import { isDatabaseUnavailable } from '../db/unavailable.js';
 import { DomainError, UnavailableError } from '../services/errors.js';
 import type { Services } from '../services/index.js';
 import { createRateLimiter, mutationBurst, RateLimiterUnavailableError, type RateLimiter } from '../services/rate-limit.js';
@@ -168,6 +169,13 @@ function maskError(error: unknown, message: string, logger: Logger): Error {
   if (isGraphQLError(error) && !original) return error;
   // The request id lets the client's report be matched with this log line.
   const requestId = currentRequestId() ?? randomUUID();
+  // The database away (PostgreSQL stopped, the network cut) is not a bug: say so, briefly.
+  if (isDatabaseUnavailable(original ?? error)) {
+    logger.warn({ err: original ?? error, requestId }, 'database unavailable');
+    return new GraphQLError(`The database is unavailable right now; try again shortly (request id ${requestId})`, {
+      extensions: { code: 'SERVICE_UNAVAILABLE', requestId },
+    });
+  }
   logger.error({ err: original ?? error, requestId }, 'unexpected error');
   return new GraphQLError(`${message} (request id ${requestId})`, {
     extensions: { code: 'INTERNAL_SERVER_ERROR', requestId },
