@@ -1,19 +1,30 @@
-// Benchmark 4: `userAmis(first: 50)` with filters over 100,000 AMIs in SQLite, with autocannon
-// (50 connections), as a ratio to yoga's `{ __typename }` on the same server in the same run.
+// Benchmark 4: `userAmis(first: 50)` with filters over 100,000 AMIs, with autocannon
+// (50 connections), as a ratio to yoga's `{ __typename }` on the same server in the same run, on
+// SQLite (DATABASE_PATH) and on PostgreSQL (DATABASE_URL: a database of its own, dropped at the
+// end) with the same population and the same queries. With both stores, both servers run at once
+// and each query is measured on one then the other, so the two columns share the machine's load.
 // The query plans of the SQL the service really sends (captured from drizzle's logger while
-// calling src/db/amis.ts listAmis) are printed with EXPLAIN QUERY PLAN.
+// calling src/db/amis.ts listAmis) are printed (EXPLAIN QUERY PLAN; EXPLAIN on PostgreSQL).
 //
-//   npx tsx bench/query-throughput.ts [--rows 100000] [--seconds 8] [--connections 50]
+//   npx tsx bench/query-throughput.ts [--store sqlite|postgres|both] [--rows 100000] [--seconds 8] [--connections 50]
+//   (PostgreSQL: BENCH_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/postgres, the
+//   maintenance database where the benchmark's own database is created and dropped)
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
+import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
+import pg from 'pg';
 import { listAmis, type AmiListFilter } from '../src/db/amis.js';
+import { openPostgresStore } from '../src/db/postgres.js';
+import * as pgSchema from '../src/db/schema-pg.js';
 import { openSqliteStore } from '../src/db/sqlite.js';
 import * as schema from '../src/db/schema.js';
 import { amis, amiTags, users } from '../src/db/schema.js';
+import type { Orm, Store } from '../src/db/store.js';
+import { createBenchDatabase } from './support/cluster.js';
 import { load, RESULTS_DIR, round, saveResult, sleep, startIpcChild, table } from './support/common.js';
 
 const { values: args } = parseArgs({
@@ -22,6 +33,7 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '8' },
     connections: { type: 'string', default: '50' },
     only: { type: 'string' },
+    store: { type: 'string', default: 'both' },
     'plans-only': { type: 'boolean', default: false },
     /** Profile the server (inspector, measured run only) while this query runs, e.g. --cpu-prof "userAmis(first: 50)". */
     'cpu-prof': { type: 'string' },
@@ -30,7 +42,11 @@ const { values: args } = parseArgs({
 const ROWS = Number(args.rows);
 const SECONDS = Number(args.seconds);
 const CONNECTIONS = Number(args.connections);
+const STORES: StoreKind[] =
+  args.store === 'both' ? ['sqlite', 'postgres'] : args.store === 'sqlite' || args.store === 'postgres' ? [args.store] : [];
+if (STORES.length === 0) throw new Error(`--store must be sqlite, postgres or both (got ${args.store})`);
 const OWNER = 'bench';
+type StoreKind = 'sqlite' | 'postgres';
 const REGIONS = ['us-east-1', 'us-east-2', 'us-west-2', 'eu-west-1', 'eu-central-1', 'ap-southeast-1'];
 const TEAMS = ['genomics', 'imaging', 'climate', 'teaching', 'ml', 'physics', 'chemistry', 'neuro'];
 
@@ -43,55 +59,115 @@ function rng(seed: number): () => number {
   };
 }
 
-function populate(path: string): void {
+/** The population, in batches of 500 AMIs with their tags: the same rows for both stores. */
+function* batches(): Generator<{ rows: (typeof amis.$inferInsert)[]; tags: (typeof amiTags.$inferInsert)[] }> {
+  const rand = rng(42);
+  const now = Date.now();
+  let rowsBatch: (typeof amis.$inferInsert)[] = [];
+  let tagsBatch: (typeof amiTags.$inferInsert)[] = [];
+  for (let i = 0; i < ROWS; i++) {
+    const amiId = `ami-${i.toString(16).padStart(17, '0')}`;
+    // 90% the viewer's, 10% another user's; 2% public.
+    const owner = rand() < 0.9 ? OWNER : 'someone-else';
+    const r = rand();
+    rowsBatch.push({
+      amiId,
+      region: REGIONS[Math.floor(rand() * REGIONS.length)]!,
+      owner,
+      name: `workstation-${TEAMS[i % TEAMS.length]}-${i}`,
+      description: null,
+      architecture: rand() < 0.7 ? 'x86_64' : 'arm64',
+      state: r < 0.85 ? 'AVAILABLE' : r < 0.95 ? 'DEREGISTERED' : r < 0.99 ? 'PENDING' : 'FAILED',
+      visibility: rand() < 0.02 ? 'PUBLIC' : rand() < 0.1 ? 'SHARED' : 'PRIVATE',
+      sizeGiB: 8 + Math.floor(rand() * 200),
+      templateName: `template-${Math.floor(rand() * 50)}`,
+      snapshotIds: [`snap-${i.toString(16).padStart(17, '0')}`],
+      createdAt: now - (ROWS - i) * 60_000,
+      updatedAt: now,
+    });
+    tagsBatch.push({ amiId, key: 'team', value: TEAMS[Math.floor(rand() * TEAMS.length)]! });
+    tagsBatch.push({ amiId, key: 'project', value: `p${Math.floor(rand() * 500)}` });
+    if (rowsBatch.length === 500) {
+      yield { rows: rowsBatch, tags: tagsBatch };
+      rowsBatch = [];
+      tagsBatch = [];
+    }
+  }
+  if (rowsBatch.length) yield { rows: rowsBatch, tags: tagsBatch };
+}
+
+function populateSqlite(path: string): void {
   const t0 = performance.now();
   // Written with SQLite's synchronous builders: a fast bulk load, not the server's data access.
   const handle = openSqliteStore(path);
   const db = handle.orm;
-  const rand = rng(42);
-  const now = Date.now();
   db.insert(users)
     .values([{ name: OWNER }, { name: 'someone-else' }])
     .onConflictDoNothing()
     .run();
   db.transaction((tx: typeof db) => {
-    const rowsBatch: (typeof amis.$inferInsert)[] = [];
-    const tagsBatch: (typeof amiTags.$inferInsert)[] = [];
-    const flush = () => {
-      if (rowsBatch.length) tx.insert(amis).values(rowsBatch).run();
-      if (tagsBatch.length) tx.insert(amiTags).values(tagsBatch).run();
-      rowsBatch.length = 0;
-      tagsBatch.length = 0;
-    };
-    for (let i = 0; i < ROWS; i++) {
-      const amiId = `ami-${i.toString(16).padStart(17, '0')}`;
-      // 90% the viewer's, 10% another user's; 2% public.
-      const owner = rand() < 0.9 ? OWNER : 'someone-else';
-      const r = rand();
-      rowsBatch.push({
-        amiId,
-        region: REGIONS[Math.floor(rand() * REGIONS.length)]!,
-        owner,
-        name: `workstation-${TEAMS[i % TEAMS.length]}-${i}`,
-        description: null,
-        architecture: rand() < 0.7 ? 'x86_64' : 'arm64',
-        state: r < 0.85 ? 'AVAILABLE' : r < 0.95 ? 'DEREGISTERED' : r < 0.99 ? 'PENDING' : 'FAILED',
-        visibility: rand() < 0.02 ? 'PUBLIC' : rand() < 0.1 ? 'SHARED' : 'PRIVATE',
-        sizeGiB: 8 + Math.floor(rand() * 200),
-        templateName: `template-${Math.floor(rand() * 50)}`,
-        snapshotIds: [`snap-${i.toString(16).padStart(17, '0')}`],
-        createdAt: now - (ROWS - i) * 60_000,
-        updatedAt: now,
-      });
-      tagsBatch.push({ amiId, key: 'team', value: TEAMS[Math.floor(rand() * TEAMS.length)]! });
-      tagsBatch.push({ amiId, key: 'project', value: `p${Math.floor(rand() * 500)}` });
-      if (rowsBatch.length === 500) flush();
+    for (const b of batches()) {
+      tx.insert(amis).values(b.rows).run();
+      tx.insert(amiTags).values(b.tags).run();
     }
-    flush();
   });
   // No ANALYZE: the server never runs it, so the planner sees what production sees.
   handle.sqlite.close();
-  console.error(`populated ${ROWS} AMIs (${ROWS * 2} tags) in ${round((performance.now() - t0) / 1000, 1)} s`);
+  console.error(`sqlite: populated ${ROWS} AMIs (${ROWS * 2} tags) in ${round((performance.now() - t0) / 1000, 1)} s`);
+}
+
+/** Through the PostgreSQL store (migrated by openPostgresStore): 10 batches of 500 per transaction. */
+async function populatePostgres(url: string): Promise<void> {
+  const t0 = performance.now();
+  const store = await openPostgresStore(url);
+  try {
+    await store.orm
+      .insert(store.t.users)
+      .values([{ name: OWNER }, { name: 'someone-else' }])
+      .onConflictDoNothing();
+    let group: ReturnType<typeof batches> extends Generator<infer B> ? B[] : never = [];
+    const flush = async () => {
+      const todo = group;
+      group = [];
+      await store.transaction(async (tx) => {
+        for (const b of todo) {
+          await tx.orm.insert(tx.t.amis).values(b.rows);
+          await tx.orm.insert(tx.t.amiTags).values(b.tags);
+        }
+      });
+    };
+    for (const b of batches()) {
+      group.push(b);
+      if (group.length === 10) await flush();
+    }
+    await flush();
+  } finally {
+    await store.close();
+  }
+  // No ANALYZE either: the server never runs it (autovacuum may analyze the tables on its own
+  // schedule, as it would in production).
+  console.error(`postgres: populated ${ROWS} AMIs (${ROWS * 2} tags) in ${round((performance.now() - t0) / 1000, 1)} s`);
+}
+
+async function onMaintenanceDbAt(url: string, query: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url, application_name: 'prism-ami bench' });
+  await client.connect();
+  try {
+    await client.query(query);
+  } finally {
+    await client.end();
+  }
+}
+
+/** ANALYZE the PostgreSQL database, then time listAmis again (the server never runs ANALYZE). */
+async function analyzeWhatIf(url: string, before: Awaited<ReturnType<typeof plansPostgres>>) {
+  await onMaintenanceDbAt(url, 'ANALYZE');
+  const after = await plansPostgres(url);
+  console.log('\npostgres listAmis median (in-process): as measured → after ANALYZE (what-if; the server never runs it)');
+  for (const [i, p] of before.entries()) console.log(`  ${p.name}  →  ${after[i]!.name.split(': ').pop()}`);
+  console.log('\nEXPLAIN after ANALYZE:\n');
+  printPlans(after);
+  return after;
 }
 
 const SELECTION = `edges { cursor node { amiId name region state visibility createdAt sizeGiB templateName tags { key value } } } pageInfo { hasNextPage endCursor } totalCount`;
@@ -159,6 +235,40 @@ async function plans(path: string): Promise<{ name: string; statements: { sql: s
   return out;
 }
 
+/** The same for PostgreSQL: the SQL listAmis sends through the pg store, and EXPLAIN's plan. */
+async function plansPostgres(
+  url: string,
+): Promise<{ name: string; statements: { sql: string; plan: string[]; medianMs: number }[] }[]> {
+  const store = await openPostgresStore(url);
+  const out: { name: string; statements: { sql: string; plan: string[]; medianMs: number }[] }[] = [];
+  try {
+    for (const q of QUERIES) {
+      if (!q.filter) continue;
+      const captured: { sql: string; params: unknown[] }[] = [];
+      const orm = drizzlePg(store.pool, {
+        schema: pgSchema,
+        logger: { logQuery: (sql, params) => captured.push({ sql, params }) },
+      }) as unknown as Orm;
+      const logged: Store = { ...store, orm };
+      await listAmis(logged, { owner: OWNER, filter: q.filter, first: 50 });
+      const ms = await medianMs(() => listAmis(store, { owner: OWNER, filter: q.filter, first: 50 }));
+      const statements = [];
+      for (const { sql, params } of captured) {
+        const plan = await store.pool.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${sql}`, params);
+        statements.push({
+          sql,
+          medianMs: await medianMs(() => store.pool.query(sql, params)),
+          plan: plan.rows.map((r) => r['QUERY PLAN']),
+        });
+      }
+      out.push({ name: `${q.name}: listAmis ${ms} ms (median, in-process)`, statements });
+    }
+  } finally {
+    await store.close();
+  }
+  return out;
+}
+
 /** Median wall time of 15 runs (after 3 warm-up runs), in ms. */
 async function medianMs(fn: () => unknown): Promise<number> {
   for (let i = 0; i < 3; i++) await fn();
@@ -195,23 +305,135 @@ function printPlans(planned: Awaited<ReturnType<typeof plans>>): void {
     console.log(p.name);
     for (const st of p.statements) {
       console.log(`  [${st.medianMs} ms] ${st.sql.slice(0, 150)}${st.sql.length > 150 ? '…' : ''}`);
-      for (const line of st.plan) console.log(`    ${line}`);
+      for (const line of st.plan) console.log(`    ${line.length > 160 ? `${line.slice(0, 160)}…` : line}`);
     }
   }
+}
+
+interface Measured {
+  reqPerSec: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  total: number;
+  ratio: number;
+  load: string;
+}
+
+type Servers = Partial<Record<StoreKind, Awaited<ReturnType<typeof startIpcChild>>>>;
+type Row = { name: string; results: Partial<Record<StoreKind, Measured>> };
+
+/** Each query on each store in turn (one store right after the other, so they share the load). */
+async function measure(servers: Servers): Promise<Row[]> {
+  const rows: Row[] = [];
+  await sleep(5000); // let the start-up reconciliation give up
+  // Warm-up: JIT, SQLite's page cache, PostgreSQL's shared buffers.
+  for (const kind of STORES) {
+    const server = servers[kind]!;
+    for (const q of QUERIES) {
+      await autocannon({
+        url: server.ready.url as string,
+        method: 'POST',
+        connections: 5,
+        amount: 200,
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${server.ready.token as string}` },
+        body: JSON.stringify({ query: q.query }),
+      });
+    }
+  }
+  const baseline: Partial<Record<StoreKind, number>> = {};
+  for (const q of QUERIES) {
+    if (args.only && !q.name.includes(args.only) && q.filter) continue;
+    const row: Row = { name: q.name, results: {} };
+    for (const kind of STORES) {
+      const server = servers[kind]!;
+      const profiling = args['cpu-prof'] === q.name;
+      if (profiling) await server.request('profile-start');
+      const r = await cannon(server.ready.url as string, server.ready.token as string, q.query);
+      if (profiling) {
+        mkdirSync(join(RESULTS_DIR, 'profiles'), { recursive: true });
+        const file = join(RESULTS_DIR, 'profiles', `query-throughput-${kind}.cpuprofile`);
+        await server.request('profile-stop', { file });
+        console.error(`profile: ${file}`);
+      }
+      if (!q.filter) baseline[kind] = r.reqPerSec;
+      row.results[kind] = { ...r, ratio: round(r.reqPerSec / baseline[kind]!, 3), load: load() };
+      console.error(`done: ${kind}: ${q.name}: ${r.reqPerSec} req/s, p99 ${r.p99} ms (load ${load()})`);
+    }
+    rows.push(row);
+  }
+  return rows;
+}
+
+function report(rows: Row[]): void {
+  console.log(
+    `\nQuery throughput over ${ROWS} AMIs (${CONNECTIONS} connections, ${SECONDS} s each, servers in their own processes)\n`,
+  );
+  const headers = ['query'];
+  for (const kind of STORES) headers.push(`${kind} req/s`, `${kind} p50 ms`, `${kind} p99 ms`, `${kind} ratio`);
+  if (STORES.length === 2) headers.push('postgres ÷ sqlite');
+  headers.push('errors', 'load avg');
+  console.log(
+    table(
+      headers,
+      rows.map((r) => {
+        const cells: (string | number)[] = [r.name];
+        for (const kind of STORES) {
+          const m = r.results[kind]!;
+          cells.push(m.reqPerSec, m.p50, m.p99, `${round(m.ratio * 100, 1)}%`);
+        }
+        if (STORES.length === 2) cells.push(`${round(r.results.postgres!.reqPerSec / r.results.sqlite!.reqPerSec, 2)}×`);
+        cells.push(STORES.map((k) => r.results[k]!.errors).join(' / '), r.results[STORES[STORES.length - 1]!]!.load);
+        return cells;
+      }),
+    ),
+  );
+}
+
+/** When autovacuum last analyzed the two tables (the server never runs ANALYZE; autovacuum may). */
+async function autoAnalyzed(url: string | undefined): Promise<{ relname: string; last_autoanalyze: Date | null }[]> {
+  if (!url) return [];
+  const client = new pg.Client({ connectionString: url, application_name: 'prism-ami bench' });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ relname: string; last_autoanalyze: Date | null }>(
+      `select relname, last_autoanalyze from pg_stat_user_tables where relname in ('amis', 'ami_tags') order by relname`,
+    );
+    return rows;
+  } finally {
+    await client.end();
+  }
+}
+
+function analyzed(rows: { relname: string; last_autoanalyze: Date | null }[]): string {
+  if (rows.length === 0) return '';
+  return `postgres: last autoanalyze ${rows.map((r) => `${r.relname} ${r.last_autoanalyze?.toISOString() ?? 'never'}`).join(', ')}`;
 }
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'prism-bench-'));
   const path = join(dir, 'bench.db');
+  let database: { url: string; drop(): Promise<void> } | undefined;
+  const servers: Servers = {};
   try {
-    populate(path);
-    const planned = await plans(path);
+    const planned: Partial<Record<StoreKind, Awaited<ReturnType<typeof plans>>>> = {};
+    if (STORES.includes('sqlite')) {
+      populateSqlite(path);
+      planned.sqlite = await plans(path);
+    }
+    if (STORES.includes('postgres')) {
+      database = await createBenchDatabase();
+      await populatePostgres(database.url);
+      planned.postgres = await plansPostgres(database.url);
+    }
     if (args['plans-only']) {
-      printPlans(planned);
+      for (const kind of STORES) {
+        console.log(`\n${kind}:`);
+        printPlans(planned[kind]!);
+      }
       return;
     }
-    const server = await startIpcChild('bench/support/server-child.ts', {
-      DATABASE_PATH: path,
+    const serverEnv = {
       PORT: '0',
       EC2_BACKEND: 'aws',
       // Nothing listens there: the start-up reconciliation fails fast and changes nothing.
@@ -221,57 +443,30 @@ async function main(): Promise<void> {
       POLL_INTERVAL_MS: '600000',
       LOG_LEVEL: 'silent',
       METRICS: 'off',
-    });
-    const url = server.ready.url as string;
-    const token = server.ready.token as string;
-    const rows: { name: string; reqPerSec: number; p50: number; p99: number; errors: number; ratio: number; load: string }[] = [];
-    try {
-      await sleep(5000); // let the start-up reconciliation give up
-      // Warm-up: JIT and SQLite page cache.
-      for (const q of QUERIES) {
-        await autocannon({
-          url,
-          method: 'POST',
-          connections: 5,
-          amount: 200,
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-          body: JSON.stringify({ query: q.query }),
-        });
-      }
-      let baseline = 0;
-      for (const q of QUERIES) {
-        if (args.only && !q.name.includes(args.only) && q.filter) continue;
-        const profiling = args['cpu-prof'] === q.name;
-        if (profiling) await server.request('profile-start');
-        const r = await cannon(url, token, q.query);
-        if (profiling) {
-          mkdirSync(join(RESULTS_DIR, 'profiles'), { recursive: true });
-          const file = join(RESULTS_DIR, 'profiles', 'query-throughput.cpuprofile');
-          await server.request('profile-stop', { file });
-          console.error(`profile: ${file}`);
-        }
-        if (!q.filter) baseline = r.reqPerSec;
-        rows.push({ name: q.name, ...r, ratio: round(r.reqPerSec / baseline, 3), load: load() });
-        console.error(`done: ${q.name}: ${r.reqPerSec} req/s, p99 ${r.p99} ms (load ${load()})`);
-      }
-    } finally {
-      await server.stop();
+    };
+    for (const kind of STORES) {
+      servers[kind] = await startIpcChild(
+        'bench/support/server-child.ts',
+        kind === 'sqlite' ? { ...serverEnv, DATABASE_PATH: path } : { ...serverEnv, DATABASE_URL: database!.url },
+      );
+    }
+    const rows = await measure(servers);
+    console.log(analyzed(await autoAnalyzed(database?.url)));
+    report(rows);
+    // What-if, after the measurement (the servers measured the unanalyzed database).
+    const afterAnalyze = database ? await analyzeWhatIf(database.url, planned.postgres!) : undefined;
+    for (const kind of STORES) {
+      console.log(
+        `\n${kind === 'sqlite' ? 'EXPLAIN QUERY PLAN' : 'EXPLAIN'} of the SQL listAmis sends on ${kind} (owner = the viewer):\n`,
+      );
+      printPlans(planned[kind]!);
     }
     console.log(
-      `\nQuery throughput over ${ROWS} AMIs (${CONNECTIONS} connections, ${SECONDS} s each, server in its own process)\n`,
-    );
-    console.log(
-      table(
-        ['query', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'ratio to { __typename }', 'load avg'],
-        rows.map((r) => [r.name, r.reqPerSec, r.p50, r.p99, r.errors, `${round(r.ratio * 100, 1)}%`, r.load]),
-      ),
-    );
-    console.log('\nEXPLAIN QUERY PLAN of the SQL listAmis sends (owner = the viewer):\n');
-    printPlans(planned);
-    console.log(
-      `\nresults: ${saveResult('query-throughput', { rows: ROWS, connections: CONNECTIONS, seconds: SECONDS, results: rows, plans: planned })}`,
+      `\nresults: ${saveResult('query-throughput', { rows: ROWS, connections: CONNECTIONS, seconds: SECONDS, stores: STORES, results: rows, plans: planned, postgresAfterAnalyze: afterAnalyze })}`,
     );
   } finally {
+    for (const server of Object.values(servers)) await server.stop().catch(() => undefined);
+    await database?.drop();
     rmSync(dir, { recursive: true, force: true });
   }
 }

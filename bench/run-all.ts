@@ -4,7 +4,17 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { load, machine, ROOT } from './support/common.js';
 
-const BENCHES = ['tracker-calls', 'progress-latency', 'fanout', 'query-throughput', 'footprint'];
+const BENCHES = [
+  'tracker-calls',
+  'progress-latency',
+  'fanout',
+  'query-throughput',
+  'footprint',
+  // Scale-out (PostgreSQL at 127.0.0.1:5432 and Redis at 127.0.0.1:6379, or BENCH_POSTGRES_URL / BENCH_REDIS_URL).
+  'replica-events',
+  'replica-describe-calls',
+  'failover',
+];
 const only = process.argv.slice(2);
 console.log(`machine: ${JSON.stringify(machine())}`);
 let failed = 0;

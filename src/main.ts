@@ -45,10 +45,11 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
 }
 
+/** A start-up failure that names its variable (DATABASE_URL: cannot use PostgreSQL …) is one sentence for the operator. */
+const NAMES_ITS_VARIABLE = /^[A-Z][A-Z0-9_]*_[A-Z0-9_]+\b/;
+
 main().catch((err: unknown) => {
-  // A store that cannot be reached is the operator's to fix: its one sentence names the variable and what was tried.
-  const message = err instanceof Error ? err.message : '';
-  if (/^(DATABASE_URL|REDIS_URL)\b/.test(message)) console.error(`prism-ami failed to start: ${message}`);
+  if (err instanceof Error && NAMES_ITS_VARIABLE.test(err.message)) console.error(`prism-ami: ${err.message}`);
   else console.error('prism-ami failed to start:', err);
   process.exit(1);
 });

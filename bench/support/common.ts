@@ -22,7 +22,7 @@ export const BENCH_USER = 'bench';
 export const BENCH_INSTANCE_TAGS = [{ ResourceType: 'instance' as const, Tags: [{ Key: 'prism:owner', Value: BENCH_USER }] }];
 
 /** One user starts every creation of a benchmark: the per-user cap is not what is measured. */
-export const BENCH_LIMITS = { MAX_ACTIVE_CREATIONS_PER_USER: '1000000' };
+export const BENCH_LIMITS = { MAX_ACTIVE_CREATIONS_PER_USER: '100000' };
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 

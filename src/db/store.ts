@@ -77,32 +77,6 @@ export function describeUrl(url: string): string {
   }
 }
 
-/** Connection-level failures (the engine is away or restarting), as opposed to a bad query. */
-const UNAVAILABLE_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'ENOTFOUND',
-  'EHOSTUNREACH',
-  '57P01',
-  '57P02',
-  '57P03',
-]);
-const UNAVAILABLE_MESSAGES =
-  /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection is closed/i;
-
-/** Whether a data-access error means "the database cannot be reached now" (retry later), not a bug. */
-export function isStoreUnavailable(err: unknown): boolean {
-  for (let e: unknown = err; e instanceof Error; e = e.cause) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && (UNAVAILABLE_CODES.has(code) || code.startsWith('08'))) return true;
-    if (UNAVAILABLE_MESSAGES.test(e.message)) return true;
-    if (e instanceof AggregateError && e.errors.some((inner) => isStoreUnavailable(inner))) return true;
-  }
-  return false;
-}
-
 /** The first row of a result, or undefined (what SQLite's `.get()` gives, on both engines). */
 export function first<T>(rows: T[]): T | undefined {
   return rows[0];

@@ -3,7 +3,6 @@
 // asking (a bearer token per request, or the viewer the WebSocket connection authenticated), and
 // which errors a client may read (domain errors and GraphQL's own; the rest is masked and logged).
 import { randomUUID } from 'node:crypto';
-import { isStoreUnavailable } from '../db/store.js';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
@@ -14,7 +13,8 @@ import type { Config } from '../config.js';
 import { currentRequestId, noteRequestUser } from '../logger.js';
 import type { Context } from '../resolvers/context.js';
 import type { AuthService } from '../services/auth.js';
-import { DomainError } from '../services/errors.js';
+import { isDatabaseUnavailable } from '../db/unavailable.js';
+import { DomainError, UnavailableError } from '../services/errors.js';
 import type { Services } from '../services/index.js';
 import { createRateLimiter, mutationBurst, RateLimiterUnavailableError, type RateLimiter } from '../services/rate-limit.js';
 import type { Viewer } from '../services/viewer.js';
@@ -127,16 +127,6 @@ function rateLimitMutations(perMinute: number, shared: RateLimiter | undefined, 
   };
 }
 
-/** PostgreSQL is away (restarting, network): say so and when to retry, rather than "unexpected error". */
-function storeUnavailable(): GraphQLError {
-  return new GraphQLError(
-    'Service unavailable: the database cannot be reached; this replica reconnects by itself, retry shortly',
-    {
-      extensions: { code: 'SERVICE_UNAVAILABLE', http: { status: 503, headers: { 'retry-after': '5' } } },
-    },
-  );
-}
-
 function rateLimitUnavailable(): GraphQLError {
   return new GraphQLError(
     'Service unavailable: the mutation rate limit is counted in Redis, which cannot be reached; retry shortly',
@@ -170,16 +160,22 @@ function unauthenticated(reason: string): GraphQLError {
 function maskError(error: unknown, message: string, logger: Logger): Error {
   const original = isGraphQLError(error) ? error.originalError : error;
   // Expected failures outside a result union (e.g. a bad page size) keep their message.
-  if (original instanceof DomainError) {
+  if (original instanceof DomainError || original instanceof UnavailableError) {
     return new GraphQLError(original.message, { extensions: { code: original.code } });
   }
   // A wrapper GraphQLError (e.g. `Variable "$input" got invalid value … at "input.public"; …`)
   // keeps its message and path; returning its inner error would drop which field was wrong.
   if (isGraphQLError(original)) return isGraphQLError(error) ? error : original;
   if (isGraphQLError(error) && !original) return error;
-  if (isStoreUnavailable(original ?? error)) return storeUnavailable();
   // The request id lets the client's report be matched with this log line.
   const requestId = currentRequestId() ?? randomUUID();
+  // The database away (PostgreSQL stopped, the network cut) is not a bug: say so, briefly.
+  if (isDatabaseUnavailable(original ?? error)) {
+    logger.warn({ err: original ?? error, requestId }, 'database unavailable');
+    return new GraphQLError(`The database is unavailable right now; try again shortly (request id ${requestId})`, {
+      extensions: { code: 'SERVICE_UNAVAILABLE', requestId, http: { status: 503, headers: { 'retry-after': '5' } } },
+    });
+  }
   logger.error({ err: original ?? error, requestId }, 'unexpected error');
   return new GraphQLError(`${message} (request id ${requestId})`, {
     extensions: { code: 'INTERNAL_SERVER_ERROR', requestId },

@@ -8,6 +8,7 @@
 // the next one carries everything. A lost subscriber connection is not hidden: every open
 // subscription ends with an error, and new ones are refused until Redis is back.
 import type { Logger } from 'pino';
+import { UnavailableError } from '../services/errors.js';
 import { createLocalEventHub, failedSubscription, type EventHub } from '../services/events.js';
 import type { RedisHandle } from './client.js';
 
@@ -44,7 +45,7 @@ export async function createRedisEventHub<T>(handle: RedisHandle, options: Redis
       // Listeners that would never hear anything are told so at once.
       sent.catch((error: unknown) => {
         logger.warn({ err: error, channel }, 'Redis SUBSCRIBE failed');
-        if (subscribed.get(channel) === sent) local.failTopic(topic, new Error(EVENT_BUS_LOST));
+        if (subscribed.get(channel) === sent) local.failTopic(topic, new UnavailableError(EVENT_BUS_LOST));
       });
     },
     onLastListener(topic) {
@@ -62,7 +63,7 @@ export async function createRedisEventHub<T>(handle: RedisHandle, options: Redis
   subscriber.on('message', (channel: string, message: string) => deliver(local, prefix, channel, message, logger));
   subscriber.on('close', () => {
     subscribed.clear();
-    local.failAll(new Error(EVENT_BUS_LOST));
+    local.failAll(new UnavailableError(EVENT_BUS_LOST));
   });
 
   return {
@@ -70,12 +71,12 @@ export async function createRedisEventHub<T>(handle: RedisHandle, options: Redis
       void command(handle.redis.publish(prefix + topic, JSON.stringify(value)), logger, 'PUBLISH', prefix + topic);
     },
     subscribe(topic, subscribeOptions) {
-      if (subscriber.status !== 'ready') return failedSubscription<T>(new Error(EVENT_BUS_LOST));
+      if (subscriber.status !== 'ready') return failedSubscription<T>(new UnavailableError(EVENT_BUS_LOST));
       return local.subscribe(topic, subscribeOptions);
     },
     ready: (topic) => subscribed.get(prefix + topic) ?? Promise.reject(new Error(`no local subscriber on ${topic}`)),
     isReady: () => subscriber.status === 'ready',
-    stop: () => local.failAll(new Error(EVENT_BUS_LOST)),
+    stop: () => local.failAll(new UnavailableError(EVENT_BUS_LOST)),
   };
 }
 

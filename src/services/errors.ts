@@ -89,6 +89,18 @@ export class Ec2Error extends DomainError {
   }
 }
 
+/**
+ * A dependency shared by replicas (the event bus) is away for now: not a bug, so the client sees
+ * this message and code (and may retry) instead of a masked "Unexpected error".
+ */
+export class UnavailableError extends Error {
+  readonly code = 'SERVICE_UNAVAILABLE' as const;
+  constructor(message: string) {
+    super(message);
+    this.name = 'UnavailableError';
+  }
+}
+
 function summarize(fieldErrors: FieldError[]): string {
   if (fieldErrors.length === 0) return 'The input is invalid';
   const first = fieldErrors[0]!;

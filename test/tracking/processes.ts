@@ -10,13 +10,19 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-interface Child {
+/** A child process started by launch(): its output so far, and its exit code once it exits. */
+export interface Child {
   child: ChildProcess;
   output: () => string;
   exited: Promise<number | null>;
 }
 
-function launch(
+/**
+ * Starts `node --import tsx <args>` in the repository with `env` added to this process's, and
+ * resolves once its output (stdout and stderr together) matches `ready`; rejects when it exits
+ * first or is not ready within 20 s. Exported for test/support/replicas.ts.
+ */
+export function launch(
   args: string[],
   env: Record<string, string>,
   ready: RegExp,
@@ -48,7 +54,8 @@ function launch(
   });
 }
 
-async function terminate(c: Child, signal: NodeJS.Signals): Promise<void> {
+/** Sends `signal` (unless the child has exited already) and waits for the exit. */
+export async function terminate(c: Child, signal: NodeJS.Signals): Promise<void> {
   if (c.child.exitCode !== null || c.child.signalCode !== null) return;
   c.child.kill(signal);
   await c.exited;
