@@ -8,6 +8,7 @@ import type { Result } from 'ioredis';
 import type { Logger } from 'pino';
 import type { CreationReservations, Hold } from '../services/creation-cap.js';
 import { once } from '../services/once.js';
+import { UnavailableError } from '../services/errors.js';
 import type { RedisHandle } from './client.js';
 
 declare module 'ioredis' {
@@ -55,7 +56,9 @@ export function createRedisCreationReservations(
       try {
         answer = await redis.prismHoldPlace(key, member, room, ttlMs);
       } catch (error) {
-        throw new Error(`Redis (${handle.target}) did not answer the active-creation count; try again shortly`, { cause: error });
+        throw new UnavailableError(`Redis (${handle.target}) did not answer the active-creation count; try again shortly`, {
+          cause: error,
+        });
       }
       const [ok, held] = answer;
       if (ok !== 1) return { ok: false, held };

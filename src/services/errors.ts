@@ -95,8 +95,8 @@ export class Ec2Error extends DomainError {
  */
 export class UnavailableError extends Error {
   readonly code = 'SERVICE_UNAVAILABLE' as const;
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = 'UnavailableError';
   }
 }

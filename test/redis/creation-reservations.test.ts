@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RedisHandle } from '../../src/redis/client.js';
 import { createRedisCreationReservations } from '../../src/redis/creation-reservations.js';
 import { createCreationCap, type CreationReservations } from '../../src/services/creation-cap.js';
-import { ForbiddenError } from '../../src/services/errors.js';
+import { ForbiddenError, UnavailableError } from '../../src/services/errors.js';
 import { quietLogger, redisFixture } from '../support/redis.js';
 
 const fixture = redisFixture();
@@ -73,8 +73,9 @@ describe('Redis creation reservations', () => {
       logger: quietLogger,
     });
     await handle.close();
-    await expect(createCreationCap(() => Promise.resolve(0), 5, reservations).reserve('alice')).rejects.toThrow(
-      /^Redis \(127\.0\.0\.1:6379\) did not answer/,
-    );
+    const refused = createCreationCap(() => Promise.resolve(0), 5, reservations).reserve('alice');
+    await expect(refused).rejects.toThrow(/^Redis \(127\.0\.0\.1:6379\) did not answer/);
+    // SERVICE_UNAVAILABLE: shown to the client as it is, not masked as an unexpected error.
+    await expect(refused).rejects.toBeInstanceOf(UnavailableError);
   });
 });
