@@ -24,6 +24,7 @@ import { openSqliteStore } from '../src/db/sqlite.js';
 import * as schema from '../src/db/schema.js';
 import { amis, amiTags, users } from '../src/db/schema.js';
 import type { Orm, Store } from '../src/db/store.js';
+import { runOn } from '../test/support/postgres.js';
 import { createBenchDatabase } from './support/cluster.js';
 import { load, RESULTS_DIR, round, saveResult, sleep, startIpcChild, table } from './support/common.js';
 
@@ -149,19 +150,9 @@ async function populatePostgres(url: string): Promise<void> {
   console.error(`postgres: populated ${ROWS} AMIs (${ROWS * 2} tags) in ${round((performance.now() - t0) / 1000, 1)} s`);
 }
 
-async function onMaintenanceDbAt(url: string, query: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url, application_name: 'prism-ami bench' });
-  await client.connect();
-  try {
-    await client.query(query);
-  } finally {
-    await client.end();
-  }
-}
-
 /** ANALYZE the PostgreSQL database again after the run, then time listAmis again (a check that the server's own ANALYZE sufficed). */
 async function analyzeWhatIf(url: string, before: Awaited<ReturnType<typeof plansPostgres>>) {
-  await onMaintenanceDbAt(url, 'ANALYZE');
+  await runOn(url, 'ANALYZE');
   const after = await plansPostgres(url);
   console.log('\npostgres listAmis median (in-process): as measured → after another ANALYZE');
   for (const [i, p] of before.entries()) console.log(`  ${p.name}  →  ${after[i]!.name.split(': ').pop()}`);

@@ -4,9 +4,10 @@
 // use), plus creations started through the API. Nothing here is imported by src/ or test/.
 import { randomBytes } from 'node:crypto';
 import { EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
-import pg from 'pg';
+
 import { BASE_IMAGES } from '../../simulator/index.js';
 import { createToken, startReplicas, type Replica } from '../../test/support/replicas.js';
+import { createTestDatabase } from '../../test/support/postgres.js';
 import {
   BENCH_INSTANCE_TAGS,
   BENCH_LIMITS,
@@ -22,23 +23,9 @@ import {
 export const BENCH_POSTGRES_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 export const BENCH_REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-async function onMaintenanceDb(query: string): Promise<void> {
-  const client = new pg.Client({ connectionString: BENCH_POSTGRES_URL, application_name: 'prism-ami bench' });
-  await client.connect();
-  try {
-    await client.query(query);
-  } finally {
-    await client.end();
-  }
-}
-
 /** A fresh database (prism_bench_<hex>) on the local PostgreSQL; drop() ends its connections too. */
-export async function createBenchDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `prism_bench_${randomBytes(4).toString('hex')}`;
-  await onMaintenanceDb(`CREATE DATABASE ${name}`);
-  const u = new URL(BENCH_POSTGRES_URL);
-  u.pathname = `/${name}`;
-  return { url: u.toString(), drop: () => onMaintenanceDb(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+export function createBenchDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  return createTestDatabase({ prefix: 'prism_bench', maintenanceUrl: BENCH_POSTGRES_URL });
 }
 
 /** A Redis key prefix no other run shares. */

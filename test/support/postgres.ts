@@ -13,8 +13,9 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-async function onMaintenanceDb(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: TEST_POSTGRES_URL, application_name: 'prism-ami tests' });
+/** Runs one statement on a database (the maintenance one unless told), on a connection of its own. */
+export async function runOn(url: string, sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url, application_name: 'prism-ami tests' });
   await client.connect();
   try {
     await client.query(sql);
@@ -23,14 +24,16 @@ async function onMaintenanceDb(sql: string): Promise<void> {
   }
 }
 
-export async function createTestDatabase(): Promise<TestDatabase> {
-  const name = `prism_test_${randomBytes(4).toString('hex')}`;
-  await onMaintenanceDb(`CREATE DATABASE ${name}`);
-  const url = new URL(TEST_POSTGRES_URL);
+/** A fresh `<prefix>_<8 hex>` database on the server of `maintenanceUrl` (benchmarks pass their own). */
+export async function createTestDatabase(options: { prefix?: string; maintenanceUrl?: string } = {}): Promise<TestDatabase> {
+  const maintenance = options.maintenanceUrl ?? TEST_POSTGRES_URL;
+  const name = `${options.prefix ?? 'prism_test'}_${randomBytes(4).toString('hex')}`;
+  await runOn(maintenance, `CREATE DATABASE ${name}`);
+  const url = new URL(maintenance);
   url.pathname = `/${name}`;
   return {
     url: url.toString(),
-    drop: () => onMaintenanceDb(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
+    drop: () => runOn(maintenance, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
   };
 }
 
