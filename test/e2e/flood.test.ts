@@ -59,7 +59,7 @@ async function flood(c: RawConnection): Promise<{ accepted: number; refused: num
 }
 
 describe('a flood from one token', () => {
-  it('is refused quickly past the caps while /health keeps answering within 1 s and memory stays bounded', async () => {
+  it('is refused quickly past the caps while /health keeps answering within 2 s and memory stays bounded', async () => {
     const started = performance.now();
     const rssBefore = process.memoryUsage().rss;
     const health = probeHealth(t.url);
@@ -81,7 +81,10 @@ describe('a flood from one token', () => {
     const durations = await health.stop();
     const rssGrowthMiB = (process.memoryUsage().rss - rssBefore) / 2 ** 20;
     expect(durations.length).toBeGreaterThan(3);
-    expect(Math.max(...durations)).toBeLessThan(1_000);
+    // A bound on "one client cannot hold the loop" (uncapped, /health waits 10 s), not a timing: the
+    // figure is bench:flood's (capped: max 0.35-0.76 s alone on 2 cores), and this file shares the
+    // cores with the rest of the suite.
+    expect(Math.max(...durations)).toBeLessThan(2_000);
     // Client and server share this process: both are inside the bound.
     expect(rssGrowthMiB).toBeLessThan(256);
     expect(performance.now() - started).toBeLessThan(20_000);
