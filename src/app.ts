@@ -5,31 +5,28 @@ import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { startSimulator, type RunningSimulator } from '../simulator/index.js';
 import type { Config } from './config.js';
-import { describeUrl, openStore, type Store } from './db/store.js';
 import type { CreationRecord } from './db/creations.js';
+import { describeUrl, openStore, type Store } from './db/store.js';
 import { createAccessLog } from './http/access-log.js';
 import { createDashboardRoute } from './http/dashboard.js';
 import { createMetrics, type Ec2CallEvent, type Metrics } from './http/metrics.js';
-import { createReadiness } from './http/readiness.js';
+import { createReadiness, type EventBusProbe } from './http/readiness.js';
 import { createRestApi } from './http/rest.js';
 import type { HttpRoute } from './http/router.js';
 import { createGraphqlServer } from './http/server.js';
 import { schema } from './schema/index.js';
-import { systemClock, type Clock, type ServiceDeps } from './services/context.js';
 import type { AuthService } from './services/auth.js';
-import { createConnectionLimiter } from './services/connection-limits.js';
-import { createEc2Gateway } from './services/ec2/gateway.js';
-import { createEventHub } from './services/events.js';
-import { createServices } from './services/index.js';
-import { createProgressTracker } from './services/tracker/index.js';
-import { createReconciler } from './services/reconciler.js';
-import { createRegionDirectory } from './services/regions.js';
-import { everyRegion, type RegionLeases } from './services/region-leases.js';
-import type { RateLimiter } from './services/rate-limit.js';
-import type { EventBusProbe } from './http/readiness.js';
-import type { ConnectionLimiter } from './services/connection-limits.js';
+import { createConnectionLimiter, type ConnectionLimiter } from './services/connection-limits.js';
+import { systemClock, type Clock, type ServiceDeps } from './services/context.js';
 import type { CreationReservations } from './services/creation-cap.js';
-import type { EventHub } from './services/events.js';
+import { createEc2Gateway } from './services/ec2/gateway.js';
+import { createEventHub, type EventHub } from './services/events.js';
+import { createServices } from './services/index.js';
+import type { RateLimiter } from './services/rate-limit.js';
+import { createReconciler } from './services/reconciler.js';
+import { everyRegion, type RegionLeases } from './services/region-leases.js';
+import { createRegionDirectory } from './services/regions.js';
+import { createProgressTracker } from './services/tracker/index.js';
 
 export const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
   .version;
@@ -258,9 +255,14 @@ export async function buildApp(config: Config, logger: Logger, overrides: AppOve
   };
 }
 
+/** The database for logs: SQLite's path, or PostgreSQL's host, port and database (never its password). */
+function databaseLabel(config: Config): string {
+  return config.databaseUrl ? `PostgreSQL at ${describeUrl(config.databaseUrl)}` : `SQLite at ${config.databasePath}`;
+}
+
 /** Where state and events live, and so whether more replicas may join. */
 function storesLine(config: Config): string {
-  const state = config.databaseUrl ? `PostgreSQL at ${describeUrl(config.databaseUrl)}` : `SQLite at ${config.databasePath}`;
+  const state = databaseLabel(config);
   if (config.redis) return `State: ${state}; events, rate limits and caps: Redis (replicas share them) as ${config.instanceId}`;
   if (config.databaseUrl) {
     return `State: ${state}; events, rate limits and caps are in-process (REDIS_URL is not set): run one replica only`;
@@ -283,7 +285,7 @@ async function logStart(
       ec2Backend: config.ec2Backend,
       ec2Endpoint: backend.endpoint ?? 'AWS default endpoints',
       region: config.region,
-      database: config.databaseUrl ? `PostgreSQL at ${describeUrl(config.databaseUrl)}` : config.databasePath,
+      database: databaseLabel(config),
       instance: config.instanceId,
       pollIntervalMs: config.pollIntervalMs,
     },

@@ -1,7 +1,6 @@
 // Responsible for the PostgreSQL store (DATABASE_URL): a connection pool that fails fast instead
 // of hanging while PostgreSQL is away and reconnects by itself when it is back, migrations applied
 // once when replicas start together (under an advisory lock), and PostgreSQL's error codes.
-import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sql, type SQL } from 'drizzle-orm';
@@ -11,7 +10,7 @@ import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
 import pg from 'pg';
 import { withAdvisoryLock } from './region-leases.js';
 import * as pgSchema from './schema-pg.js';
-import { describeUrl, likePattern, type Orm, type Store, type Tables } from './store.js';
+import { describeUrl, errorCode, likePattern, shippedMigrations, type Orm, type Store, type Tables } from './store.js';
 
 const MIGRATIONS = resolve(dirname(fileURLToPath(import.meta.url)), '../../drizzle/postgres');
 /** The advisory lock replicas starting together take: the first migrates, the others then find nothing to do. */
@@ -56,14 +55,14 @@ function storeOver(pool: pg.Pool, orm: Orm, t: Tables, location: string): Postgr
     identity: {},
     t,
     pool,
-    isUniqueViolation: (err: unknown) => codeOf(err) === '23505',
+    isUniqueViolation: (err: unknown) => errorCode(err) === '23505',
     containsText: (column: SQLiteColumn, text: string): SQL => sql`${column} ILIKE ${likePattern(text)} ESCAPE '\\'`,
     ping: async () => {
       await pool.query('select 1');
     },
     migrations: async () => {
       const { rows } = await pool.query<{ n: string }>('select count(*) as n from drizzle.__drizzle_migrations');
-      return { expected: shippedMigrations(), applied: Number(rows[0]?.n ?? 0) };
+      return { expected: shippedMigrations(MIGRATIONS), applied: Number(rows[0]?.n ?? 0) };
     },
     close: () => pool.end(),
   };
@@ -101,21 +100,6 @@ function checkUrl(url: string): void {
 async function migrateAndAnalyze(client: pg.Client): Promise<void> {
   await migrate(drizzle(client), { migrationsFolder: MIGRATIONS });
   await client.query('ANALYZE creations, creation_tags, region_copies, amis, ami_tags, ami_launch_permissions, api_tokens');
-}
-
-let shipped: number | undefined;
-function shippedMigrations(): number {
-  shipped ??= (JSON.parse(readFileSync(resolve(MIGRATIONS, 'meta/_journal.json'), 'utf8')) as { entries: unknown[] }).entries
-    .length;
-  return shipped;
-}
-
-function codeOf(err: unknown): string | undefined {
-  for (let e: unknown = err; e instanceof Error; e = e.cause) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
-  }
-  return undefined;
 }
 
 function reason(err: unknown): string {

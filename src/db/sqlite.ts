@@ -5,7 +5,7 @@
 // keep every other writer out until it ends: transactions run one after another (a promise
 // chain), and every write goes through one. Reads from elsewhere may run between the statements
 // of an open transaction and see its writes; nothing rolls back except on an error.
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
@@ -14,7 +14,7 @@ import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
 import * as schema from './schema.js';
-import { likePattern, tables, type Store } from './store.js';
+import { errorCode, likePattern, shippedMigrations, tables, type Store } from './store.js';
 
 const MIGRATIONS = resolve(dirname(fileURLToPath(import.meta.url)), '../../drizzle/sqlite');
 
@@ -68,7 +68,7 @@ export function openSqliteStore(path: string): SqliteStore {
       orm,
       t: tables,
       sqlite,
-      isUniqueViolation: (err) => /SQLITE_CONSTRAINT_(UNIQUE|PRIMARYKEY)/.test(codeOf(err)),
+      isUniqueViolation: (err) => /SQLITE_CONSTRAINT_(UNIQUE|PRIMARYKEY)/.test(errorCode(err) ?? ''),
       containsText: (column: SQLiteColumn, text: string): SQL => sql`${column} LIKE ${likePattern(text)} ESCAPE '\\'`,
       ping: () => {
         if (!sqlite.open) return Promise.reject(new Error('the database is closed'));
@@ -85,19 +85,7 @@ export function openSqliteStore(path: string): SqliteStore {
   }
 }
 
-function codeOf(err: unknown): string {
-  for (let e: unknown = err; e instanceof Error; e = e.cause) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
-  }
-  return '';
-}
-
-let shipped: number | undefined;
-
 function migrationState(sqlite: Database.Database): { expected: number; applied: number } {
-  shipped ??= (JSON.parse(readFileSync(resolve(MIGRATIONS, 'meta/_journal.json'), 'utf8')) as { entries: unknown[] }).entries
-    .length;
   const row = sqlite.prepare('select count(*) as n from __drizzle_migrations').get() as { n: number } | undefined;
-  return { expected: shipped, applied: row?.n ?? 0 };
+  return { expected: shippedMigrations(MIGRATIONS), applied: row?.n ?? 0 };
 }

@@ -9,6 +9,8 @@
 // everything data access uses (select/insert/update/delete, onConflict*, returning, awaited
 // rather than .get()/.all()/.run()). The checks at the end of this file fail to compile if the
 // two schemas ever stop reading and writing the same rows.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { SQL } from 'drizzle-orm';
 import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
@@ -75,6 +77,27 @@ export function describeUrl(url: string): string {
   } catch {
     return 'a malformed URL';
   }
+}
+
+/** The engine's error code (SQLITE_CONSTRAINT_UNIQUE, 23505, …) of an error or of one it wraps (drizzle wraps them). */
+export function errorCode(err: unknown): string | undefined {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+  }
+  return undefined;
+}
+
+const shipped = new Map<string, number>();
+
+/** How many migrations a drizzle migrations folder ships (its journal's entries), read once. */
+export function shippedMigrations(folder: string): number {
+  let n = shipped.get(folder);
+  if (n === undefined) {
+    n = (JSON.parse(readFileSync(resolve(folder, 'meta/_journal.json'), 'utf8')) as { entries: unknown[] }).entries.length;
+    shipped.set(folder, n);
+  }
+  return n;
 }
 
 /** The first row of a result, or undefined (what SQLite's `.get()` gives, on both engines). */

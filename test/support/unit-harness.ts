@@ -4,8 +4,7 @@
 //
 // The only import of the tracker in this tier: when it moves, change the path here.
 import { pino } from 'pino';
-import { openPostgresStore } from '../../src/db/postgres.js';
-import { openSqliteStore } from '../../src/db/sqlite.js';
+import { openStore } from '../../src/db/store.js';
 import { testDatabaseEnv } from './postgres.js';
 import { findAmi, type AmiRecord } from '../../src/db/amis.js';
 import type { CreationRecord } from '../../src/db/creations.js';
@@ -71,7 +70,7 @@ export async function createUnitHarness(
     },
   };
   const database = await testDatabaseEnv();
-  const store = database.env.DATABASE_URL ? await openPostgresStore(database.env.DATABASE_URL) : openSqliteStore(':memory:');
+  const store = await openStore({ databaseUrl: database.env.DATABASE_URL, databasePath: ':memory:' });
   const logger = pino({ level: 'silent' });
   const fake = createFakeEc2({ now: clock.now, regions: REGIONS, defaultRegion: SOURCE_REGION });
   const counted = countingHub(createEventHub<CreationRecord>());
