@@ -70,6 +70,7 @@ export const creations = pgTable(
     rateBaseAt: epochMs('rate_base_at'),
     rateBaseWork: doublePrecision('rate_base_work'),
     estimatedSecondsRemaining: integer('estimated_seconds_remaining'),
+    retentionKeepLatest: integer('retention_keep_latest'),
     createdAt: createdAt(),
     updatedAt: epochMs('updated_at').notNull(),
     completedAt: epochMs('completed_at'),
@@ -111,6 +112,7 @@ export const regionCopies = pgTable(
     snapshotsTagged: boolean('snapshots_tagged').notNull().default(false),
     position: integer('position').notNull(),
     startedAt: epochMs('started_at'),
+    queuedAt: epochMs('queued_at'),
     completedAt: epochMs('completed_at'),
   },
   (t) => [primaryKey({ columns: [t.creationId, t.region] }), index('region_copies_ami_idx').on(t.amiId)],
@@ -135,6 +137,7 @@ export const amis = pgTable(
     createdAt: createdAt(),
     updatedAt: epochMs('updated_at').notNull(),
     publishedAt: epochMs('published_at'),
+    deregisteredReason: text('deregistered_reason'),
   },
   (t) => [
     index('amis_owner_created_idx').on(t.owner, t.createdAt, t.amiId),

@@ -80,6 +80,8 @@ export const creations = sqliteTable(
     rateBaseAt: integer('rate_base_at', { mode: 'number' }),
     rateBaseWork: real('rate_base_work'),
     estimatedSecondsRemaining: integer('estimated_seconds_remaining'),
+    /** Keep this many of the owner's newest AMIs of the template once this one is available (1..100). */
+    retentionKeepLatest: integer('retention_keep_latest'),
     createdAt: createdAt(),
     updatedAt: integer('updated_at', { mode: 'number' }).notNull(),
     completedAt: integer('completed_at', { mode: 'number' }),
@@ -122,6 +124,8 @@ export const regionCopies = sqliteTable(
     snapshotsTagged: integer('snapshots_tagged', { mode: 'boolean' }).notNull().default(false),
     position: integer('position').notNull(),
     startedAt: integer('started_at', { mode: 'number' }),
+    /** When EC2 refused the copy for its concurrent-copy limit: the copy waits in its region's queue, oldest first. */
+    queuedAt: integer('queued_at', { mode: 'number' }),
     completedAt: integer('completed_at', { mode: 'number' }),
   },
   (t) => [primaryKey({ columns: [t.creationId, t.region] }), index('region_copies_ami_idx').on(t.amiId)],
@@ -147,6 +151,8 @@ export const amis = sqliteTable(
     createdAt: createdAt(),
     updatedAt: integer('updated_at', { mode: 'number' }).notNull(),
     publishedAt: integer('published_at', { mode: 'number' }),
+    /** Why the image was deregistered, when the service did it on its own (retention). */
+    deregisteredReason: text('deregistered_reason'),
   },
   (t) => [
     // Newest-first pages of one user's AMIs, unfiltered and by each equality filter of userAmis:
