@@ -1,8 +1,8 @@
 // Data access for registered AMIs (one row per image per region), their tags and launch permissions.
-import { and, count, desc, eq, exists, inArray, sql, type SQL } from 'drizzle-orm';
+import { and, asc, count, desc, eq, exists, inArray, sql, type SQL } from 'drizzle-orm';
 import type { TagRow } from './creations.js';
 import { encodeCursor, keyset, pageOf, type Page } from './pagination.js';
-import type { AmiRow, AmiState, AmiVisibility, amis } from './schema.js';
+import { ACTIVE_STATUSES, type AmiRow, type AmiState, type AmiVisibility, type amis } from './schema.js';
 import { first, type Store } from './store.js';
 
 export interface AmiRecord extends AmiRow {
@@ -172,6 +172,31 @@ function listConditions(store: Store, args: { owner?: string; visibility?: AmiVi
     );
   }
   return base;
+}
+
+/** An AMI of a template, and whether the creation that made it is still at work on it. */
+export interface TemplateAmi extends AmiRow {
+  /** PENDING or IN_PROGRESS, or a cancel still removing its images: the images are not settled. */
+  creationActive: boolean;
+  /** The source-region image of the creation that made it (the id a person knows the AMI by). */
+  creationAmiId: string | null;
+}
+
+/** Every AMI (each region's image) `owner` has of one template, oldest first: one query. */
+export async function amisOfTemplate(store: Store, owner: string, templateName: string): Promise<TemplateAmi[]> {
+  const { amis, creations } = store.t;
+  const rows = await store.orm
+    .select({ ami: amis, status: creations.status, completedAt: creations.completedAt, sourceAmiId: creations.amiId })
+    .from(amis)
+    .leftJoin(creations, eq(amis.creationId, creations.id))
+    .where(and(eq(amis.owner, owner), eq(amis.templateName, templateName)))
+    .orderBy(asc(amis.createdAt), asc(amis.amiId));
+  return rows.map((r) => ({
+    ...r.ami,
+    creationActive:
+      r.status !== null && (ACTIVE_STATUSES.includes(r.status) || (r.status === 'CANCELLED' && r.completedAt === null)),
+    creationAmiId: r.sourceAmiId,
+  }));
 }
 
 /**

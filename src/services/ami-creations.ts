@@ -248,6 +248,7 @@ async function recordCreation(deps: ServiceDeps, viewer: Viewer, input: CreateAm
     sizeGiB: checked.sizeGiB,
     snapshotIds: [],
     imageRequestedAt: now,
+    retentionKeepLatest: input.retention?.keepLatest ?? null,
     createdAt: now,
     updatedAt: now,
   };

@@ -6,8 +6,9 @@ import type { Store } from '../db/store.js';
 import type { AmiVisibility } from '../db/schema.js';
 import type { Clock, ServiceDeps } from './context.js';
 import type { Ec2Gateway } from './ec2/types.js';
-import { isNotFound, publicAccessBlockedMessage, toDomainError } from './ec2/errors.js';
+import { publicAccessBlockedMessage, toDomainError } from './ec2/errors.js';
 import { ForbiddenError, InvalidStateError, NotFoundError, ValidationError } from './errors.js';
+import { deleteSnapshotsOnEc2, deregisteredPatch, deregisterOnEc2 } from './image-removal.js';
 import { applyLaunchPermissions, type PermissionChange } from './launch-permissions.js';
 import { pageSize } from './ami-creations.js';
 import { AMI_ID_PATTERN, validateAccountIds, validateTags } from './validation.js';
@@ -182,15 +183,11 @@ async function deregisterAmi(
   const ami = await ownAmi(db, viewer, input.amiId);
   if (ami.state === 'DEREGISTERED') return ami;
   await assertNotBeingCreated(db, ami);
-  // Read the snapshot ids from EC2 (the local record may predate them) before they are detached.
-  const [image] = await domainErrors(ec2.findImages(ami.region, { ids: [ami.amiId] }));
-  const snapshotIds = [...new Set([...(image?.snapshotIds ?? []), ...ami.snapshotIds])];
-  if (image) await unlessGone(() => ec2.deregisterImage(ami.region, ami.amiId));
-  await updateAmi(db, ami.amiId, { state: 'DEREGISTERED', visibility: 'PRIVATE', updatedAt: clock.now() });
+  const snapshotIds = await domainErrors(deregisterOnEc2(ec2, ami));
+  // Recorded before the snapshots go: a snapshot EC2 will not delete must not leave the row AVAILABLE.
+  await updateAmi(db, ami.amiId, deregisteredPatch(clock.now()));
   const deleteSnapshots = input.deleteSnapshots ?? true;
-  if (deleteSnapshots) {
-    for (const snapshotId of snapshotIds) await unlessGone(() => ec2.deleteSnapshot(ami.region, snapshotId));
-  }
+  if (deleteSnapshots) await domainErrors(deleteSnapshotsOnEc2(ec2, ami.region, snapshotIds));
   deps.log.info({ amiId: ami.amiId, snapshots: deleteSnapshots ? snapshotIds.length : 0 }, 'deregistered');
   return (await findAmi(db, ami.amiId))!;
 }
@@ -205,15 +202,6 @@ async function assertNotBeingCreated(db: Store, ami: AmiRecord): Promise<void> {
         message: `creation ${creation.id} is still working on ${ami.amiId}; cancel it with cancelAmiCreation instead`,
       },
     ]);
-  }
-}
-
-/** Runs an EC2 removal; something already gone (deleted by hand, say) is what was asked for. */
-async function unlessGone(remove: () => Promise<void>): Promise<void> {
-  try {
-    await remove();
-  } catch (err) {
-    if (!isNotFound(err)) throw toDomainError(err);
   }
 }
 

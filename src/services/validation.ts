@@ -18,6 +18,9 @@ export const MAX_COPY_REGIONS = 16;
 export const MAX_SHARE_ACCOUNTS = 100;
 export const MAX_DESCRIPTION = 255;
 export const MAX_TEMPLATE_NAME = 128;
+/** How many of a template's newest AMIs a retention may keep. */
+export const MIN_KEEP_LATEST = 1;
+export const MAX_KEEP_LATEST = 100;
 export const RESERVED_TAG_PREFIXES = ['aws:', 'prism:'];
 
 export interface CreateAmiRequest {
@@ -31,6 +34,8 @@ export interface CreateAmiRequest {
   shareWithAccounts?: readonly string[] | null;
   tags?: readonly Tag[] | null;
   idempotencyKey?: string | null;
+  /** Once this AMI is available, keep only the newest keepLatest AMIs of its template. */
+  retention?: { keepLatest: number } | null;
 }
 
 export function validateAmiName(name: string, path: string): FieldError[] {
@@ -137,6 +142,26 @@ export function validateCreateAmi(
   errors.push(...validateAccountIds(input.shareWithAccounts ?? [], 'input.shareWithAccounts'));
   if (input.idempotencyKey != null && (input.idempotencyKey.length === 0 || input.idempotencyKey.length > 128)) {
     errors.push({ path: 'input.idempotencyKey', message: 'must be 1 to 128 characters long' });
+  }
+  if (input.retention != null) errors.push(...validateRetention(input.retention, input.templateName));
+  return errors;
+}
+
+/** A retention keeps the newest AMIs of one template: it needs the template, and a sane count. */
+export function validateRetention(retention: { keepLatest: number }, templateName: string | null | undefined): FieldError[] {
+  const errors: FieldError[] = [];
+  const { keepLatest } = retention;
+  if (!Number.isInteger(keepLatest) || keepLatest < MIN_KEEP_LATEST || keepLatest > MAX_KEEP_LATEST) {
+    errors.push({
+      path: 'input.retention.keepLatest',
+      message: `must be between ${MIN_KEEP_LATEST} and ${MAX_KEEP_LATEST} (got ${keepLatest})`,
+    });
+  }
+  if (templateName == null || templateName.trim().length === 0) {
+    errors.push({
+      path: 'input.retention',
+      message: 'set templateName: retention keeps the newest AMIs of one template',
+    });
   }
   return errors;
 }

@@ -78,3 +78,25 @@ describe('createAmi input', () => {
     ).toEqual(['input.instance', 'input.description', 'input.templateName', 'input.idempotencyKey']);
   });
 });
+
+describe('createAmi retention', () => {
+  const errors = (input: Partial<Parameters<typeof validateCreateAmi>[0]>) =>
+    validateCreateAmi({ instance: 'demo-workstation', name: 'my env', ...input }, ctx);
+
+  it.each([1, 3, 100])('accepts keepLatest %i with a templateName', (keepLatest) => {
+    expect(errors({ templateName: 'gpu-base', retention: { keepLatest } })).toEqual([]);
+  });
+
+  it.each([0, 101, -1, 2.5])('refuses keepLatest %d, naming the range and what was given', (keepLatest) => {
+    expect(errors({ templateName: 'gpu-base', retention: { keepLatest } })).toEqual([
+      { path: 'input.retention.keepLatest', message: `must be between 1 and 100 (got ${keepLatest})` },
+    ]);
+  });
+
+  it.each([undefined, null, '  '])('refuses a retention without a templateName (%j) and says to set one', (templateName) => {
+    expect(errors({ templateName, retention: { keepLatest: 2 } }).map((e) => [e.path, e.message])).toContainEqual([
+      'input.retention',
+      'set templateName: retention keeps the newest AMIs of one template',
+    ]);
+  });
+});

@@ -61,6 +61,27 @@ const RegionCopyType = builder.objectRef<RegionCopyRow>('RegionCopy').implement(
   }),
 });
 
+const RetentionType = builder.objectRef<{ keepLatest: number }>('Retention').implement({
+  description: "What a creation keeps of its template's AMIs once its own AMI is available",
+  fields: (t) => ({
+    keepLatest: t.exposeInt('keepLatest', {
+      description:
+        "How many of the owner's newest AMIs of the template are kept (this one included); older ones are deregistered",
+    }),
+  }),
+});
+
+const RetentionInput = builder.inputType('RetentionInput', {
+  description: "Keep only the newest AMIs of the creation's template once this one is available",
+  fields: (t) => ({
+    keepLatest: t.int({
+      required: true,
+      description:
+        '1..100: how many of your newest AMIs of templateName to keep, this one included. Older ones are deregistered in every region and their snapshots deleted; public ones are kept',
+    }),
+  }),
+});
+
 export const AmiCreationType = builder.objectRef<CreationRecord>('AmiCreation').implement({
   description: 'One AMI creation job: CreateImage in the source region, then optional copies and publishing.',
   fields: (t) => ({
@@ -79,6 +100,12 @@ export const AmiCreationType = builder.objectRef<CreationRecord>('AmiCreation').
     noReboot: t.exposeBoolean('noReboot', { description: 'The instance was not rebooted for the image' }),
     public: t.exposeBoolean('public', { description: 'The AMI is to be public once available' }),
     shareWithAccounts: t.exposeStringList('shareAccounts', { description: 'Accounts granted launch permission' }),
+    retention: t.field({
+      type: RetentionType,
+      nullable: true,
+      description: "The template's retention this creation applies when it completes; null when none was asked for",
+      resolve: (c) => (c.retentionKeepLatest === null ? null : { keepLatest: c.retentionKeepLatest }),
+    }),
     tags: t.field({ type: [TagType], resolve: (c) => c.tags, description: 'User tags (system tags are not listed)' }),
     regions: t.field({
       type: [RegionCopyType],
@@ -128,6 +155,11 @@ const CreateAmiInput = builder.inputType('CreateAmiInput', {
     shareWithAccounts: t.stringList({ defaultValue: [], description: '12-digit AWS account ids to grant launch permission to' }),
     tags: t.field({ type: [TagInput], defaultValue: [], description: 'Tags for the AMI and its snapshots' }),
     idempotencyKey: t.string({ description: 'A retry with the same key returns the first creation instead of a new one' }),
+    retention: t.field({
+      type: RetentionInput,
+      description:
+        'Once the AMI is available, deregister the older AMIs of templateName beyond the newest keepLatest (needs templateName)',
+    }),
   }),
 });
 

@@ -46,6 +46,10 @@ export const AmiType = builder.objectRef<AmiRecord>('Ami').implement({
     createdAt: t.field({ type: 'DateTime', resolve: (a) => a.createdAt, description: 'When the image was registered' }),
     sizeGiB: t.exposeInt('sizeGiB', { nullable: true, description: 'Total size of its EBS volumes in GiB' }),
     templateName: t.exposeString('templateName', { nullable: true, description: 'Associated template' }),
+    deregisteredReason: t.exposeString('deregisteredReason', {
+      nullable: true,
+      description: 'Why the service deregistered it on its own, e.g. retired by the retention of template X; null otherwise',
+    }),
     publisher: t.exposeString('owner', { description: 'The prism-ami user who created it' }),
     tags: t.field({
       type: [TagType],

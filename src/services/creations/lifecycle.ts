@@ -145,14 +145,24 @@ export function updateAmiWhileTracked(deps: LifecycleDeps, creationId: string, a
   return updateCreation(deps.db, creationId, {}, [], { guard: 'active', also: (tx) => updateAmi(tx, amiId, patch) });
 }
 
+export interface AmiChange {
+  amiId: string;
+  patch: AmiPatch;
+}
+
 export interface Ending {
   status: Extract<CreationStatus, 'COMPLETED' | 'PARTIALLY_COMPLETED' | 'FAILED'>;
   message: string;
   failureReason?: string;
   copies?: CopyChange[];
+  /** Other AMI rows the ending changes (older AMIs its retention retired), written with it or not at all. */
+  amis?: AmiChange[];
 }
 
-/** The creation ends: DONE when it completed, at the stage it reached when it failed. */
+/**
+ * The creation ends: DONE when it completed, at the stage it reached when it failed. The AMI rows
+ * of `ending.amis` change in the same transaction, so the final message and those rows agree.
+ */
 export function finish(deps: LifecycleDeps, c: CreationRecord, ending: Ending): Promise<boolean> {
   const now = deps.clock.now();
   const failed = ending.status === 'FAILED';
@@ -166,7 +176,13 @@ export function finish(deps: LifecycleDeps, c: CreationRecord, ending: Ending): 
     completedAt: now,
     updatedAt: now,
   };
-  return transition(deps, c.id, 'active', patch, ending.copies ?? []);
+  const amis = ending.amis ?? [];
+  const also = amis.length
+    ? async (tx: Store) => {
+        for (const a of amis) await updateAmi(tx, a.amiId, a.patch);
+      }
+    : undefined;
+  return transition(deps, c.id, 'active', patch, ending.copies ?? [], also);
 }
 
 /**

@@ -56,6 +56,17 @@ export function isNotFound(err: unknown): boolean {
   return err instanceof Ec2CallError && /\.NotFound$/.test(err.ec2Code);
 }
 
+/**
+ * DeregisterImage refused because the image's deregistration protection is on. EC2's API model
+ * names no error code of its own for this: the refusal is a client error whose message names the
+ * protection (OperationNotPermitted is what a refused DeregisterImage answers), so both are read.
+ */
+export function isDeregistrationProtected(err: unknown): boolean {
+  if (!(err instanceof Ec2CallError) || isTransient(err)) return false;
+  if (/deregistration protection/i.test(err.message)) return true;
+  return err.action === 'DeregisterImage' && err.ec2Code === 'OperationNotPermitted';
+}
+
 /** Map an EC2 failure to the contract's typed errors; DomainErrors pass through. */
 export function toDomainError(err: unknown): DomainError {
   if (err instanceof DomainError) return err;

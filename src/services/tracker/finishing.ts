@@ -6,6 +6,7 @@ import { finish, type CopyChange } from '../creations/lifecycle.js';
 import type { TrackerContext } from './context.js';
 import { availableMessage, copyTimedOutMessage, failedMessage, hours, timedOutReason } from './messages.js';
 import type { Observations } from './observe.js';
+import { applyRetention } from './retention.js';
 
 export async function fail(ctx: TrackerContext, c: CreationRecord, reason: string, copies: CopyChange[] = []): Promise<void> {
   await finish(ctx.deps, c, { status: 'FAILED', message: failedMessage(reason), failureReason: reason, copies });
@@ -13,7 +14,8 @@ export async function fail(ctx: TrackerContext, c: CreationRecord, reason: strin
 
 /**
  * COMPLETED, or PARTIALLY_COMPLETED when a copy failed; `problems` are what publishing could not do,
- * `copies` the copies' last changes (already merged into `c`).
+ * `copies` the copies' last changes (already merged into `c`). The creation's retention runs first
+ * (only here: a failed or cancelled creation retires nothing); its rows change with the ending.
  */
 export async function complete(
   ctx: TrackerContext,
@@ -22,8 +24,15 @@ export async function complete(
   copies: CopyChange[] = [],
 ): Promise<void> {
   const status = c.copies.some((x) => x.status === 'FAILED') ? 'PARTIALLY_COMPLETED' : 'COMPLETED';
-  const message = problems.length ? `${availableMessage(c)}; ${problems.join('; ')}` : availableMessage(c);
-  await finish(ctx.deps, c, { status, message, ...(problems.length ? { failureReason: problems.join('; ') } : {}), copies });
+  const retention = await applyRetention(ctx, c, copies);
+  const message = [availableMessage(c), ...problems, ...(retention.summary ? [retention.summary] : [])].join('; ');
+  await finish(ctx.deps, c, {
+    status,
+    message,
+    ...(problems.length ? { failureReason: problems.join('; ') } : {}),
+    copies,
+    amis: retention.amis,
+  });
 }
 
 /** Whether this tick saw every region the creation is waiting on (needed before timing it out). */

@@ -70,3 +70,40 @@ export const copyTimedOutMessage = (copy: RegionCopyRow, maxDurationMs: number) 
   copy.amiId
     ? `Still copying after ${hours(maxDurationMs)}; ${copy.amiId} was left in place`
     : 'Not started before the time limit';
+
+export const retiringMessage = (templateName: string) => `Retiring older AMIs of template '${templateName}'`;
+
+/** The deregisteredReason of an AMI that a newer AMI's retention retired. */
+export const retiredReason = (templateName: string, keepLatest: number, newAmiId: string) =>
+  `Retired by the retention of template '${templateName}' (keep latest ${keepLatest}) when ${newAmiId} became available`;
+
+/** Up to five items, then "and N more", so that a long retention stays one readable sentence. */
+export function shortList(items: readonly string[], max = 5): string {
+  if (items.length <= max) return items.join(', ');
+  return `${items.slice(0, max).join(', ')} and ${items.length - max} more`;
+}
+
+export interface RetentionReport {
+  templateName: string;
+  /** The source AMI id of each retired AMI, and whether copies in other regions went with it. */
+  retired: { amiId: string; withCopies: boolean }[];
+  /** "ami-… (why)" for each AMI retention would have retired but kept. */
+  kept: string[];
+  /** What EC2 refused, one sentence each (the creation does not fail for it). */
+  problems: string[];
+}
+
+/** What retention did, for the end of the creation's final message; undefined when nothing. */
+export function retentionSummary(r: RetentionReport): string | undefined {
+  const parts: string[] = [];
+  if (r.retired.length) {
+    const n = r.retired.length;
+    const copies = r.retired.some((x) => x.withCopies) ? (n > 1 ? ' (and their copies)' : ' (and its copies)') : '';
+    parts.push(
+      `retired ${n} older AMI${n > 1 ? 's' : ''} of template '${r.templateName}': ${shortList(r.retired.map((x) => x.amiId))}${copies}`,
+    );
+  }
+  if (r.kept.length) parts.push(`kept ${shortList(r.kept)}`);
+  if (r.problems.length) parts.push(`retention: ${shortList(r.problems, 3)}`);
+  return parts.length ? parts.join('; ') : undefined;
+}

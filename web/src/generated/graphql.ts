@@ -84,6 +84,8 @@ export type CreateAmiInput = {
   noReboot?: boolean | null | undefined;
   /** Make the AMI (and its copies) public once available */
   public?: boolean | null | undefined;
+  /** Once the AMI is available, deregister the older AMIs of templateName beyond the newest keepLatest (needs templateName) */
+  retention?: RetentionInput | null | undefined;
   /** 12-digit AWS account ids to grant launch permission to */
   shareWithAccounts?: Array<string> | null | undefined;
   /** Tags for the AMI and its snapshots */
@@ -155,6 +157,12 @@ export type PublishAmiInput = {
   amiId: string;
   /** true: public and listed in communityAmis; false: private again and unlisted */
   public: boolean;
+};
+
+/** Keep only the newest AMIs of the creation's template once this one is available */
+export type RetentionInput = {
+  /** 1..100: how many of your newest AMIs of templateName to keep, this one included. Older ones are deregistered in every region and their snapshots deleted; public ones are kept */
+  keepLatest: number;
 };
 
 /** Grant (or revoke) launch permission to accounts */
