@@ -24,3 +24,11 @@ export function parseInstanceState(raw: string): InstanceState {
   }
   return state;
 }
+
+/** `--keep-latest 3`: a whole number; the server checks the range (1..100) and says so. */
+export function parseCount(raw: string): number {
+  const n = Number(raw.trim());
+  if (!/^\s*-?\d+\s*$/.test(raw) || !Number.isSafeInteger(n))
+    throw new InvalidArgumentError(`expected a whole number, got "${raw}"`);
+  return n;
+}

@@ -101,6 +101,29 @@ describe('prism-ami create', () => {
     expect(['PENDING', 'IN_PROGRESS']).toContain(data.createAmi.creation.status);
   });
 
+  it('create --template --keep-latest asks for the retention, and the server refuses one out of range by its path', async () => {
+    const r = await cli(
+      'create',
+      'teaching-env',
+      '--name',
+      'cli-keep',
+      '--template',
+      'cli-keep-t',
+      '--keep-latest',
+      '2',
+      '--json',
+    );
+    expect(r.code).toBe(0);
+    const data = json<{ createAmi: { creation: CreationFieldsFragment } }>(r);
+    expect(data.createAmi.creation).toMatchObject({ templateName: 'cli-keep-t', retention: { keepLatest: 2 } });
+
+    const bad = await cli('create', 'teaching-env', '--name', 'cli-keep-0', '--keep-latest', '0');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^error VALIDATION_FAILED: /);
+    expect(bad.stderr).toContain('input.retention.keepLatest: must be between 1 and 100 (got 0)');
+    expect(bad.stderr).toContain('input.retention: set templateName');
+  });
+
   it("an unknown instance exits 1 with the server's INSTANCE_NOT_FOUND error on stderr, and --json still prints the typed error data", async () => {
     const r = await cli('create', 'no-such-instance', '--name', 'cli-missing', '--json');
     expect(r.code).toBe(1);

@@ -3,10 +3,10 @@
 import { Writable } from 'node:stream';
 import { InvalidArgumentError } from 'commander';
 import { describe, expect, it } from 'vitest';
-import type { CreationFieldsFragment } from '../../src/generated/graphql/graphql.js';
+import type { AmiFieldsFragment, CreationFieldsFragment } from '../../src/generated/graphql/graphql.js';
 import { CliError, EXIT } from '../../src/cli/errors.js';
-import { formatDuration, formatInstanceTable, formatUsd, progressLine } from '../../src/cli/format.js';
-import { collectTag, parseInstanceState } from '../../src/cli/options.js';
+import { formatAmi, formatCreation, formatDuration, formatInstanceTable, formatUsd, progressLine } from '../../src/cli/format.js';
+import { collectTag, parseCount, parseInstanceState } from '../../src/cli/options.js';
 import { exitCodeForStatus, plainProgressLine, plainView, ttyView } from '../../src/cli/progress.js';
 import type { Output } from '../../src/cli/output.js';
 
@@ -25,6 +25,7 @@ const creation = (over: Partial<CreationFieldsFragment> = {}): CreationFieldsFra
   failureReason: null,
   noReboot: false,
   public: false,
+  retention: null,
   tags: [],
   regions: [],
   createdAt: '2026-01-01T00:00:00.000Z',
@@ -193,5 +194,48 @@ describe('the instance table', () => {
     expect(parseInstanceState('shutting-down')).toBe('SHUTTING_DOWN');
     expect(parseInstanceState('Stopped')).toBe('STOPPED');
     expect(() => parseInstanceState('terminated')).toThrow(InvalidArgumentError);
+  });
+});
+
+describe('retention in the CLI', () => {
+  const ami = (over: Partial<AmiFieldsFragment> = {}): AmiFieldsFragment => ({
+    id: 'ami-1',
+    amiId: 'ami-1',
+    region: 'us-east-1',
+    name: 'env',
+    description: null,
+    architecture: 'x86_64',
+    state: 'AVAILABLE',
+    visibility: 'PRIVATE',
+    createdAt: '2026-01-01T00:00:00.000Z',
+    sizeGiB: 30,
+    templateName: 'gpu-base',
+    publisher: 'tester',
+    deregisteredReason: null,
+    tags: [],
+    ...over,
+  });
+
+  it('shows why the service deregistered an AMI beside its state, and only the state otherwise', () => {
+    const reason = "Retired by the retention of template 'gpu-base' (keep latest 2) when ami-3 became available";
+    expect(formatAmi(ami({ state: 'DEREGISTERED', deregisteredReason: reason })).split('\n')).toContain(
+      `  State:        DEREGISTERED (${reason})`,
+    );
+    expect(formatAmi(ami()).split('\n')).toContain('  State:        AVAILABLE');
+  });
+
+  it("shows a creation's retention, and no line when it has none", () => {
+    expect(formatCreation(creation({ templateName: 'gpu-base', retention: { keepLatest: 3 } })).split('\n')).toContain(
+      '  Retention:     keep the latest 3 of the template',
+    );
+    expect(formatCreation(creation())).not.toMatch(/Retention/);
+  });
+
+  it('reads --keep-latest as a whole number and refuses anything else', () => {
+    expect(parseCount('3')).toBe(3);
+    expect(parseCount('0')).toBe(0);
+    expect(() => parseCount('two')).toThrow(InvalidArgumentError);
+    expect(() => parseCount('2.5')).toThrow(InvalidArgumentError);
+    expect(() => parseCount('')).toThrow(InvalidArgumentError);
   });
 });

@@ -6,13 +6,14 @@ import { expectSuccess } from '../client.js';
 import type { CommandContext, Runner } from '../context.js';
 import { CliError, EXIT, type ExitCode } from '../errors.js';
 import { formatCreation } from '../format.js';
-import { collect, collectTag } from '../options.js';
+import { collect, collectTag, parseCount } from '../options.js';
 import { exitCodeForStatus, follow, jsonView, plainView, reportOutcome, ttyView, type ProgressView } from '../progress.js';
 
 interface CreateOptions {
   name: string;
   description?: string;
   template?: string;
+  keepLatest?: number;
   reboot: boolean;
   public?: boolean;
   tag?: TagInput[];
@@ -30,6 +31,11 @@ export function registerCreationCommands(program: Command, run: Runner): void {
     .requiredOption('--name <name>', 'AMI name')
     .option('--description <text>', 'AMI description')
     .option('--template <name>', 'associate the AMI with a template')
+    .option(
+      '--keep-latest <n>',
+      'once available, keep only the newest N AMIs of the template (this one included); needs --template',
+      parseCount,
+    )
     .option('--no-reboot', 'do not reboot the instance (file systems may be inconsistent)')
     .option('--public', 'make the AMI (and its copies) public once available')
     .option('--tag <key=value>', 'tag the AMI and its snapshots (repeatable)', collectTag)
@@ -68,6 +74,7 @@ async function create(ctx: CommandContext, instance: string, opts: CreateOptions
       name: opts.name,
       description: opts.description,
       templateName: opts.template,
+      ...(opts.keepLatest !== undefined ? { retention: { keepLatest: opts.keepLatest } } : {}),
       noReboot: !opts.reboot,
       public: opts.public ?? false,
       tags: opts.tag ?? [],
