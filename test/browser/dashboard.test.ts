@@ -154,6 +154,21 @@ describe('web dashboard', () => {
     ).toBeNull();
   });
 
+  it("shows the server's refusal of Keep latest without a template beside the Keep latest field", async () => {
+    const form = createForm(page);
+    await form.getByRole('textbox', { name: 'Instance', exact: true }).fill('demo-workstation');
+    await form.getByRole('textbox', { name: 'AMI name', exact: true }).fill('keep latest without template');
+    await form.getByRole('textbox', { name: 'Template', exact: true }).fill('');
+    const keepLatest = form.getByRole('textbox', { name: 'Keep latest', exact: true });
+    await keepLatest.fill('2');
+    await form.getByRole('button', { name: 'Create AMI' }).click();
+
+    await expect.poll(() => keepLatest.getAttribute('aria-invalid')).toBe('true');
+    expect(await page.locator('#keepLatest-error').textContent()).toMatch(/set templateName/);
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('keepLatest');
+    await keepLatest.fill('');
+  });
+
   it('creates an AMI and follows its progress bar live to COMPLETED without reloading, then lists it', async () => {
     const name = `browser-ami-${Date.now()}`;
     await page.evaluate(() => {

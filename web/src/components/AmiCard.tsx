@@ -29,6 +29,11 @@ export function AmiCard({
         {ami.templateName && <> · template {ami.templateName}</>}
         {showPublisher && <> · by {ami.publisher}</>} · {when(ami.createdAt)}
       </p>
+      {ami.state === 'DEREGISTERED' && ami.deregisteredReason && (
+        <p class="hint" data-testid="deregistered-reason">
+          {ami.deregisteredReason}
+        </p>
+      )}
       {ami.description && <p class="description">{ami.description}</p>}
       {ami.tags.length > 0 && (
         <ul class="chips" aria-label="Tags">

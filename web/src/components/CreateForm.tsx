@@ -14,7 +14,16 @@ import { randomKey, words } from '../format.js';
 import { InstancePicker } from './InstancePicker.js';
 
 type Field =
-  'instance' | 'name' | 'description' | 'templateName' | 'tags' | 'noReboot' | 'copyToRegions' | 'shareWithAccounts' | 'public';
+  | 'instance'
+  | 'name'
+  | 'description'
+  | 'templateName'
+  | 'keepLatest'
+  | 'tags'
+  | 'noReboot'
+  | 'copyToRegions'
+  | 'shareWithAccounts'
+  | 'public';
 
 interface TagRow {
   key: string;
@@ -29,6 +38,7 @@ const EMPTY = {
   name: '',
   description: '',
   templateName: '',
+  keepLatest: '',
   copyToRegions: '',
   shareWithAccounts: '',
   noReboot: false,
@@ -104,6 +114,15 @@ export function CreateForm({ onCreated }: { onCreated: (creation: WebCreationFra
           errors={errorOf('templateName')}
           onInput={(v) => set('templateName', v)}
         />
+        <TextField
+          id="keepLatest"
+          label="Keep latest"
+          hint="Once available, keep only this many of your newest AMIs of the template (1–100); older ones are deregistered"
+          value={values.keepLatest}
+          errors={errorOf('keepLatest')}
+          onInput={(v) => set('keepLatest', v)}
+          inputMode="numeric"
+        />
         <TagFields tags={tags} setTags={setTags} errorOf={errorOf} />
         <DistributionFields values={values} set={set} errorOf={errorOf} />
         <button type="submit" disabled={busy}>
@@ -178,6 +197,11 @@ function useCreateForm(onCreated: (creation: WebCreationFragment) => void) {
 
   async function submit(e: Event) {
     e.preventDefault();
+    if (values.keepLatest.trim() && !isWholeNumber(values.keepLatest)) {
+      setErrors({ keepLatest: ['must be a whole number from 1 to 100'] });
+      focusFirstInvalid(formRef.current);
+      return;
+    }
     const { input, sent } = toInput(values, tags, idempotencyKey.current);
     setBusy(true);
     setFormError(undefined);
@@ -223,9 +247,13 @@ function toInput(values: Values, tags: TagRow[], idempotencyKey: string): { inpu
     idempotencyKey,
     ...(values.description.trim() ? { description: values.description.trim() } : {}),
     ...(values.templateName.trim() ? { templateName: values.templateName.trim() } : {}),
+    ...(values.keepLatest.trim() ? { retention: { keepLatest: Number(values.keepLatest) } } : {}),
   };
   return { input, sent: { sentRows, regions, accounts } };
 }
+
+/** Only a whole number can be sent as an Int; the server checks its range and says so. */
+const isWholeNumber = (text: string) => /^\s*\d+\s*$/.test(text);
 
 /** Each message beside the field it is about; the ones no field of the form matches, apart. */
 function placeErrors(result: CreateFailure, sent: Sent): { byField: Errors; unplaced: string[] } {
@@ -309,6 +337,9 @@ function fieldId(path: string, sent: Sent): { field: string; prefix?: string } |
     case 'noReboot':
     case 'public':
       return { field: head };
+    case 'retention':
+      // input.retention.keepLatest, and input.retention (no template) both concern the Keep latest field.
+      return { field: 'keepLatest' };
     case 'tags': {
       const row = index === undefined ? undefined : sent.sentRows[Number(index)];
       if (row === undefined) return { field: 'tags' };

@@ -202,7 +202,7 @@ export type WebUserAmisQueryVariables = Exact<{
 }>;
 
 
-export type WebUserAmisQuery = { userAmis: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ node: { id: string, amiId: string, region: string, name: string, description: string | null, architecture: string | null, state: AmiState, visibility: AmiVisibility, createdAt: string, sizeGiB: number | null, templateName: string | null, publisher: string, tags: Array<{ key: string, value: string }> } }> } };
+export type WebUserAmisQuery = { userAmis: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ node: { id: string, amiId: string, region: string, name: string, description: string | null, architecture: string | null, state: AmiState, visibility: AmiVisibility, createdAt: string, sizeGiB: number | null, templateName: string | null, publisher: string, deregisteredReason: string | null, tags: Array<{ key: string, value: string }> } }> } };
 
 export type WebCommunityAmisQueryVariables = Exact<{
   first?: number | null | undefined;
@@ -211,7 +211,7 @@ export type WebCommunityAmisQueryVariables = Exact<{
 }>;
 
 
-export type WebCommunityAmisQuery = { communityAmis: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ node: { id: string, amiId: string, region: string, name: string, description: string | null, architecture: string | null, state: AmiState, visibility: AmiVisibility, createdAt: string, sizeGiB: number | null, templateName: string | null, publisher: string, tags: Array<{ key: string, value: string }> } }> } };
+export type WebCommunityAmisQuery = { communityAmis: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ node: { id: string, amiId: string, region: string, name: string, description: string | null, architecture: string | null, state: AmiState, visibility: AmiVisibility, createdAt: string, sizeGiB: number | null, templateName: string | null, publisher: string, deregisteredReason: string | null, tags: Array<{ key: string, value: string }> } }> } };
 
 export type WebAmiProgressSubscriptionVariables = Exact<{
   id: string | number;
@@ -258,7 +258,7 @@ export type WebPublishAmiMutation = { publishAmi:
     | { __typename: 'ForbiddenError', message: string, code: ErrorCode }
     | { __typename: 'InvalidStateError', message: string, code: ErrorCode }
     | { __typename: 'NotFoundError', message: string, code: ErrorCode }
-    | { __typename: 'PublishAmiSuccess', ami: { id: string, amiId: string, region: string, name: string, description: string | null, architecture: string | null, state: AmiState, visibility: AmiVisibility, createdAt: string, sizeGiB: number | null, templateName: string | null, publisher: string, tags: Array<{ key: string, value: string }> } }
+    | { __typename: 'PublishAmiSuccess', ami: { id: string, amiId: string, region: string, name: string, description: string | null, architecture: string | null, state: AmiState, visibility: AmiVisibility, createdAt: string, sizeGiB: number | null, templateName: string | null, publisher: string, deregisteredReason: string | null, tags: Array<{ key: string, value: string }> } }
     | { __typename: 'ValidationError', message: string, code: ErrorCode, fieldErrors: Array<{ path: string, message: string }> }
    };
 
@@ -271,7 +271,7 @@ export type WebShareAmiMutation = { shareAmi:
     | { __typename: 'Ec2Error', message: string, code: ErrorCode }
     | { __typename: 'ForbiddenError', message: string, code: ErrorCode }
     | { __typename: 'NotFoundError', message: string, code: ErrorCode }
-    | { __typename: 'ShareAmiSuccess', ami: { id: string, amiId: string, region: string, name: string, description: string | null, architecture: string | null, state: AmiState, visibility: AmiVisibility, createdAt: string, sizeGiB: number | null, templateName: string | null, publisher: string, tags: Array<{ key: string, value: string }> } }
+    | { __typename: 'ShareAmiSuccess', ami: { id: string, amiId: string, region: string, name: string, description: string | null, architecture: string | null, state: AmiState, visibility: AmiVisibility, createdAt: string, sizeGiB: number | null, templateName: string | null, publisher: string, deregisteredReason: string | null, tags: Array<{ key: string, value: string }> } }
     | { __typename: 'ValidationError', message: string, code: ErrorCode, fieldErrors: Array<{ path: string, message: string }> }
    };
 
@@ -281,7 +281,7 @@ export type WebDeregisterAmiMutationVariables = Exact<{
 
 
 export type WebDeregisterAmiMutation = { deregisterAmi:
-    | { __typename: 'DeregisterAmiSuccess', ami: { id: string, amiId: string, region: string, name: string, description: string | null, architecture: string | null, state: AmiState, visibility: AmiVisibility, createdAt: string, sizeGiB: number | null, templateName: string | null, publisher: string, tags: Array<{ key: string, value: string }> } }
+    | { __typename: 'DeregisterAmiSuccess', ami: { id: string, amiId: string, region: string, name: string, description: string | null, architecture: string | null, state: AmiState, visibility: AmiVisibility, createdAt: string, sizeGiB: number | null, templateName: string | null, publisher: string, deregisteredReason: string | null, tags: Array<{ key: string, value: string }> } }
     | { __typename: 'Ec2Error', message: string, code: ErrorCode }
     | { __typename: 'ForbiddenError', message: string, code: ErrorCode }
     | { __typename: 'NotFoundError', message: string, code: ErrorCode }
@@ -298,7 +298,7 @@ export type WebInstancesQuery = { instances: { pageInfo: { hasNextPage: boolean,
 
 export type WebCreationFragment = { id: string, name: string, description: string | null, templateName: string | null, instanceId: string, sourceRegion: string, amiId: string | null, status: AmiCreationStatus, stage: AmiCreationStage, progress: number, message: string, failureReason: string | null, public: boolean, createdAt: string, completedAt: string | null, elapsedSeconds: number, estimatedSecondsRemaining: number | null, tags: Array<{ key: string, value: string }>, regions: Array<{ region: string, amiId: string | null, status: AmiCreationStatus, progress: number, message: string | null }> };
 
-export type WebAmiFragment = { id: string, amiId: string, region: string, name: string, description: string | null, architecture: string | null, state: AmiState, visibility: AmiVisibility, createdAt: string, sizeGiB: number | null, templateName: string | null, publisher: string, tags: Array<{ key: string, value: string }> };
+export type WebAmiFragment = { id: string, amiId: string, region: string, name: string, description: string | null, architecture: string | null, state: AmiState, visibility: AmiVisibility, createdAt: string, sizeGiB: number | null, templateName: string | null, publisher: string, deregisteredReason: string | null, tags: Array<{ key: string, value: string }> };
 
 type WebError_ConflictError_Fragment = { __typename: 'ConflictError', message: string, code: ErrorCode };
 
@@ -385,6 +385,7 @@ export const WebAmiFragmentDoc = new TypedDocumentString(`
   sizeGiB
   templateName
   publisher
+  deregisteredReason
   tags {
     key
     value
@@ -485,6 +486,7 @@ export const WebUserAmisDocument = new TypedDocumentString(`
   sizeGiB
   templateName
   publisher
+  deregisteredReason
   tags {
     key
     value
@@ -518,6 +520,7 @@ export const WebCommunityAmisDocument = new TypedDocumentString(`
   sizeGiB
   templateName
   publisher
+  deregisteredReason
   tags {
     key
     value
@@ -690,6 +693,7 @@ export const WebPublishAmiDocument = new TypedDocumentString(`
   sizeGiB
   templateName
   publisher
+  deregisteredReason
   tags {
     key
     value
@@ -731,6 +735,7 @@ export const WebShareAmiDocument = new TypedDocumentString(`
   sizeGiB
   templateName
   publisher
+  deregisteredReason
   tags {
     key
     value
@@ -772,6 +777,7 @@ export const WebDeregisterAmiDocument = new TypedDocumentString(`
   sizeGiB
   templateName
   publisher
+  deregisteredReason
   tags {
     key
     value
