@@ -51,7 +51,8 @@ export async function applyRetention(
   if (!keepLatest || !c.templateName || !c.amiId) return NOTHING;
   const units = unitsToRetire(await amisOfTemplate(ctx.deps.db, c.owner, c.templateName), c.id, keepLatest);
   if (units.length === 0) return NOTHING;
-  await applyProgress(ctx.deps, c.id, { message: retiringMessage(c.templateName) }, copies);
+  // A creation cancelled meanwhile retires nothing: the cancel wins.
+  if (!(await applyProgress(ctx.deps, c.id, { message: retiringMessage(c.templateName) }, copies))) return NOTHING;
   const report: RetentionReport = { templateName: c.templateName, retired: [], kept: [], problems: [] };
   const retired: AmiRow[] = [];
   for (const unit of units) retired.push(...(await retireUnit(ctx.deps.ec2, unit, report)));
