@@ -189,6 +189,24 @@ describe('retention when a creation completes', () => {
     expect((await h.ami(old.amiId!))?.state).toBe('AVAILABLE');
   });
 
+  it('retires nothing when the creation is cancelled while the tick that sees it available runs', async () => {
+    h = await createUnitHarness();
+    const old = await capture('still wanted');
+    const c = await h.create({ name: 'cancelled late', templateName: TEMPLATE, retention: { keepLatest: 1 } });
+    await h.tick();
+    h.fake.complete(c.amiId!);
+    h.fake.beforeAnswering('DescribeSnapshots', async () => {
+      await h.services.creations.cancel(h.viewer, c.id);
+    });
+    h.clock.advance(1000);
+    await h.tick();
+
+    expect((await h.status(c.id)).status).toBe('CANCELLED');
+    expect(h.fake.callsOf('DeregisterImage').map((x) => x.args)).toEqual([{ imageId: c.amiId }]);
+    expect(h.fake.image(old.amiId!).state).toBe('available');
+    expect((await h.ami(old.amiId!))?.state).toBe('AVAILABLE');
+  });
+
   it('shortens a long list of retired AMIs', async () => {
     h = await createUnitHarness();
     const old: string[] = [];
