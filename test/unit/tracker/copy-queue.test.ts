@@ -116,6 +116,20 @@ describe("copies queued behind EC2's limit of concurrent copies", () => {
     expect(h.fake.callsOf('CopyImage', WEST).filter((x) => x.errorCode)).toHaveLength(1);
   });
 
+  it('lets the head go when the copy holding the slot fails or its creation is cancelled', async () => {
+    const { running, runningCopy, queued } = await fullRegion(['after a failure', 'after a cancel']);
+    const [first, second] = queued as [(typeof queued)[0], (typeof queued)[0]];
+    h.fake.fail(runningCopy, 'Client.InternalError: copy failed');
+    h.clock.advance(1000);
+    expect(tokens((await h.tick()).calls)).toEqual([token(first.id)]);
+    expect((await h.status(running.id)).status).toBe('PARTIALLY_COMPLETED');
+
+    await h.services.creations.cancel(h.viewer, first.id);
+    h.clock.advance(1000);
+    expect(tokens((await h.tick()).calls)).toEqual([token(second.id)]);
+    expect((await copyOf(second.id)).status).toBe('IN_PROGRESS');
+  });
+
   it('puts a new copy to a full region behind the queued ones without asking EC2', async () => {
     const { runningCopy, queued } = await fullRegion(['queued early']);
     h.clock.advance(1000);
