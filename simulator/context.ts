@@ -12,6 +12,8 @@ export interface SimConfig {
   blockPublicAccess: boolean;
   /** EC2's per-category token buckets (off by default: tests and demos want determinism). */
   tokenBucket: boolean;
+  /** Copies in progress per destination region beyond which CopyImage answers ResourceLimitExceeded. */
+  maxConcurrentCopies: number;
 }
 
 export interface Runtime {

@@ -5,7 +5,8 @@
  *   GET  /_simulator/stats         call counts by action and region, throttled and error counts
  *   POST /_simulator/stats/reset
  *   GET  /_simulator/config
- *   POST /_simulator/config        {"speedGiBPerSecond"|"speed", "throttleRate", "failRate", "blockPublicAccess", "tokenBucket"}
+ *   POST /_simulator/config        {"speedGiBPerSecond"|"speed", "throttleRate", "failRate", "blockPublicAccess", "tokenBucket",
+ *                                   "maxConcurrentCopies"}
  *   POST /_simulator/reset         every region back to a fresh simulator's state
  */
 import { z } from 'zod';
@@ -22,6 +23,7 @@ const configPatch = z
     failRate: z.number().min(0).max(1).optional(),
     blockPublicAccess: z.boolean().optional(),
     tokenBucket: z.boolean().optional(),
+    maxConcurrentCopies: z.number().int().min(1).optional(),
   })
   .strict();
 

@@ -40,6 +40,11 @@ export const errors = {
       `The instance '${id}' is not in a state from which it can be ${verb} (current state: ${state}).`,
     ),
   unauthorized: () => new Ec2ApiFault('UnauthorizedOperation', 'You are not authorized to perform this operation.', 403),
+  copyLimitExceeded: (limit: number, region: string) =>
+    new Ec2ApiFault(
+      'ResourceLimitExceeded',
+      `You have reached the maximum number of concurrent AMI copies (${limit}) to ${region}. Wait for a copy in progress to complete, then try again.`,
+    ),
   requestLimitExceeded: () => new Ec2ApiFault('RequestLimitExceeded', 'Request limit exceeded.', 503),
   dryRun: () => new Ec2ApiFault('DryRunOperation', 'Request would have succeeded, but DryRun flag is set.', 412),
   internal: () => new Ec2ApiFault('InternalError', 'An internal error has occurred', 500),

@@ -29,6 +29,8 @@ export interface SimulatorOptions {
   logger?: SimulatorLogger;
   /** EC2's request token buckets on top of `throttleRate` (default false). */
   tokenBucket?: boolean;
+  /** Copies in progress per destination region before CopyImage answers ResourceLimitExceeded (default 20). */
+  maxConcurrentCopies?: number;
 }
 
 export interface RunningSimulator {
@@ -48,6 +50,19 @@ export { BASE_IMAGES, DEFAULT_REGION, REGIONS, SEEDED_INSTANCES, SEEDED_OWNER_TA
  * size-weighted progress over ~7 minutes. Real first snapshots are slower (tens of minutes).
  */
 export const DEFAULT_SPEED_GIB_PER_SECOND = 0.5;
+
+/**
+ * EBS's default quota "Concurrent snapshot copies per destination Region" (20): an AMI copy is one
+ * such copy operation here, whatever its number of snapshots.
+ */
+export const DEFAULT_MAX_CONCURRENT_COPIES = 20;
+
+const copyLimit = (v: number | undefined): number => {
+  const value = v ?? DEFAULT_MAX_CONCURRENT_COPIES;
+  if (!(Number.isInteger(value) && value >= 1))
+    throw new Error(`simulator maxConcurrentCopies must be a whole number of at least 1, got ${value}`);
+  return value;
+};
 
 const rate = (name: string, v: number | undefined): number => {
   const value = v ?? 0;
@@ -72,6 +87,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       failRate: rate('failRate', options.failRate),
       blockPublicAccess: options.blockPublicAccess ?? false,
       tokenBucket: options.tokenBucket ?? false,
+      maxConcurrentCopies: copyLimit(options.maxConcurrentCopies),
     },
     regions: options.statePath ? readState(options.statePath) : undefined,
   });

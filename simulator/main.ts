@@ -1,7 +1,7 @@
 /**
  * Standalone simulator: `npm run simulator -- --port 4599 [--host H] [--speed GIB_PER_SECOND]
- * [--throttle-rate 0..1] [--fail-rate 0..1] [--block-public-access] [--token-bucket] [--state FILE]
- * [--account-id ID] [--verbose]`. Then e.g. `aws --endpoint-url http://127.0.0.1:4599 ec2 describe-images --owners self`.
+ * [--throttle-rate 0..1] [--fail-rate 0..1] [--block-public-access] [--token-bucket]
+ * [--max-concurrent-copies N] [--state FILE] [--account-id ID] [--verbose]`. Then e.g. `aws --endpoint-url http://127.0.0.1:4599 ec2 describe-images --owners self`.
  */
 import { parseArgs } from 'node:util';
 import pino from 'pino';
@@ -16,6 +16,7 @@ const { values } = parseArgs({
     'fail-rate': { type: 'string' },
     'block-public-access': { type: 'boolean', default: false },
     'token-bucket': { type: 'boolean', default: false },
+    'max-concurrent-copies': { type: 'string' },
     state: { type: 'string' },
     'account-id': { type: 'string' },
     verbose: { type: 'boolean', default: false },
@@ -44,6 +45,7 @@ try {
     failRate: number('fail-rate', values['fail-rate']),
     blockPublicAccess: values['block-public-access'],
     tokenBucket: values['token-bucket'],
+    maxConcurrentCopies: number('max-concurrent-copies', values['max-concurrent-copies']),
     statePath: values.state,
     accountId: values['account-id'],
     logger,

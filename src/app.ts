@@ -60,6 +60,7 @@ async function startEc2Backend(config: Config, logger: Logger, overrides: AppOve
     throttleRate: config.simulator.throttleRate,
     failRate: config.simulator.failRate,
     blockPublicAccess: config.simulator.blockPublicAccess,
+    ...(config.simulator.maxConcurrentCopies ? { maxConcurrentCopies: config.simulator.maxConcurrentCopies } : {}),
     ...(config.simulator.statePath ? { statePath: config.simulator.statePath } : {}),
     logger: logger.child({ component: 'simulator' }),
   });

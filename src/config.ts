@@ -74,6 +74,7 @@ const envSchema = z.object({
   SIMULATOR_THROTTLE_RATE: z.coerce.number().min(0).max(1).default(0),
   SIMULATOR_FAIL_RATE: z.coerce.number().min(0).max(1).default(0),
   SIMULATOR_BLOCK_PUBLIC_ACCESS: boolFlag('false'),
+  SIMULATOR_MAX_CONCURRENT_COPIES: z.coerce.number().int().min(1).max(10_000).optional(),
 });
 
 /** A URL of one of `protocols`; the message shows the form expected (never the value's password). */
@@ -154,6 +155,8 @@ export interface Config {
     throttleRate: number;
     failRate: number;
     blockPublicAccess: boolean;
+    /** Copies in progress per destination region before CopyImage answers ResourceLimitExceeded; unset: the simulator's default (20). */
+    maxConcurrentCopies: number | undefined;
     /** JSON state file next to the database, so a restart keeps the demo's instances and AMIs. */
     statePath: string | undefined;
   };
@@ -272,6 +275,7 @@ export function loadConfig(env: Record<string, string | undefined>, probe: Confi
       throttleRate: e.SIMULATOR_THROTTLE_RATE,
       failRate: e.SIMULATOR_FAIL_RATE,
       blockPublicAccess: e.SIMULATOR_BLOCK_PUBLIC_ACCESS,
+      maxConcurrentCopies: e.SIMULATOR_MAX_CONCURRENT_COPIES,
       statePath: inMemory ? undefined : e.DATABASE_PATH.replace(/(\.db|\.sqlite3?)?$/, '.simulator.json'),
     },
   };

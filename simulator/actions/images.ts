@@ -195,6 +195,7 @@ export function copyImage(ctx: ActionContext, input: CopyImageRequest): CopyImag
   }
   const specTags = tagsFromSpecs(input.TagSpecifications, ['image', 'snapshot']);
   assertNameFree(rt, store, name);
+  assertCopySlot(ctx);
 
   const imageId = newId('ami');
   const failAtFraction = decideFailure(rt);
@@ -226,6 +227,19 @@ export function copyImage(ctx: ActionContext, input: CopyImageRequest): CopyImag
   });
   if (token !== undefined) store.copyTokens.set(token, { imageId, sourceImageId, sourceRegion, name });
   return { ImageId: imageId };
+}
+
+/**
+ * EC2's quota of concurrent copies per destination region: images made by CopyImage that are still
+ * pending in this region each hold one (a repeated ClientToken is answered before this, even when full).
+ */
+function assertCopySlot(ctx: ActionContext): void {
+  const limit = ctx.rt.config.maxConcurrentCopies;
+  let inProgress = 0;
+  for (const image of ctx.store.images.values()) {
+    if (image.sourceImageId !== undefined && imageStatus(image, ctx.store, ctx.now).state === 'pending') inProgress++;
+  }
+  if (inProgress >= limit) throw errors.copyLimitExceeded(limit, ctx.regionName);
 }
 
 const IMAGE_FILTERS: FilterTable<{ image: ImageRecord; state: string }> = {

@@ -34,8 +34,15 @@ export function statusLine(c: Pick<Creation, 'status' | 'progress' | 'stage'>): 
   return `${c.status} (${c.progress}% complete, stage ${c.stage})`;
 }
 
-export function regionLine(r: Creation['regions'][number]): string {
-  return [r.region, `${r.status} ${r.progress}%`, r.amiId, r.message].filter(Boolean).join('  ');
+type RegionCopy = Creation['regions'][number];
+
+/** "IN_PROGRESS 40%", or "QUEUED" for a copy waiting behind EC2's limit of concurrent copies to its region. */
+export function copyState(r: Pick<RegionCopy, 'status' | 'progress' | 'queuedAt'>): string {
+  return r.status === 'PENDING' && r.queuedAt ? 'QUEUED' : `${r.status} ${r.progress}%`;
+}
+
+export function regionLine(r: RegionCopy): string {
+  return [r.region, copyState(r), r.amiId, r.message].filter(Boolean).join('  ');
 }
 
 function costLines(cost: Cost): [string, string][] {

@@ -6,7 +6,7 @@ import type { AmiCreationStatus, CreationFieldsFragment } from '../generated/gra
 import { AmiProgressDocument } from '../generated/graphql/graphql.js';
 import type { PrismClient } from './client.js';
 import { CliError, EXIT, type ExitCode } from './errors.js';
-import { formatDuration, formatUsd, regionLine } from './format.js';
+import { copyState, formatDuration, formatUsd, regionLine } from './format.js';
 import type { Output } from './output.js';
 
 type Creation = CreationFieldsFragment;
@@ -48,7 +48,7 @@ function timing(elapsed: number, remaining: number | null): string {
 
 /** `[ 42%] SNAPSHOTTING  Creating snapshot - 42% complete  (12s elapsed, ~20s remaining)  copies: …` */
 export function plainProgressLine(c: Creation): string {
-  const copies = c.regions.length ? `  copies: ${c.regions.map((r) => `${r.region} ${r.status} ${r.progress}%`).join(', ')}` : '';
+  const copies = c.regions.length ? `  copies: ${c.regions.map((r) => `${r.region} ${copyState(r)}`).join(', ')}` : '';
   return `[${String(c.progress).padStart(3)}%] ${c.stage.padEnd(12)} ${c.message}  (${timing(c.elapsedSeconds, c.estimatedSecondsRemaining)})${copies}`;
 }
 

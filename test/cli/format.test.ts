@@ -5,7 +5,15 @@ import { InvalidArgumentError } from 'commander';
 import { describe, expect, it } from 'vitest';
 import type { AmiFieldsFragment, CreationFieldsFragment } from '../../src/generated/graphql/graphql.js';
 import { CliError, EXIT } from '../../src/cli/errors.js';
-import { formatAmi, formatCreation, formatDuration, formatInstanceTable, formatUsd, progressLine } from '../../src/cli/format.js';
+import {
+  formatAmi,
+  formatCreation,
+  formatDuration,
+  formatInstanceTable,
+  formatUsd,
+  progressLine,
+  regionLine,
+} from '../../src/cli/format.js';
 import { collectTag, parseCount, parseInstanceState } from '../../src/cli/options.js';
 import { exitCodeForStatus, plainProgressLine, plainView, ttyView } from '../../src/cli/progress.js';
 import type { Output } from '../../src/cli/output.js';
@@ -115,7 +123,10 @@ describe('progress views', () => {
     view.update(creation());
     view.update(creation({ elapsedSeconds: 541, estimatedSecondsRemaining: 179 })); // only the clock moved
     view.update(
-      creation({ progress: 55, regions: [{ region: 'us-west-2', amiId: null, status: 'PENDING', progress: 0, message: null }] }),
+      creation({
+        progress: 55,
+        regions: [{ region: 'us-west-2', amiId: null, status: 'PENDING', progress: 0, message: null, queuedAt: null }],
+      }),
     );
     expect(out.lines).toEqual([
       '[ 40%] SNAPSHOTTING Creating snapshot - 40% complete  (9m 00s elapsed, ~3m 00s remaining)',
@@ -142,7 +153,9 @@ describe('progress views', () => {
         stage: 'COPYING',
         progress: 70,
         message: 'Copying to us-west-2 - 40%',
-        regions: [{ region: 'us-west-2', amiId: 'ami-2', status: 'IN_PROGRESS', progress: 40, message: 'Copying - 40%' }],
+        regions: [
+          { region: 'us-west-2', amiId: 'ami-2', status: 'IN_PROGRESS', progress: 40, message: 'Copying - 40%', queuedAt: null },
+        ],
       }),
     );
     await new Promise((r) => setTimeout(r, 250)); // cli-progress redraws on its own timer
@@ -150,6 +163,29 @@ describe('progress views', () => {
     expect(written).toContain('\u001b['); // cursor control: redrawn in place, not appended
     expect(written).toContain(' 70% | COPYING | Copying to us-west-2 - 40% | 9m 0');
     expect(written).toContain('us-west-2  IN_PROGRESS 40%  ami-2  Copying - 40%');
+  });
+});
+
+describe("a copy queued behind EC2's limit of concurrent copies", () => {
+  const queued = {
+    region: 'us-west-2',
+    amiId: null,
+    status: 'PENDING' as const,
+    progress: 0,
+    message: 'Queued: 1 copy already in progress to us-west-2',
+    queuedAt: '2026-01-01T00:05:00.000Z',
+  };
+
+  it('reads QUEUED in the status column of status, watch and the plain progress line', () => {
+    expect(regionLine(queued)).toBe('us-west-2  QUEUED  Queued: 1 copy already in progress to us-west-2');
+    expect(formatCreation(creation({ stage: 'COPYING', regions: [queued] }))).toContain(
+      'Copies:        us-west-2  QUEUED  Queued: 1 copy already in progress to us-west-2',
+    );
+    expect(plainProgressLine(creation({ stage: 'COPYING', regions: [queued] }))).toMatch(/copies: us-west-2 QUEUED$/);
+    // A PENDING copy that never waited is shown as before.
+    expect(regionLine({ ...queued, queuedAt: null, message: 'Waiting for the source AMI' })).toBe(
+      'us-west-2  PENDING 0%  Waiting for the source AMI',
+    );
   });
 });
 

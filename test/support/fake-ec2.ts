@@ -94,6 +94,8 @@ interface FakeImage {
   hidden: boolean;
   launchPublic: boolean;
   launchUserIds: Set<string>;
+  /** Made by CopyImage: while pending it holds one of the region's concurrent-copy slots. */
+  copied: boolean;
 }
 
 interface FakeSnapshot {
@@ -161,6 +163,7 @@ export function createFakeEc2(options: { now?: () => number; regions?: string[];
   const snapshots = new Map<string, FakeSnapshot>();
   const copyTokens = new Map<string, string>();
   const blockPublicAccess = new Map<string, BlockPublicAccessState>();
+  const copyLimits = new Map<string, number>();
   const calls: FakeCall[] = [];
   const faults: Fault[] = [];
   const hooks: Hook[] = [];
@@ -253,6 +256,7 @@ export function createFakeEc2(options: { now?: () => number; regions?: string[];
       hidden: imagesToHide > 0,
       launchPublic: false,
       launchUserIds: new Set(),
+      copied: false,
     };
     if (imagesToHide > 0) imagesToHide--;
     for (const size of volumeSizes) {
@@ -467,6 +471,16 @@ export function createFakeEc2(options: { now?: () => number; regions?: string[];
         if (nameTaken(region, params.name)) {
           fail('InvalidAMIName.Duplicate', `AMI name ${params.name} is already in use`, 'CopyImage', region);
         }
+        const limit = copyLimits.get(region);
+        const inProgress = [...images.values()].filter((i) => i.region === region && i.copied && i.state === 'pending');
+        if (limit !== undefined && inProgress.length >= limit) {
+          fail(
+            'ResourceLimitExceeded',
+            `You have reached the maximum number of concurrent AMI copies (${limit}) to ${region}.`,
+            'CopyImage',
+            region,
+          );
+        }
         const sizes = source.snapshotIds.map((id) => snapshots.get(id)?.volumeSizeGiB ?? 0);
         // CopyImageTags: the source's tags, then the TagSpecifications.
         const copy = register(
@@ -480,6 +494,7 @@ export function createFakeEc2(options: { now?: () => number; regions?: string[];
           },
           sizes,
         );
+        copy.copied = true;
         copyTokens.set(`${region}|${params.clientToken}`, copy.id);
         return copy.id;
       });
@@ -649,6 +664,14 @@ export function createFakeEc2(options: { now?: () => number; regions?: string[];
 
     setBlockPublicAccess(region: string, state: BlockPublicAccessState): void {
       blockPublicAccess.set(region, state);
+    },
+
+    /**
+     * EC2's limit of concurrent copies to `region` (copies made by CopyImage still pending): past it
+     * CopyImage answers ResourceLimitExceeded (HTTP 400); a repeated ClientToken still answers its copy.
+     */
+    limitConcurrentCopies(region: string, limit: number): void {
+      copyLimits.set(region, limit);
     },
 
     // --- faults and hooks --------------------------------------------------------------------

@@ -37,6 +37,8 @@ export interface UnitHarness {
   viewer: Viewer;
   /** One tick of the tracker, and the EC2 requests it sent. */
   tick(): Promise<{ report: TickReport; calls: FakeCall[] }>;
+  /** A new tracker over the same store and EC2, as after a restart: what the old one held in memory is gone. */
+  restartTracker(): void;
   /** createAmi on a fresh instance of the viewer's (or `instance`), noReboot unless said otherwise. */
   create(input: Partial<CreateAmiRequest> & { name: string }, instance?: FakeInstanceSpec): Promise<CreationRecord>;
   /** The creation as the service answers it. */
@@ -87,7 +89,8 @@ export async function createUnitHarness(
     limits: { maxActiveCreationsPerUser: options.maxActiveCreationsPerUser ?? 50 },
   };
   const services = createServices(deps, { version: 'test', backend: 'simulator' });
-  const tracker = createProgressTracker(deps, { intervalMs: INTERVAL_MS, ...options.tracker });
+  const newTracker = () => createProgressTracker(deps, { intervalMs: INTERVAL_MS, ...options.tracker });
+  let tracker = newTracker();
   const viewer: Viewer = { user: 'tester' };
   const subscriptions: AsyncIterableIterator<CreationRecord>[] = [];
 
@@ -106,6 +109,10 @@ export async function createUnitHarness(
     status,
     ami: (amiId) => findAmi(store, amiId),
     openSubscriptions: () => counted.open(),
+
+    restartTracker() {
+      tracker = newTracker();
+    },
 
     async tick() {
       const mark = fake.calls.length;

@@ -63,4 +63,12 @@ describe('configuration', () => {
     expect(c.localTokenPath).toBeUndefined();
     expect(c.simulator.statePath).toBeUndefined();
   });
+
+  it("reads the simulator's limit of concurrent copies from SIMULATOR_MAX_CONCURRENT_COPIES, a whole number of at least 1", () => {
+    expect(loadConfig({}).simulator.maxConcurrentCopies).toBeUndefined();
+    expect(loadConfig({ SIMULATOR_MAX_CONCURRENT_COPIES: '1' }).simulator.maxConcurrentCopies).toBe(1);
+    for (const bad of ['0', '2.5', 'many']) {
+      expect(() => loadConfig({ SIMULATOR_MAX_CONCURRENT_COPIES: bad })).toThrow(/SIMULATOR_MAX_CONCURRENT_COPIES/);
+    }
+  });
 });

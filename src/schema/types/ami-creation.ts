@@ -58,6 +58,13 @@ const RegionCopyType = builder.objectRef<RegionCopyRow>('RegionCopy').implement(
     status: t.field({ type: AmiCreationStatusEnum, resolve: (c) => c.status, description: 'Status of this copy' }),
     progress: t.exposeInt('progress', { description: '0..100' }),
     message: t.exposeString('message', { nullable: true, description: 'Human-readable state, or the failure reason' }),
+    queuedAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      resolve: (c) => c.queuedAt,
+      description:
+        "When the copy first waited in its region's queue because EC2's limit of concurrent copies to the region was reached (CopyImage answered ResourceLimitExceeded); null if it never waited. A PENDING copy with queuedAt set is queued: it is requested when a slot frees",
+    }),
   }),
 });
 

@@ -104,9 +104,30 @@ export function recordSourceImage(deps: LifecycleDeps, c: CreationRecord, amiId:
   );
 }
 
-/** CopyImage is about to be sent to one region: after a crash, its copy is looked for before asking again. */
-export function requestCopy(deps: LifecycleDeps, id: string, region: string): Promise<boolean> {
-  return transition(deps, id, 'active', {}, [{ region, patch: { startedAt: deps.clock.now(), message: 'Requesting the copy' } }]);
+/**
+ * CopyImage is about to be sent to one region: after a crash, its copy is looked for before asking
+ * again. A queued copy keeps its "Queued: …" message, so that a probe of the limit does not flicker.
+ */
+export function requestCopy(deps: LifecycleDeps, id: string, region: string, queued = false): Promise<boolean> {
+  const patch: CopyPatch = { startedAt: deps.clock.now(), ...(queued ? {} : { message: 'Requesting the copy' }) };
+  return transition(deps, id, 'active', {}, [{ region, patch }]);
+}
+
+/**
+ * EC2 refused the copy for its limit of concurrent copies to the region (or the region is full and
+ * the copy joins its queue): it stays PENDING with the time it first joined the queue (kept when
+ * re-queued, so the queue stays in order), and no startedAt, since no image was made that a
+ * restart should look for. Undefined when the creation stopped being active meanwhile.
+ */
+export async function queueCopy(
+  deps: LifecycleDeps,
+  id: string,
+  region: string,
+  queuedAt: number,
+  message: string,
+): Promise<CopyPatch | undefined> {
+  const patch: CopyPatch = { status: 'PENDING', queuedAt, startedAt: null, message };
+  return (await transition(deps, id, 'active', {}, [{ region, patch }])) ? patch : undefined;
 }
 
 /** EC2 made the copy in one region; undefined when the creation stopped being active meanwhile. */

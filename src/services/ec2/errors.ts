@@ -52,6 +52,15 @@ export function isRejection(err: unknown): boolean {
   return err instanceof Ec2CallError && !isTransient(err) && err.httpStatus !== undefined && err.httpStatus < 500;
 }
 
+/**
+ * CopyImage refused for EC2's limit of concurrent copies to the destination region: the copy waits
+ * for a slot. Neither a rejection (nothing is wrong with the request) nor throttling (the region
+ * answers other calls).
+ */
+export function isCopyLimit(err: unknown): boolean {
+  return err instanceof Ec2CallError && err.ec2Code === 'ResourceLimitExceeded';
+}
+
 export function isNotFound(err: unknown): boolean {
   return err instanceof Ec2CallError && /\.NotFound$/.test(err.ec2Code);
 }

@@ -1,9 +1,10 @@
 // Responsible for what the tracker's steps share within and across ticks: their collaborators,
-// the time limits, the per-region backoff after EC2 failures, and the per-tick budget of
-// snapshot-tagging calls.
+// the time limits, the per-region backoff after EC2 failures, the per-tick budget of
+// snapshot-tagging calls, and the queues of copies behind EC2's copy limit (copy-queue.ts).
 import type { Logger } from 'pino';
 import type { ServiceDeps } from '../context.js';
 import { isThrottling } from '../ec2/errors.js';
+import type { CopyQueues } from './copy-queue.js';
 
 export const TWO_HOURS = 2 * 60 * 60 * 1000;
 /**
@@ -30,6 +31,8 @@ export interface TrackerContext {
   settings: TrackerSettings;
   regions: RegionBackoff;
   tagBudget: TagBudget;
+  /** The copies waiting behind EC2's limit of concurrent copies, one queue per destination region. */
+  copyQueues: CopyQueues;
 }
 
 export interface RegionBackoff {

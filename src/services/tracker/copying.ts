@@ -1,5 +1,7 @@
 // Responsible for the COPYING stage: each regional copy is requested (or found again after a
-// crash), then advanced like the source image was, until every copy has completed or failed.
+// crash), then advanced like the source image was, until every copy has completed or failed. A
+// copy that EC2 refuses for its limit of concurrent copies waits in its region's queue
+// (copy-queue.ts): serveQueues asks again for the queued ones, oldest first, when the region admits.
 //
 // A copy is recorded as requested before CopyImage is sent, so that after a crash a copy whose id
 // was never stored is looked for by its tag before CopyImage is sent again; the ClientToken makes
@@ -8,14 +10,15 @@ import { createHash } from 'node:crypto';
 import type { CopyPatch, CreationRecord } from '../../db/creations.js';
 import { isTerminal, type RegionCopyRow } from '../../db/schema.js';
 import { removeLateImage } from '../cancellation.js';
-import { recordCopy, requestCopy, type CopyChange } from '../creations/lifecycle.js';
-import { isRejection, toDomainError } from '../ec2/errors.js';
+import { queueCopy, recordCopy, requestCopy, type CopyChange } from '../creations/lifecycle.js';
+import { isCopyLimit, isRejection, toDomainError } from '../ec2/errors.js';
 import { imageTags, TAG_CREATION_ID } from '../system-tags.js';
 import type { TrackerContext } from './context.js';
+import { queuedCopies, type Admission } from './copy-queue.js';
 import { plan, progressFields } from './estimate.js';
 import { complete } from './finishing.js';
 import { stepImage } from './image-step.js';
-import { copyingMessage, copyProgressMessage, publishingMessage } from './messages.js';
+import { copyingMessage, copyProgressMessage, publishingMessage, queuedMessage } from './messages.js';
 import type { Observations } from './observe.js';
 import type { StageResult } from './snapshotting.js';
 
@@ -50,7 +53,7 @@ async function advanceCopy(
   now: number,
 ): Promise<CopyPatch> {
   if (isTerminal(copy.status)) return {};
-  if (!copy.amiId) return ctx.regions.ready(copy.region) ? startCopy(ctx, c, copy, now) : {};
+  if (!copy.amiId) return waitOrStart(ctx, c, copy, now);
   if (obs.unavailable.has(copy.region)) return {};
   const target = {
     kind: 'copy' as const,
@@ -83,12 +86,67 @@ async function advanceCopy(
   }
 }
 
+/**
+ * The queued copies of every region, oldest first, for as long as the region admits them (a slot
+ * freed, a probe due, or not full), before the creations are advanced; what happened to each is
+ * written by its creation's step in this tick.
+ */
+export async function serveQueues(ctx: TrackerContext, tracked: CreationRecord[]): Promise<void> {
+  const now = ctx.deps.clock.now();
+  const queues = ctx.copyQueues;
+  await Promise.all(
+    [...queuedCopies(tracked)].map(async ([region, list]) => {
+      try {
+        for (const { creation, copy } of list) {
+          const admission = ctx.regions.ready(region) ? queues.admit(region) : undefined;
+          if (!admission) return;
+          queues.serve(region, creation.id, await startCopy(ctx, creation, copy, now, admission));
+        }
+      } catch (err) {
+        ctx.log.error({ err, region }, 'serving the copy queue failed; will retry next tick');
+      }
+    }),
+  );
+}
+
+/** A copy not made yet: served from the queue this tick, still queued, joining the queue, or requested. */
+async function waitOrStart(ctx: TrackerContext, c: CreationRecord, copy: RegionCopyRow, now: number): Promise<CopyPatch> {
+  const queues = ctx.copyQueues;
+  const served = queues.served(copy.region, c.id);
+  if (served) return served;
+  // Still waiting: the count of copies ahead may have changed.
+  if (copy.queuedAt !== null) return { message: queuedMessage(queues.inProgress(copy.region), copy.region) };
+  if (!ctx.regions.ready(copy.region)) return {};
+  return queues.exclusive(copy.region, async () => {
+    const admission = queues.admit(copy.region);
+    // The region is full: a new copy joins the queue behind the queued ones instead of jumping it.
+    if (!admission) return (await queue(ctx, c, copy, now)) ?? {};
+    return startCopy(ctx, c, copy, now, admission);
+  });
+}
+
+const queue = (ctx: TrackerContext, c: CreationRecord, copy: RegionCopyRow, now: number) =>
+  queueCopy(
+    ctx.deps,
+    c.id,
+    copy.region,
+    copy.queuedAt ?? now,
+    queuedMessage(ctx.copyQueues.inProgress(copy.region), copy.region),
+  );
+
 /** Request (or find) the copy in one region. */
-async function startCopy(ctx: TrackerContext, c: CreationRecord, copy: RegionCopyRow, now: number): Promise<CopyPatch> {
+async function startCopy(
+  ctx: TrackerContext,
+  c: CreationRecord,
+  copy: RegionCopyRow,
+  now: number,
+  admission: Admission,
+): Promise<CopyPatch> {
   try {
     const amiId =
       (copy.startedAt !== null ? await findEarlierCopy(ctx, c, copy) : undefined) ?? (await sendCopyImage(ctx, c, copy));
     if (!amiId) return {};
+    ctx.copyQueues.started(copy.region, c.id, admission);
     const patch = await recordCopy(ctx.deps, c, copy.region, amiId);
     if (!patch) {
       await removeLateImage(ctx.deps, c, { region: copy.region, amiId });
@@ -100,6 +158,10 @@ async function startCopy(ctx: TrackerContext, c: CreationRecord, copy: RegionCop
     });
     return patch;
   } catch (err) {
+    if (isCopyLimit(err)) {
+      ctx.copyQueues.refused(copy.region);
+      return (await queue(ctx, c, copy, now)) ?? {};
+    }
     if (isRejection(err)) {
       const reason = toDomainError(err).message;
       return { status: 'FAILED', message: `Copy failed: ${reason}`, failureReason: reason, completedAt: now };
@@ -120,7 +182,7 @@ async function findEarlierCopy(ctx: TrackerContext, c: CreationRecord, copy: Reg
 
 /** CopyImage, recorded as requested first; undefined when the creation stopped being active. */
 async function sendCopyImage(ctx: TrackerContext, c: CreationRecord, copy: RegionCopyRow): Promise<string | undefined> {
-  if (!(await requestCopy(ctx.deps, c.id, copy.region))) return undefined;
+  if (!(await requestCopy(ctx.deps, c.id, copy.region, copy.queuedAt !== null))) return undefined;
   return ctx.deps.ec2.copyImage(copy.region, {
     sourceRegion: c.sourceRegion,
     sourceImageId: c.amiId!,

@@ -11,6 +11,9 @@ import { imageFraction, type Observations } from './observe.js';
 
 const FAILED_IMAGE_STATES = new Set(['failed', 'error', 'invalid', 'deregistered', 'disabled']);
 
+/** Whether EC2 is done with the image, available or failed (a copy's slot in its region is free again). */
+export const imageEnded = (img: Ec2Image): boolean => img.state === 'available' || FAILED_IMAGE_STATES.has(img.state);
+
 export interface ImageTarget {
   kind: ImageKind;
   region: string;

@@ -1,8 +1,8 @@
 // Responsible for moving every unfinished creation forward, one tick at a time: finish interrupted
 // cancels, resume creations without an AMI id, look at EC2 once per region for everything tracked,
-// then advance each creation by what was seen (a few at a time, one's failure never blocking the
-// others). Every write goes through the creation lifecycle, so a cancel always wins and
-// subscribers always hear of a change.
+// serve the copies queued behind EC2's copy limit, then advance each creation by what was seen (a
+// few at a time, one's failure never blocking the others). Every write goes through the creation
+// lifecycle, so a cancel always wins and subscribers always hear of a change.
 import { listActiveCreations, type CreationRecord } from '../../db/creations.js';
 import type { ServiceDeps } from '../context.js';
 import { isTransient } from '../ec2/errors.js';
@@ -10,6 +10,8 @@ import { createPeriodic } from '../periodic.js';
 import { everyRegion, ownedBy, regionCheck, type RegionLeases } from '../region-leases.js';
 import { advance } from './advance.js';
 import { createRegionBackoff, createTagBudget, TWO_HOURS, type TrackerContext } from './context.js';
+import { createCopyQueues } from './copy-queue.js';
+import { serveQueues } from './copying.js';
 import { observe } from './observe.js';
 import { resumeOrphans, sweepCancelled } from './recovery.js';
 
@@ -62,6 +64,7 @@ export function createProgressTracker(deps: ServiceDeps, options: TrackerOptions
     },
     regions: createRegionBackoff(deps, log, options.intervalMs),
     tagBudget: createTagBudget(),
+    copyQueues: createCopyQueues(() => deps.clock.now(), options.intervalMs),
   };
   const cancelRetries = new Map<string, { at: number; failures: number }>();
   const leases = options.leases ?? everyRegion();
@@ -97,6 +100,9 @@ async function tickWork(
   if (orphans.length) await resumeOrphans(ctx, orphans);
   const tracked = await mine((await listActiveCreations(deps.db)).filter((c) => untouched(c) && c.amiId));
   const obs = await observe(ctx, tracked);
+  // Copies queued behind EC2's copy limit go first, oldest first, when their region admits them.
+  ctx.copyQueues.beginTick(tracked, obs);
+  await serveQueues(ctx, tracked);
   const changed = await advanceAll(ctx, tracked, obs);
   const regions = new Set(tracked.flatMap((c) => [c.sourceRegion, ...c.copies.map((x) => x.region)]));
   return {

@@ -9,12 +9,27 @@ export const snapshotMessage = (pct: number) => `Creating snapshot - ${pct}% com
 
 export const copyProgressMessage = (pct: number) => `Copying - ${pct}%`;
 
+/** Whether the copy waits in its region's queue behind EC2's limit of concurrent copies. */
+export const isQueued = (x: RegionCopyRow) => x.status === 'PENDING' && x.amiId === null && x.queuedAt !== null;
+
 export function copyingMessage(copies: RegionCopyRow[]): string {
   const parts = copies.map((x) =>
-    x.status === 'COMPLETED' ? `${x.region} done` : x.status === 'FAILED' ? `${x.region} failed` : `${x.region} - ${x.progress}%`,
+    x.status === 'COMPLETED'
+      ? `${x.region} done`
+      : x.status === 'FAILED'
+        ? `${x.region} failed`
+        : isQueued(x)
+          ? `${x.region} (queued)`
+          : `${x.region} - ${x.progress}%`,
   );
   return `Copying to ${parts.join(', ')}`;
 }
+
+/** A queued copy's message: how many of this service's copies to the region hold the limit, as far as it knows. */
+export const queuedMessage = (inProgress: number, region: string) =>
+  inProgress > 0
+    ? `Queued: ${inProgress} ${inProgress === 1 ? 'copy' : 'copies'} already in progress to ${region}`
+    : `Queued: EC2's limit of concurrent copies to ${region} is reached`;
 
 export const copiesStartingMessage = (c: CreationRecord) => `Copying to ${c.copies.map((x) => x.region).join(', ')}`;
 
@@ -69,7 +84,9 @@ export function timedOutReason(c: CreationRecord, maxDurationMs: number): string
 export const copyTimedOutMessage = (copy: RegionCopyRow, maxDurationMs: number) =>
   copy.amiId
     ? `Still copying after ${hours(maxDurationMs)}; ${copy.amiId} was left in place`
-    : 'Not started before the time limit';
+    : isQueued(copy)
+      ? `Not started before the time limit: still queued behind EC2's limit of concurrent copies to ${copy.region}`
+      : 'Not started before the time limit';
 
 export const retiringMessage = (templateName: string) => `Retiring older AMIs of template '${templateName}'`;
 

@@ -234,15 +234,19 @@ function Times({ creation, terminal, receivedAt }: { creation: WebCreationFragme
   );
 }
 
+/** "queued" for a copy waiting behind EC2's limit of concurrent copies to its region, else its status. */
+const copyState = (r: WebCreationFragment['regions'][number]) =>
+  r.status === 'PENDING' && r.queuedAt ? 'queued' : label(r.status);
+
 function RegionCopies({ regions }: { regions: WebCreationFragment['regions'] }) {
   return (
     <ul class="regions" aria-label="Copies to other regions">
       {regions.map((r) => (
-        <li key={r.region}>
+        <li key={r.region} data-state={copyState(r)}>
           <span class="region-name">{r.region}</span>
-          <Bar value={r.progress} label={`Copy to ${r.region}`} text={r.message ?? label(r.status)} small />
-          <span class="region-state">
-            {r.progress}% · {label(r.status)}
+          <Bar value={r.progress} label={`Copy to ${r.region}`} text={r.message ?? copyState(r)} small />
+          <span class="region-state" data-testid="copy-state">
+            {r.progress}% · {copyState(r)}
             {r.amiId && (
               <>
                 {' '}

@@ -193,7 +193,7 @@ export type WebCreationsQueryVariables = Exact<{
 }>;
 
 
-export type WebCreationsQuery = { amiCreations: { totalCount: number, edges: Array<{ node: { id: string, name: string, description: string | null, templateName: string | null, instanceId: string, sourceRegion: string, amiId: string | null, status: AmiCreationStatus, stage: AmiCreationStage, progress: number, message: string, failureReason: string | null, public: boolean, createdAt: string, completedAt: string | null, elapsedSeconds: number, estimatedSecondsRemaining: number | null, tags: Array<{ key: string, value: string }>, regions: Array<{ region: string, amiId: string | null, status: AmiCreationStatus, progress: number, message: string | null }> } }> } };
+export type WebCreationsQuery = { amiCreations: { totalCount: number, edges: Array<{ node: { id: string, name: string, description: string | null, templateName: string | null, instanceId: string, sourceRegion: string, amiId: string | null, status: AmiCreationStatus, stage: AmiCreationStage, progress: number, message: string, failureReason: string | null, public: boolean, createdAt: string, completedAt: string | null, elapsedSeconds: number, estimatedSecondsRemaining: number | null, tags: Array<{ key: string, value: string }>, regions: Array<{ region: string, amiId: string | null, status: AmiCreationStatus, progress: number, message: string | null, queuedAt: string | null }> } }> } };
 
 export type WebUserAmisQueryVariables = Exact<{
   first?: number | null | undefined;
@@ -218,7 +218,7 @@ export type WebAmiProgressSubscriptionVariables = Exact<{
 }>;
 
 
-export type WebAmiProgressSubscription = { amiProgress: { id: string, name: string, description: string | null, templateName: string | null, instanceId: string, sourceRegion: string, amiId: string | null, status: AmiCreationStatus, stage: AmiCreationStage, progress: number, message: string, failureReason: string | null, public: boolean, createdAt: string, completedAt: string | null, elapsedSeconds: number, estimatedSecondsRemaining: number | null, tags: Array<{ key: string, value: string }>, regions: Array<{ region: string, amiId: string | null, status: AmiCreationStatus, progress: number, message: string | null }> } };
+export type WebAmiProgressSubscription = { amiProgress: { id: string, name: string, description: string | null, templateName: string | null, instanceId: string, sourceRegion: string, amiId: string | null, status: AmiCreationStatus, stage: AmiCreationStage, progress: number, message: string, failureReason: string | null, public: boolean, createdAt: string, completedAt: string | null, elapsedSeconds: number, estimatedSecondsRemaining: number | null, tags: Array<{ key: string, value: string }>, regions: Array<{ region: string, amiId: string | null, status: AmiCreationStatus, progress: number, message: string | null, queuedAt: string | null }> } };
 
 export type WebCreateAmiMutationVariables = Exact<{
   input: CreateAmiInput;
@@ -227,7 +227,7 @@ export type WebCreateAmiMutationVariables = Exact<{
 
 export type WebCreateAmiMutation = { createAmi:
     | { __typename: 'ConflictError', message: string, code: ErrorCode }
-    | { __typename: 'CreateAmiSuccess', creation: { id: string, name: string, description: string | null, templateName: string | null, instanceId: string, sourceRegion: string, amiId: string | null, status: AmiCreationStatus, stage: AmiCreationStage, progress: number, message: string, failureReason: string | null, public: boolean, createdAt: string, completedAt: string | null, elapsedSeconds: number, estimatedSecondsRemaining: number | null, tags: Array<{ key: string, value: string }>, regions: Array<{ region: string, amiId: string | null, status: AmiCreationStatus, progress: number, message: string | null }> } }
+    | { __typename: 'CreateAmiSuccess', creation: { id: string, name: string, description: string | null, templateName: string | null, instanceId: string, sourceRegion: string, amiId: string | null, status: AmiCreationStatus, stage: AmiCreationStage, progress: number, message: string, failureReason: string | null, public: boolean, createdAt: string, completedAt: string | null, elapsedSeconds: number, estimatedSecondsRemaining: number | null, tags: Array<{ key: string, value: string }>, regions: Array<{ region: string, amiId: string | null, status: AmiCreationStatus, progress: number, message: string | null, queuedAt: string | null }> } }
     | { __typename: 'Ec2Error', message: string, code: ErrorCode }
     | { __typename: 'ForbiddenError', message: string, code: ErrorCode }
     | { __typename: 'InvalidStateError', message: string, code: ErrorCode }
@@ -241,7 +241,7 @@ export type WebCancelCreationMutationVariables = Exact<{
 
 
 export type WebCancelCreationMutation = { cancelAmiCreation:
-    | { __typename: 'CancelAmiCreationSuccess', creation: { id: string, name: string, description: string | null, templateName: string | null, instanceId: string, sourceRegion: string, amiId: string | null, status: AmiCreationStatus, stage: AmiCreationStage, progress: number, message: string, failureReason: string | null, public: boolean, createdAt: string, completedAt: string | null, elapsedSeconds: number, estimatedSecondsRemaining: number | null, tags: Array<{ key: string, value: string }>, regions: Array<{ region: string, amiId: string | null, status: AmiCreationStatus, progress: number, message: string | null }> } }
+    | { __typename: 'CancelAmiCreationSuccess', creation: { id: string, name: string, description: string | null, templateName: string | null, instanceId: string, sourceRegion: string, amiId: string | null, status: AmiCreationStatus, stage: AmiCreationStage, progress: number, message: string, failureReason: string | null, public: boolean, createdAt: string, completedAt: string | null, elapsedSeconds: number, estimatedSecondsRemaining: number | null, tags: Array<{ key: string, value: string }>, regions: Array<{ region: string, amiId: string | null, status: AmiCreationStatus, progress: number, message: string | null, queuedAt: string | null }> } }
     | { __typename: 'Ec2Error', message: string, code: ErrorCode }
     | { __typename: 'ForbiddenError', message: string, code: ErrorCode }
     | { __typename: 'InvalidStateError', message: string, code: ErrorCode }
@@ -296,7 +296,7 @@ export type WebInstancesQueryVariables = Exact<{
 
 export type WebInstancesQuery = { instances: { pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ node: { instanceId: string, name: string | null, state: InstanceState, sizeGiB: number, storageMonthlyUsd: number, capturable: boolean, capturableReason: string | null, lastAmi: { amiId: string, name: string } | null } }> } };
 
-export type WebCreationFragment = { id: string, name: string, description: string | null, templateName: string | null, instanceId: string, sourceRegion: string, amiId: string | null, status: AmiCreationStatus, stage: AmiCreationStage, progress: number, message: string, failureReason: string | null, public: boolean, createdAt: string, completedAt: string | null, elapsedSeconds: number, estimatedSecondsRemaining: number | null, tags: Array<{ key: string, value: string }>, regions: Array<{ region: string, amiId: string | null, status: AmiCreationStatus, progress: number, message: string | null }> };
+export type WebCreationFragment = { id: string, name: string, description: string | null, templateName: string | null, instanceId: string, sourceRegion: string, amiId: string | null, status: AmiCreationStatus, stage: AmiCreationStage, progress: number, message: string, failureReason: string | null, public: boolean, createdAt: string, completedAt: string | null, elapsedSeconds: number, estimatedSecondsRemaining: number | null, tags: Array<{ key: string, value: string }>, regions: Array<{ region: string, amiId: string | null, status: AmiCreationStatus, progress: number, message: string | null, queuedAt: string | null }> };
 
 export type WebAmiFragment = { id: string, amiId: string, region: string, name: string, description: string | null, architecture: string | null, state: AmiState, visibility: AmiVisibility, createdAt: string, sizeGiB: number | null, templateName: string | null, publisher: string, deregisteredReason: string | null, tags: Array<{ key: string, value: string }> };
 
@@ -364,6 +364,7 @@ export const WebCreationFragmentDoc = new TypedDocumentString(`
     status
     progress
     message
+    queuedAt
   }
   createdAt
   completedAt
@@ -452,6 +453,7 @@ export const WebCreationsDocument = new TypedDocumentString(`
     status
     progress
     message
+    queuedAt
   }
   createdAt
   completedAt
@@ -556,6 +558,7 @@ export const WebAmiProgressDocument = new TypedDocumentString(`
     status
     progress
     message
+    queuedAt
   }
   createdAt
   completedAt
@@ -598,6 +601,7 @@ export const WebCreateAmiDocument = new TypedDocumentString(`
     status
     progress
     message
+    queuedAt
   }
   createdAt
   completedAt
@@ -651,6 +655,7 @@ export const WebCancelCreationDocument = new TypedDocumentString(`
     status
     progress
     message
+    queuedAt
   }
   createdAt
   completedAt
