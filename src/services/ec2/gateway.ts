@@ -282,6 +282,7 @@ function runInstances(call: Call, region: string, p: RunInstancesParams): Promis
         MaxCount: 1,
         SubnetId: p.subnetId,
         KeyName: p.keyName,
+        // Without one the SDK fills in a token per command, so its own retries never launch twice.
         ClientToken: p.clientToken,
         TagSpecifications: launchTagSpecifications(tags),
       }),
