@@ -91,7 +91,11 @@ function LaunchDialog(props: {
           value={instanceType}
           aria-invalid={error ? 'true' : undefined}
           aria-describedby={error ? `${idBase}-error` : undefined}
-          onInput={(e) => setInstanceType(e.currentTarget.value)}
+          onInput={(e) => {
+            // The refusal was about the value being replaced.
+            setError(undefined);
+            setInstanceType(e.currentTarget.value);
+          }}
         />
       </div>
       <div class="field">
