@@ -29,6 +29,19 @@ export interface InstanceRecord {
   rootDeviceName: string;
   volumeIds: string[];
   tags: Tag[];
+  /** Where RunInstances put it (seeded instances have none). */
+  subnetId?: string;
+  vpcId?: string;
+  keyName?: string;
+}
+
+export interface KeyPairRecord {
+  id: string;
+  name: string;
+  type: string;
+  fingerprint: string;
+  createdAt: number;
+  tags: Tag[];
 }
 
 export interface VolumeRecord {
@@ -106,10 +119,19 @@ export interface RegionStore {
   images: Map<string, ImageRecord>;
   /** CopyImage ClientToken → the copy it created (idempotency is per destination region). */
   copyTokens: Map<string, CopyTokenRecord>;
+  /** Key pairs by name (EC2's KeyName is unique per region). */
+  keyPairs: Map<string, KeyPairRecord>;
 }
 
 export function emptyRegion(): RegionStore {
-  return { instances: new Map(), volumes: new Map(), snapshots: new Map(), images: new Map(), copyTokens: new Map() };
+  return {
+    instances: new Map(),
+    volumes: new Map(),
+    snapshots: new Map(),
+    images: new Map(),
+    copyTokens: new Map(),
+    keyPairs: new Map(),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -210,6 +232,8 @@ export interface PersistedRegion {
   snapshots: SnapshotRecord[];
   images: ImageRecord[];
   copyTokens: [string, CopyTokenRecord][];
+  /** Absent in files written before key pairs existed. */
+  keyPairs?: KeyPairRecord[];
 }
 
 export function dumpRegion(r: RegionStore): PersistedRegion {
@@ -219,6 +243,7 @@ export function dumpRegion(r: RegionStore): PersistedRegion {
     snapshots: [...r.snapshots.values()],
     images: [...r.images.values()],
     copyTokens: [...r.copyTokens.entries()],
+    keyPairs: [...r.keyPairs.values()],
   };
 }
 
@@ -230,5 +255,6 @@ export function loadRegion(p: PersistedRegion): RegionStore {
     snapshots: byId(p.snapshots),
     images: byId(p.images),
     copyTokens: new Map(p.copyTokens),
+    keyPairs: new Map((p.keyPairs ?? []).map((k) => [k.name, k])),
   };
 }

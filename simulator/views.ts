@@ -19,7 +19,7 @@ import {
 } from './state.js';
 
 /** EC2 leaves `tagSet` out for an untagged resource (the SDK then reports Tags as undefined). */
-const tagsOf = (tags: readonly Tag[]): Tag[] | undefined => (tags.length > 0 ? [...tags] : undefined);
+export const tagsOf = (tags: readonly Tag[]): Tag[] | undefined => (tags.length > 0 ? [...tags] : undefined);
 
 export function imageView(image: ImageRecord, store: RegionStore, now: number): Image {
   const status = imageStatus(image, store, now);
@@ -103,6 +103,9 @@ export function instanceView(inst: InstanceRecord, store: RegionStore, now: numb
     InstanceType: inst.instanceType as 't3.micro',
     LaunchTime: new Date(inst.launchedAt),
     Placement: { AvailabilityZone: inst.availabilityZone, Tenancy: 'default' },
+    SubnetId: inst.subnetId,
+    VpcId: inst.vpcId,
+    KeyName: inst.keyName,
     Monitoring: { State: 'disabled' },
     PrivateIpAddress: running || state === 'stopping' || state === 'stopped' ? inst.privateIp : undefined,
     Architecture: inst.architecture,

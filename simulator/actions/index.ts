@@ -21,6 +21,7 @@ import {
   stopInstances,
   terminateInstances,
 } from './instances.js';
+import { createKeyPair, deleteKeyPair, describeKeyPairs, describeSubnets } from './network.js';
 import { describeRegions } from './regions.js';
 import { deleteSnapshot, describeSnapshotAttribute, describeSnapshots, modifySnapshotAttribute } from './snapshots.js';
 import { createTags, deleteTags } from './tags.js';
@@ -58,4 +59,8 @@ export const ACTION_TABLE: Record<Action, ActionDef> = {
   DescribeImageAttribute: def(false, describeImageAttribute),
   GetImageBlockPublicAccessState: def(false, getImageBlockPublicAccessState),
   DescribeRegions: def(false, describeRegions),
+  DescribeSubnets: def(false, describeSubnets),
+  CreateKeyPair: def(true, createKeyPair),
+  DescribeKeyPairs: def(false, describeKeyPairs),
+  DeleteKeyPair: def(true, deleteKeyPair),
 };

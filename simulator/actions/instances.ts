@@ -32,7 +32,9 @@ import {
   type VolumeRecord,
 } from '../state.js';
 import { instanceView, volumeView } from '../views.js';
+import { shape } from '../model/index.js';
 import { visibleImage } from './images.js';
+import { assertKeyPair, launchSubnet } from './network.js';
 import { tagsFromSpecs } from './tags.js';
 
 /** EC2 keeps terminated instances visible for about an hour. */
@@ -53,6 +55,9 @@ const INSTANCE_FILTERS: FilterTable<Row> = {
   'reservation-id': ({ inst }) => [inst.reservationId],
   'root-device-type': () => ['ebs'],
   'block-device-mapping.volume-id': ({ inst }) => inst.volumeIds,
+  'subnet-id': ({ inst }) => [inst.subnetId],
+  'vpc-id': ({ inst }) => [inst.vpcId],
+  'key-name': ({ inst }) => [inst.keyName],
 };
 
 function visibleRows(ctx: ActionContext): Row[] {
@@ -95,13 +100,18 @@ export function runInstances(ctx: ActionContext, input: RunInstancesRequest): Re
   const count = instanceCount(input.MinCount ?? 1, input.MaxCount ?? 1);
   const tags = tagsFromSpecs(input.TagSpecifications, ['instance', 'volume']);
   const devices = launchDevices(image, input.BlockDeviceMappings ?? []);
+  const subnet = launchSubnet(ctx, input.SubnetId);
+  assertKeyPair(ctx, input.KeyName);
 
   const launch: Launch = {
     reservationId: newId('r'),
     image,
     devices,
-    instanceType: input.InstanceType ?? 't3.micro',
-    availabilityZone: input.Placement?.AvailabilityZone ?? `${ctx.regionName}a`,
+    instanceType: launchInstanceType(input.InstanceType),
+    availabilityZone: input.SubnetId ? subnet.availabilityZone : (input.Placement?.AvailabilityZone ?? subnet.availabilityZone),
+    subnetId: subnet.id,
+    vpcId: subnet.vpcId,
+    keyName: input.KeyName,
     instanceTags: tags.get('instance') ?? [],
     volumeTags: tags.get('volume') ?? [],
   };
@@ -123,8 +133,20 @@ interface Launch {
   devices: LaunchDevice[];
   instanceType: string;
   availabilityZone: string;
+  subnetId: string;
+  vpcId: string;
+  keyName: string | undefined;
   instanceTags: Tag[];
   volumeTags: Tag[];
+}
+
+/** EC2's own list of instance types (the model's InstanceType enum); EC2 defaults to m1.small, the simulator to t3.micro. */
+const INSTANCE_TYPES: ReadonlySet<string> = new Set(shape('InstanceType').enum ?? []);
+
+function launchInstanceType(type: string | undefined): string {
+  if (type === undefined) return 't3.micro';
+  if (!INSTANCE_TYPES.has(type)) throw errors.invalidParameterValue(`Invalid value '${type}' for InstanceType.`);
+  return type;
 }
 
 function launchableImage(ctx: ActionContext, imageId: string | undefined): ImageRecord {
@@ -212,6 +234,9 @@ function launchInstance(ctx: ActionContext, launch: Launch): InstanceRecord {
     rootDeviceName: launch.image.rootDeviceName,
     volumeIds,
     tags: [...launch.instanceTags],
+    subnetId: launch.subnetId,
+    vpcId: launch.vpcId,
+    ...(launch.keyName !== undefined && { keyName: launch.keyName }),
   };
   setInstanceState(inst, now, 'pending', 'running');
   store.instances.set(id, inst);

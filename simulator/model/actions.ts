@@ -20,6 +20,10 @@ export const ACTIONS = [
   'DescribeImageAttribute',
   'GetImageBlockPublicAccessState',
   'DescribeRegions',
+  'DescribeSubnets',
+  'CreateKeyPair',
+  'DescribeKeyPairs',
+  'DeleteKeyPair',
 ] as const;
 
 export type Action = (typeof ACTIONS)[number];

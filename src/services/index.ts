@@ -6,6 +6,7 @@ import { createAmiService } from './amis.js';
 import { createAuthService } from './auth.js';
 import type { ServiceDeps } from './context.js';
 import { createInstanceService } from './instances.js';
+import { createLaunchService } from './launches.js';
 
 export interface ServerInfo {
   version: string;
@@ -18,6 +19,7 @@ export function createServices(deps: ServiceDeps, info: { version: string; backe
     creations: createAmiCreationService(deps),
     amis: createAmiService(deps),
     instances: createInstanceService(deps),
+    launches: createLaunchService(deps),
     auth: createAuthService({ db: deps.db, now: deps.clock.now }),
     clock: deps.clock,
     serverInfo: {

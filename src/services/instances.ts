@@ -1,15 +1,17 @@
 // Responsible for the instance list: the source region's instances the viewer may capture, a page
 // at a time, each with its size, storage cost, owner, whether it can be captured now (and why not)
-// and the last AMI made from it. Per page: one DescribeInstances (EC2-side filters, EC2's own
-// paging) and one DescribeVolumes, never a call per instance.
+// and the last AMI made from it; and for one instance by id under the same rules. Per page: one
+// DescribeInstances (EC2-side filters, EC2's own paging) and one DescribeVolumes, never a call per
+// instance.
 import { latestAmisOfInstances, type AmiRecord } from '../db/amis.js';
 import { pageSize } from './ami-creations.js';
 import type { ServiceDeps } from './context.js';
 import { snapshotStoragePrice } from './costs.js';
-import { toDomainError } from './ec2/errors.js';
+import { isNotFound, toDomainError } from './ec2/errors.js';
 import type { Ec2Filter, Ec2Instance, Ec2InstancePage } from './ec2/types.js';
 import { ValidationError } from './errors.js';
 import { inCapturableState, mayCapture, ownerOf, type InstanceAccessPolicy } from './instance-access.js';
+import { INSTANCE_ID_PATTERN } from './validation.js';
 import type { Viewer } from './viewer.js';
 
 export const INSTANCE_STATES = ['PENDING', 'RUNNING', 'STOPPING', 'STOPPED', 'SHUTTING_DOWN'] as const;
@@ -67,6 +69,9 @@ export function createInstanceService(deps: ServiceDeps) {
   return {
     /** The instances `viewer` may capture (all of them for admins and under INSTANCE_ACCESS=any), none terminated. */
     list: (viewer: Viewer, args: ListArgs): Promise<InstancePage> => listInstances(deps, viewer, args),
+    /** One instance as the list shows it (in `region`, the source region by default); null when the viewer may not see it. */
+    get: (viewer: Viewer, args: { id: string; region?: string | null }): Promise<InstanceSummary | null> =>
+      getInstance(deps, viewer, args.id, args.region ?? deps.sourceRegion),
   };
 }
 
@@ -89,7 +94,12 @@ async function listInstances(deps: ServiceDeps, viewer: Viewer, args: ListArgs):
       index === page.instances.length - 1 && page.nextToken
         ? encodeCursor({ token: page.nextToken, skip: 0 })
         : encodeCursor({ token: start.token, skip: index + 1 });
-    const node = summarize(deps, viewer, instance, sizes.get(instance.id) ?? 0, lastAmis.get(instance.id));
+    const node = summarizeInstance(deps, viewer, {
+      instance,
+      region: deps.sourceRegion,
+      sizeGiB: sizes.get(instance.id) ?? 0,
+      lastAmi: lastAmis.get(instance.id),
+    });
     return { cursor, node };
   });
   return {
@@ -97,6 +107,24 @@ async function listInstances(deps: ServiceDeps, viewer: Viewer, args: ListArgs):
     hasNextPage: page.instances.length > start.skip + first || page.nextToken !== undefined,
     hasPreviousPage: args.after != null,
   };
+}
+
+/** The list's rules for one id: unknown, terminated or (for a user) someone else's reads as absent. */
+async function getInstance(deps: ServiceDeps, viewer: Viewer, id: string, region: string): Promise<InstanceSummary | null> {
+  if (!INSTANCE_ID_PATTERN.test(id)) return null;
+  let found: Ec2Instance[];
+  try {
+    found = await deps.ec2.describeInstances(region, { ids: [id] });
+  } catch (err) {
+    if (isNotFound(err)) return null;
+    throw toDomainError(err);
+  }
+  const instance = found.find((i) => i.id === id);
+  if (!instance || !Object.values(EC2_STATE).includes(instance.state)) return null;
+  if (deps.access.mode === 'owner' && !viewer.admin && ownerOf(instance, deps.access) !== viewer.user) return null;
+  const sizes = await volumeSizes(deps, [instance], region);
+  const lastAmis = await latestAmisOfInstances(deps.db, viewer.user, [id]);
+  return summarizeInstance(deps, viewer, { instance, region, sizeGiB: sizes.get(id) ?? 0, lastAmi: lastAmis.get(id) });
 }
 
 /**
@@ -143,22 +171,26 @@ async function fetchPage(
 }
 
 /** Total EBS size per instance, from one DescribeVolumes for the whole page. */
-async function volumeSizes(deps: ServiceDeps, instances: Ec2Instance[]): Promise<Map<string, number>> {
+async function volumeSizes(
+  deps: ServiceDeps,
+  instances: Ec2Instance[],
+  region = deps.sourceRegion,
+): Promise<Map<string, number>> {
   const volumeIds = instances.flatMap((i) => i.volumeIds);
-  const volumes = await deps.ec2.findVolumes(deps.sourceRegion, volumeIds).catch((err: unknown) => {
+  const volumes = await deps.ec2.findVolumes(region, volumeIds).catch((err: unknown) => {
     throw toDomainError(err);
   });
   const sizeOf = new Map(volumes.map((v) => [v.id, v.sizeGiB]));
   return new Map(instances.map((i) => [i.id, i.volumeIds.reduce((sum, id) => sum + (sizeOf.get(id) ?? 0), 0)]));
 }
 
-function summarize(
-  deps: ServiceDeps,
+/** An instance as the API shows it (the list, `instance(id)`, a launch's answer). */
+export function summarizeInstance(
+  deps: Pick<ServiceDeps, 'access'>,
   viewer: Viewer,
-  instance: Ec2Instance,
-  sizeGiB: number,
-  lastAmi: AmiRecord | undefined,
+  seen: { instance: Ec2Instance; region: string; sizeGiB: number; lastAmi: AmiRecord | undefined },
 ): InstanceSummary {
+  const { instance, region, sizeGiB, lastAmi } = seen;
   const state = stateName(instance.state);
   const decision = mayCapture(viewer, instance, deps.access);
   let reason: string | undefined;
@@ -170,14 +202,14 @@ function summarize(
     name: instance.name,
     state,
     architecture: instance.architecture,
-    region: deps.sourceRegion,
+    region,
     sizeGiB,
     owner: ownerOf(instance, deps.access),
     launchedAt: instance.launchedAt,
     capturable: reason === undefined,
     capturableReason: reason,
     // Upper bound, as for a creation's cost: the full volume size, in the source region.
-    storageMonthlyUsd: Math.round(sizeGiB * snapshotStoragePrice(deps.sourceRegion) * 10_000) / 10_000,
+    storageMonthlyUsd: Math.round(sizeGiB * snapshotStoragePrice(region) * 10_000) / 10_000,
     lastAmi,
   };
 }

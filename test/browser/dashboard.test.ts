@@ -12,6 +12,7 @@ import type { BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { dashboardIsStale } from '../../web/build.js';
 import { chromiumForTests, launchChromium } from '../support/browser.js';
+import { InstanceDocument } from '../../src/generated/graphql/graphql.js';
 import { startTestApp, TEST_CREDENTIALS, type TestApp } from '../support/harness.js';
 import { BASE_IMAGES } from '../../simulator/index.js';
 
@@ -213,6 +214,30 @@ describe('web dashboard', () => {
     await expect.poll(() => ami.getByTestId('visibility').textContent()).toBe('private');
     await expect.poll(() => published.count()).toBe(0);
   });
+
+  it('launches an instance from the AMI card: a bad type is refused in the dialog, then Launching i-… turns Running', async () => {
+    const name = (await page.getByTestId('creation').first().getByRole('heading').textContent())!;
+    const ami = amiCard(page, 'user-amis', name);
+    await ami.getByRole('button', { name: 'Launch…', exact: true }).click();
+    const dialog = page.getByRole('dialog');
+    const type = dialog.getByRole('textbox', { name: 'Instance type' });
+    expect(await type.inputValue()).toBe('t3.micro');
+    await type.fill('huge');
+    await dialog.getByRole('button', { name: 'Launch', exact: true }).click();
+    await expect.poll(() => dialog.getByRole('alert').textContent()).toMatch(/not an EC2 instance type/);
+    expect(await type.getAttribute('aria-invalid')).toBe('true');
+
+    await type.fill('t3.small');
+    await dialog.getByRole('textbox', { name: 'Name (optional)' }).fill('browser launch');
+    await dialog.getByRole('button', { name: 'Launch', exact: true }).click();
+    await expect.poll(() => dialog.count()).toBe(0);
+    const status = ami.getByTestId('launch-status');
+    expect(await status.textContent()).toMatch(/^Launching i-[0-9a-f]{17}…$/);
+    await expect.poll(() => status.textContent(), { timeout: 15_000 }).toMatch(/^Running: i-[0-9a-f]{17}$/);
+    const instanceId = (await status.getAttribute('data-instance-id'))!;
+    const { instance } = await t.gql(InstanceDocument, { id: instanceId });
+    expect(instance).toMatchObject({ name: 'browser launch', owner: 'tester', state: 'RUNNING' });
+  }, 30_000);
 
   it('deregisters an AMI only after the confirmation', async () => {
     const name = (await page.getByTestId('creation').first().getByRole('heading').textContent())!;

@@ -1,6 +1,7 @@
 // An in-memory Ec2Gateway for the fast unit tier: instances with volumes, images whose snapshots
 // progress only when a test says so, copies with ClientToken idempotency, tags, launch permissions
-// and block public access, per region. Every request is recorded (action, region, args) and counted
+// and block public access, per region; RunInstances launches instances that stay pending until a
+// test makes them running, and checks subnets and key pairs against the ones a test added. Every request is recorded (action, region, args) and counted
 // as the real gateway counts it (a batch of more than 1000 ids is several requests), and faults
 // are thrown exactly as the real gateway throws them: Ec2CallError with EC2's code and HTTP status.
 import { Ec2CallError } from '../../src/services/ec2/errors.js';
@@ -13,6 +14,7 @@ import type {
   Ec2Snapshot,
   Ec2Volume,
   LaunchPermissionChange,
+  RunInstancesParams,
   Tag,
 } from '../../src/services/ec2/types.js';
 
@@ -24,6 +26,7 @@ export type Ec2Action =
   | 'DescribeSnapshots'
   | 'CreateImage'
   | 'CopyImage'
+  | 'RunInstances'
   | 'CreateTags'
   | 'DeleteTags'
   | 'DeregisterImage'
@@ -162,6 +165,10 @@ export function createFakeEc2(options: { now?: () => number; regions?: string[];
   const images = new Map<string, FakeImage>();
   const snapshots = new Map<string, FakeSnapshot>();
   const copyTokens = new Map<string, string>();
+  /** `region|subnet-id` and `region|key-name`: what RunInstances accepts. */
+  const subnets = new Set<string>();
+  const keyPairs = new Set<string>();
+  const launches = new Map<string, RunInstancesParams & { tags: Tag[] }>();
   const blockPublicAccess = new Map<string, BlockPublicAccessState>();
   const copyLimits = new Map<string, number>();
   const calls: FakeCall[] = [];
@@ -500,6 +507,34 @@ export function createFakeEc2(options: { now?: () => number; regions?: string[];
       });
     },
 
+    runInstances(region, params) {
+      return request('RunInstances', region, params, () => {
+        const image = imageIn(region, params.imageId, 'RunInstances');
+        if (image.state !== 'available') {
+          fail('InvalidAMIID.Unavailable', `The image id '[${image.id}]' is not available`, 'RunInstances', region);
+        }
+        if (params.subnetId !== undefined && !subnets.has(`${region}|${params.subnetId}`)) {
+          fail('InvalidSubnetID.NotFound', `The subnet ID '${params.subnetId}' does not exist`, 'RunInstances', region);
+        }
+        if (params.keyName !== undefined && !keyPairs.has(`${region}|${params.keyName}`)) {
+          fail('InvalidKeyPair.NotFound', `The key pair '${params.keyName}' does not exist`, 'RunInstances', region);
+        }
+        const tags = [...(params.name === undefined ? [] : [{ key: 'Name', value: params.name }]), ...params.tags];
+        const sizes = image.snapshotIds.map((id) => snapshots.get(id)?.volumeSizeGiB ?? 0);
+        const id = addInstance({
+          region,
+          name: params.name,
+          state: 'pending',
+          architecture: image.architecture,
+          volumesGiB: sizes,
+        });
+        const instance = instances.get(id)!;
+        instance.tags = tags.map((t) => ({ ...t }));
+        launches.set(id, { ...params, tags: tags.map((t) => ({ ...t })) });
+        return instanceView(instance);
+      });
+    },
+
     async createTags(region, resourceIds, tags) {
       if (resourceIds.length === 0 || tags.length === 0) return;
       await request('CreateTags', region, { resourceIds, tags }, () => {
@@ -590,30 +625,54 @@ export function createFakeEc2(options: { now?: () => number; regions?: string[];
     };
   }
 
+  function addInstance(spec: FakeInstanceSpec = {}): string {
+    const region = spec.region ?? defaultRegion;
+    const volumeIds = (spec.volumesGiB ?? [8]).map((sizeGiB) => {
+      const id = newId('vol');
+      volumes.set(id, { id, region, sizeGiB, encrypted: spec.encrypted ?? false });
+      return id;
+    });
+    const id = newId('i');
+    const tags = [...(spec.name ? [{ key: 'Name', value: spec.name }] : []), ...(spec.tags ?? [])];
+    instances.set(id, {
+      id,
+      region,
+      name: spec.name,
+      state: spec.state ?? 'running',
+      architecture: spec.architecture ?? 'x86_64',
+      volumeIds,
+      tags,
+      launchedAt: new Date(now()).toISOString(),
+    });
+    return id;
+  }
+
   return {
     ...gateway,
 
     // --- the world -------------------------------------------------------------------------
-    addInstance(spec: FakeInstanceSpec = {}): string {
-      const region = spec.region ?? defaultRegion;
-      const volumeIds = (spec.volumesGiB ?? [8]).map((sizeGiB) => {
-        const id = newId('vol');
-        volumes.set(id, { id, region, sizeGiB, encrypted: spec.encrypted ?? false });
-        return id;
-      });
-      const id = newId('i');
-      const tags = [...(spec.name ? [{ key: 'Name', value: spec.name }] : []), ...(spec.tags ?? [])];
-      instances.set(id, {
-        id,
-        region,
-        name: spec.name,
-        state: spec.state ?? 'running',
-        architecture: spec.architecture ?? 'x86_64',
-        volumeIds,
-        tags,
-        launchedAt: new Date(now()).toISOString(),
-      });
-      return id;
+    addInstance,
+
+    /** A subnet RunInstances accepts in `region`. */
+    addSubnet(region: string, subnetId: string): void {
+      subnets.add(`${region}|${subnetId}`);
+    },
+
+    /** A key pair RunInstances accepts in `region`. */
+    addKeyPair(region: string, keyName: string): void {
+      keyPairs.add(`${region}|${keyName}`);
+    },
+
+    /** What RunInstances was asked for this instance (its tags with Name), undefined when it was not launched. */
+    launchOf(instanceId: string): (RunInstancesParams & { tags: Tag[] }) | undefined {
+      return launches.get(instanceId);
+    },
+
+    /** EC2 moves an instance on by itself (pending → running); here a test does. */
+    setInstanceState(instanceId: string, state: string): void {
+      const instance = instances.get(instanceId);
+      if (!instance) throw new Error(`fake EC2: no instance ${instanceId}`);
+      instance.state = state;
     },
 
     /** Set the image's snapshot progress: one percent for all, or one per snapshot in order. 100 completes a snapshot. */

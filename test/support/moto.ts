@@ -10,7 +10,14 @@ export interface Moto {
 
 export async function startMoto(): Promise<Moto> {
   const child: ChildProcess = spawn('moto_server', ['-H', '127.0.0.1', '-p', '0'], {
-    env: { ...process.env, MOTO_EC2_LOAD_DEFAULT_AMIS: 'false', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' },
+    env: {
+      ...process.env,
+      MOTO_EC2_LOAD_DEFAULT_AMIS: 'false',
+      // EC2 always refuses a RunInstances KeyName the region has no key pair for; moto only when told.
+      MOTO_ENABLE_KEYPAIR_VALIDATION: 'true',
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const url = await new Promise<string>((resolve, reject) => {

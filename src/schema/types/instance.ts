@@ -1,6 +1,7 @@
 // Instance: an EC2 instance of the source region the viewer may capture, with the `instances` list.
 import type { InstancePage, InstanceSummary } from '../../services/instances.js';
 import type { INSTANCE_STATES } from '../../services/instances.js';
+import { Ec2Error, ForbiddenError, NotFoundError, ValidationError } from '../../services/errors.js';
 import * as instanceResolvers from '../../resolvers/instances.js';
 import { builder } from '../builder.js';
 import { AmiType } from './ami.js';
@@ -17,14 +18,16 @@ const InstanceStateEnum = builder.enumType('InstanceState', {
   } satisfies Record<(typeof INSTANCE_STATES)[number], { description: string }>,
 });
 
-const InstanceType = builder.objectRef<InstanceSummary>('Instance').implement({
-  description: 'An EC2 instance in the source region that the viewer may capture.',
+export const InstanceType = builder.objectRef<InstanceSummary>('Instance').implement({
+  description: 'An EC2 instance the viewer may capture (or has just launched).',
   fields: (t) => ({
     instanceId: t.exposeString('instanceId', { description: 'The instance id (i-...)' }),
     name: t.exposeString('name', { nullable: true, description: 'Its Name tag' }),
     state: t.field({ type: InstanceStateEnum, resolve: (i) => i.state, description: 'Instance state' }),
     architecture: t.exposeString('architecture', { nullable: true, description: 'x86_64, arm64, …' }),
-    region: t.exposeString('region', { description: 'Region of the instance (the source region)' }),
+    region: t.exposeString('region', {
+      description: "Region of the instance (the source region in the list; the AMI's region for a launch)",
+    }),
     sizeGiB: t.exposeInt('sizeGiB', { description: 'Total size of its EBS volumes in GiB' }),
     owner: t.exposeString('owner', { nullable: true, description: 'The user its owner tag (prism:owner by default) names' }),
     launchedAt: t.field({
@@ -96,5 +99,46 @@ builder.queryFields((t) => ({
       filter: t.arg({ type: InstanceFilter, description: 'Criteria' }),
     },
     resolve: (_root, args, ctx) => instanceResolvers.instances(ctx, args),
+  }),
+}));
+
+builder.queryFields((t) => ({
+  instance: t.field({
+    type: InstanceType,
+    nullable: true,
+    description:
+      "One instance by id, under the rules of `instances` (null when it does not exist, is terminated, or is not the viewer's)",
+    args: {
+      id: t.arg.string({ required: true, description: 'The instance id (i-...)' }),
+      region: t.arg.string({ description: 'Its region (default: the source region); a launch answers it as Instance.region' }),
+    },
+    resolve: (_root, args, ctx) => instanceResolvers.instance(ctx, args),
+  }),
+}));
+
+const LaunchInstanceInput = builder.inputType('LaunchInstanceInput', {
+  description: 'Launch a workstation from an AMI',
+  fields: (t) => ({
+    amiId: t.string({ required: true, description: "The AMI id: one of the viewer's own AMIs or a community AMI, available" }),
+    instanceType: t.string({ required: true, description: 'EC2 instance type (family.size), e.g. t3.micro or m7i-flex.large' }),
+    name: t.string({ description: 'Name tag of the new instance (at most 255 characters)' }),
+    subnetId: t.string({ description: "Subnet to launch in (subnet-...); default: the region's default subnet" }),
+    keyName: t.string({ description: "EC2 key pair for SSH, which must exist in the AMI's region" }),
+  }),
+});
+
+builder.mutationFields((t) => ({
+  launchInstance: t.field({
+    type: InstanceType,
+    description:
+      "Launch one instance from an AMI in the AMI's region, tagged with the viewer as its owner; it starts PENDING (follow it with instance(id))",
+    args: { input: t.arg({ type: LaunchInstanceInput, required: true, description: 'What to launch, and how' }) },
+    errors: {
+      types: [ValidationError, NotFoundError, ForbiddenError, Ec2Error],
+      union: { name: 'LaunchInstanceResult', description: 'The launchInstance outcome: success, or the typed reason it failed' },
+      result: { name: 'LaunchInstanceSuccess', description: 'The launchInstance succeeded' },
+      dataField: { name: 'instance', description: 'The new instance, as EC2 answered the launch (PENDING)' },
+    },
+    resolve: (_root, args, ctx) => instanceResolvers.launchInstance(ctx, args.input),
   }),
 }));

@@ -83,6 +83,8 @@ export function toDomainError(err: unknown): DomainError {
     const message = err instanceof Error ? err.message : String(err);
     return new Ec2Error(`EC2 request failed: ${message}`, null);
   }
+  const launch = err.action === 'RunInstances' ? toLaunchError(err) : undefined;
+  if (launch) return launch;
   const { ec2Code: code, message } = err;
   switch (code) {
     case 'InvalidInstanceID.NotFound':
@@ -121,6 +123,53 @@ export function toDomainError(err: unknown): DomainError {
         return new Ec2Error(`EC2 is throttling requests in ${err.region}; try again in a minute. (${message})`, code);
       }
       return new Ec2Error(`EC2 ${err.action} failed in ${err.region} (${code}): ${message}`, code);
+  }
+}
+
+/**
+ * RunInstances' own refusals: a subnet or key pair the account lacks is the caller's field to fix;
+ * limits, capacity and an instance type EC2 will not run here are EC2's answer, each with its way out.
+ */
+function toLaunchError(err: Ec2CallError): DomainError | undefined {
+  const { ec2Code: code, message, region } = err;
+  switch (code) {
+    case 'InvalidSubnetID.NotFound':
+    case 'InvalidSubnetID.Malformed':
+      return new ValidationError([
+        { path: 'input.subnetId', message: `no such subnet in ${region} (${message}); omit it to use the default subnet` },
+      ]);
+    case 'InvalidKeyPair.NotFound':
+    case 'InvalidKeyPair.Format':
+      return new ValidationError([
+        {
+          path: 'input.keyName',
+          message: `no key pair of that name in ${region} (${message}); create or import it there first, or omit it`,
+        },
+      ]);
+    case 'InstanceLimitExceeded':
+    case 'VcpuLimitExceeded':
+      return new Ec2Error(
+        `The account's instance limit in ${region} is reached (${message}); terminate an instance or request a higher limit (Service Quotas → EC2).`,
+        code,
+      );
+    case 'InsufficientInstanceCapacity':
+      return new Ec2Error(
+        `EC2 has no capacity for this instance type in ${region} now (${message}); try another instance type or subnet (availability zone), or retry later.`,
+        code,
+      );
+    case 'Unsupported':
+      return new Ec2Error(
+        `EC2 does not offer this instance type there (${message}); choose another instance type, or a subnet in another availability zone.`,
+        code,
+      );
+    case 'InvalidParameterValue':
+      if (!/instance ?type|architecture/i.test(message)) return undefined;
+      return new Ec2Error(
+        `EC2 cannot launch this instance type from this AMI in ${region} (${message}); choose an instance type that exists there and matches the AMI's architecture (e.g. t3.micro for x86_64, t4g.micro for arm64).`,
+        code,
+      );
+    default:
+      return undefined;
   }
 }
 

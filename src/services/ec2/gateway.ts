@@ -5,6 +5,7 @@ import type * as Sdk from '@aws-sdk/client-ec2';
 import { Ec2CallError } from './errors.js';
 import {
   imageTagSpecifications,
+  launchTagSpecifications,
   toImage,
   toInstance,
   toPermissions,
@@ -21,6 +22,7 @@ import type {
   Ec2InstancePage,
   Ec2Snapshot,
   Ec2Volume,
+  RunInstancesParams,
   Tag,
 } from './types.js';
 
@@ -77,6 +79,7 @@ export function createEc2Gateway(options: GatewayOptions): Ec2Gateway & { destro
     describeSnapshots: (region, ids) => describeSnapshots(call, region, ids),
     createImage: (region, params) => createImage(call, region, params),
     copyImage: (region, params) => copyImage(call, region, params),
+    runInstances: (region, params) => runInstances(call, region, params),
     createTags: (region, resourceIds, tags) => createTags(call, region, resourceIds, tags),
     deleteTags: (region, resourceIds, keys) => deleteTags(call, region, resourceIds, keys),
     deregisterImage: (region, imageId) => deregisterImage(call, region, imageId),
@@ -266,6 +269,30 @@ function copyImage(call: Call, region: string, p: Params<'copyImage'>[1]): Promi
 function requireImageId(imageId: string | undefined, action: string, region: string): string {
   if (!imageId) throw new Ec2CallError('InvalidResponse', `${action} returned no ImageId`, action, region, 200);
   return imageId;
+}
+
+function runInstances(call: Call, region: string, p: RunInstancesParams): Promise<Ec2Instance> {
+  const tags = p.name === undefined ? p.tags : [{ key: 'Name', value: p.name }, ...p.tags];
+  return call(region, 'RunInstances', async (sdk, client) => {
+    const res = await client.send(
+      new sdk.RunInstancesCommand({
+        ImageId: p.imageId,
+        InstanceType: p.instanceType as Sdk._InstanceType,
+        MinCount: 1,
+        MaxCount: 1,
+        SubnetId: p.subnetId,
+        KeyName: p.keyName,
+        // Without one the SDK fills in a token per command, so its own retries never launch twice.
+        ClientToken: p.clientToken,
+        TagSpecifications: launchTagSpecifications(tags),
+      }),
+    );
+    const [instance] = res.Instances ?? [];
+    if (!instance?.InstanceId) {
+      throw new Ec2CallError('InvalidResponse', 'RunInstances returned no instance', 'RunInstances', region, 200);
+    }
+    return toInstance(instance);
+  });
 }
 
 async function createTags(call: Call, region: string, resourceIds: string[], tags: Tag[]): Promise<void> {

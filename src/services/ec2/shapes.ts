@@ -59,6 +59,12 @@ export function imageTagSpecifications(tags: Tag[]): Sdk.TagSpecification[] | un
   return tags.length ? [{ ResourceType: 'image', Tags: toSdkTags(tags) }] : undefined;
 }
 
+/** Tags for RunInstances: the instance and its volumes carry the same ones (the owner's, the Name). */
+export function launchTagSpecifications(tags: Tag[]): Sdk.TagSpecification[] | undefined {
+  if (!tags.length) return undefined;
+  return (['instance', 'volume'] as const).map((ResourceType) => ({ ResourceType, Tags: toSdkTags(tags) }));
+}
+
 export function fromSdkTags(tags: Sdk.Tag[] | undefined): Tag[] {
   return (tags ?? []).map((t) => ({ key: t.Key ?? '', value: t.Value ?? '' }));
 }

@@ -68,6 +68,20 @@ export interface LaunchPermissionChange {
   userIds?: string[];
 }
 
+/** What RunInstances launches: one instance of one image, tagged (instance and volumes) as given. */
+export interface RunInstancesParams {
+  imageId: string;
+  instanceType: string;
+  /** The Name tag of the instance (and its volumes). */
+  name?: string | undefined;
+  subnetId?: string | undefined;
+  keyName?: string | undefined;
+  /** Tags of the instance and of its volumes, besides Name. */
+  tags: Tag[];
+  /** Makes a repeated request launch nothing more (EC2 answers the first launch again). */
+  clientToken?: string | undefined;
+}
+
 export type BlockPublicAccessState = 'unblocked' | 'block-new-sharing' | 'unsupported';
 
 /** The EC2 operations the service needs, one region per call. Implemented over the real SDK. */
@@ -103,6 +117,8 @@ export interface Ec2Gateway {
       tags: Tag[];
     },
   ): Promise<string>;
+  /** One instance (MinCount = MaxCount = 1), as RunInstances answers it: pending. */
+  runInstances(region: string, params: RunInstancesParams): Promise<Ec2Instance>;
   createTags(region: string, resourceIds: string[], tags: Tag[]): Promise<void>;
   deleteTags(region: string, resourceIds: string[], keys: string[]): Promise<void>;
   deregisterImage(region: string, imageId: string): Promise<void>;

@@ -1,7 +1,8 @@
-// One AMI (one region), as both lists show it.
+// One AMI (one region), as both lists show it, with its Launch button.
 import type { ComponentChildren } from 'preact';
 import type { WebAmiFragment } from '../generated/graphql.js';
 import { label, when } from '../format.js';
+import { LaunchAction } from './LaunchAction.js';
 
 export function AmiCard({
   ami,
@@ -44,6 +45,7 @@ export function AmiCard({
           ))}
         </ul>
       )}
+      <LaunchAction ami={ami} />
       {children}
     </li>
   );

@@ -6,6 +6,10 @@ import { useEffect, useRef } from 'preact/hooks';
 export function ConfirmDialog(props: {
   title: string;
   confirmLabel: string;
+  /** The confirm button's look: `danger` (the default) for removals, `primary` for an ordinary action. */
+  tone?: 'danger' | 'primary';
+  /** Disables the confirm button (e.g. while the form inside is being sent). */
+  busy?: boolean;
   children: ComponentChildren;
   onConfirm: () => void;
   onCancel: () => void;
@@ -35,7 +39,7 @@ export function ConfirmDialog(props: {
           <button type="button" class="secondary" autofocus onClick={props.onCancel}>
             Cancel
           </button>
-          <button type="submit" class="danger">
+          <button type="submit" class={props.tone === 'primary' ? undefined : 'danger'} disabled={props.busy}>
             {props.confirmLabel}
           </button>
         </div>

@@ -151,6 +151,20 @@ export type InstanceState =
   /** Stopping; not capturable until stopped */
   | 'STOPPING';
 
+/** Launch a workstation from an AMI */
+export type LaunchInstanceInput = {
+  /** The AMI id: one of the viewer's own AMIs or a community AMI, available */
+  amiId: string;
+  /** EC2 instance type (family.size), e.g. t3.micro or m7i-flex.large */
+  instanceType: string;
+  /** EC2 key pair for SSH, which must exist in the AMI's region */
+  keyName?: string | null | undefined;
+  /** Name tag of the new instance (at most 255 characters) */
+  name?: string | null | undefined;
+  /** Subnet to launch in (subnet-...); default: the region's default subnet */
+  subnetId?: string | null | undefined;
+};
+
 /** Make an AMI (and its copies) public, or private again */
 export type PublishAmiInput = {
   /** The AMI id (any region of the creation) */
@@ -296,6 +310,27 @@ export type WebInstancesQueryVariables = Exact<{
 
 export type WebInstancesQuery = { instances: { pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ node: { instanceId: string, name: string | null, state: InstanceState, sizeGiB: number, storageMonthlyUsd: number, capturable: boolean, capturableReason: string | null, lastAmi: { amiId: string, name: string } | null } }> } };
 
+export type WebLaunchInstanceMutationVariables = Exact<{
+  input: LaunchInstanceInput;
+}>;
+
+
+export type WebLaunchInstanceMutation = { launchInstance:
+    | { __typename: 'Ec2Error', message: string, code: ErrorCode }
+    | { __typename: 'ForbiddenError', message: string, code: ErrorCode }
+    | { __typename: 'LaunchInstanceSuccess', instance: { instanceId: string, name: string | null, state: InstanceState, region: string } }
+    | { __typename: 'NotFoundError', message: string, code: ErrorCode }
+    | { __typename: 'ValidationError', message: string, code: ErrorCode, fieldErrors: Array<{ path: string, message: string }> }
+   };
+
+export type WebInstanceQueryVariables = Exact<{
+  id: string;
+  region?: string | null | undefined;
+}>;
+
+
+export type WebInstanceQuery = { instance: { instanceId: string, name: string | null, state: InstanceState, region: string } | null };
+
 export type WebCreationFragment = { id: string, name: string, description: string | null, templateName: string | null, instanceId: string, sourceRegion: string, amiId: string | null, status: AmiCreationStatus, stage: AmiCreationStage, progress: number, message: string, failureReason: string | null, public: boolean, createdAt: string, completedAt: string | null, elapsedSeconds: number, estimatedSecondsRemaining: number | null, tags: Array<{ key: string, value: string }>, regions: Array<{ region: string, amiId: string | null, status: AmiCreationStatus, progress: number, message: string | null, queuedAt: string | null }> };
 
 export type WebAmiFragment = { id: string, amiId: string, region: string, name: string, description: string | null, architecture: string | null, state: AmiState, visibility: AmiVisibility, createdAt: string, sizeGiB: number | null, templateName: string | null, publisher: string, deregisteredReason: string | null, tags: Array<{ key: string, value: string }> };
@@ -320,6 +355,8 @@ export type WebErrorFragment =
   | WebError_NotFoundError_Fragment
   | WebError_ValidationError_Fragment
 ;
+
+export type WebLaunchedInstanceFragment = { instanceId: string, name: string | null, state: InstanceState, region: string };
 
 export class TypedDocumentString<TResult, TVariables>
   extends String
@@ -406,6 +443,14 @@ export const WebErrorFragmentDoc = new TypedDocumentString(`
   }
 }
     `, {"fragmentName":"WebError"}) as unknown as TypedDocumentString<WebErrorFragment, unknown>;
+export const WebLaunchedInstanceFragmentDoc = new TypedDocumentString(`
+    fragment WebLaunchedInstance on Instance {
+  instanceId
+  name
+  state
+  region
+}
+    `, {"fragmentName":"WebLaunchedInstance"}) as unknown as TypedDocumentString<WebLaunchedInstanceFragment, unknown>;
 export const WebSessionDocument = new TypedDocumentString(`
     query WebSession {
   viewer {
@@ -824,3 +869,44 @@ export const WebInstancesDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<WebInstancesQuery, WebInstancesQueryVariables>;
+export const WebLaunchInstanceDocument = new TypedDocumentString(`
+    mutation WebLaunchInstance($input: LaunchInstanceInput!) {
+  launchInstance(input: $input) {
+    __typename
+    ... on LaunchInstanceSuccess {
+      instance {
+        ...WebLaunchedInstance
+      }
+    }
+    ...WebError
+  }
+}
+    fragment WebError on Error {
+  __typename
+  message
+  code
+  ... on ValidationError {
+    fieldErrors {
+      path
+      message
+    }
+  }
+}
+fragment WebLaunchedInstance on Instance {
+  instanceId
+  name
+  state
+  region
+}`) as unknown as TypedDocumentString<WebLaunchInstanceMutation, WebLaunchInstanceMutationVariables>;
+export const WebInstanceDocument = new TypedDocumentString(`
+    query WebInstance($id: String!, $region: String) {
+  instance(id: $id, region: $region) {
+    ...WebLaunchedInstance
+  }
+}
+    fragment WebLaunchedInstance on Instance {
+  instanceId
+  name
+  state
+  region
+}`) as unknown as TypedDocumentString<WebInstanceQuery, WebInstanceQueryVariables>;
