@@ -82,6 +82,20 @@ export const creations = sqliteTable(
     estimatedSecondsRemaining: integer('estimated_seconds_remaining'),
     /** Keep this many of the owner's newest AMIs of the template once this one is available (1..100). */
     retentionKeepLatest: integer('retention_keep_latest'),
+    /** Every image of the creation is encrypted: the source image is copied in its own region with this key (null: the AWS managed key). */
+    encrypt: integer('encrypt', { mode: 'boolean' }).notNull().default(false),
+    kmsKeyId: text('kms_key_id'),
+    /** The key of each copy region, as resolved when the creation was accepted. */
+    regionKmsKeyIds: text('region_kms_key_ids', { mode: 'json' }).$type<Record<string, string>>(),
+    /** The unencrypted image CreateImage made, replaced by its encrypted copy and then removed. */
+    unencryptedAmiId: text('unencrypted_ami_id'),
+    unencryptedSnapshotIds: text('unencrypted_snapshot_ids', { mode: 'json' }).$type<string[]>(),
+    deprecateAt: integer('deprecate_at', { mode: 'number' }),
+    deregistrationProtection: integer('deregistration_protection', { mode: 'boolean' }).notNull().default(false),
+    requireImdsV2: integer('require_imds_v2', { mode: 'boolean' }).notNull().default(false),
+    ssmParameter: text('ssm_parameter'),
+    /** When the settings above were applied to the source image (each copy has its own). */
+    settingsAppliedAt: integer('settings_applied_at', { mode: 'number' }),
     createdAt: createdAt(),
     updatedAt: integer('updated_at', { mode: 'number' }).notNull(),
     completedAt: integer('completed_at', { mode: 'number' }),
@@ -126,6 +140,7 @@ export const regionCopies = sqliteTable(
     startedAt: integer('started_at', { mode: 'number' }),
     /** When EC2 refused the copy for its concurrent-copy limit: the copy waits in its region's queue, oldest first. */
     queuedAt: integer('queued_at', { mode: 'number' }),
+    settingsAppliedAt: integer('settings_applied_at', { mode: 'number' }),
     completedAt: integer('completed_at', { mode: 'number' }),
   },
   (t) => [primaryKey({ columns: [t.creationId, t.region] }), index('region_copies_ami_idx').on(t.amiId)],
@@ -153,6 +168,13 @@ export const amis = sqliteTable(
     publishedAt: integer('published_at', { mode: 'number' }),
     /** Why the image was deregistered, when the service did it on its own (retention). */
     deregisteredReason: text('deregistered_reason'),
+    kmsKeyId: text('kms_key_id'),
+    deprecationTime: integer('deprecation_time', { mode: 'number' }),
+    deregistrationProtection: integer('deregistration_protection', { mode: 'boolean' }).notNull().default(false),
+    /** EC2's ImdsSupport: 'v2.0' when instances launched from it must use IMDSv2. */
+    imdsSupport: text('imds_support'),
+    /** The SSM parameter (in the image's region) that holds its id. */
+    ssmParameter: text('ssm_parameter'),
   },
   (t) => [
     // Newest-first pages of one user's AMIs, unfiltered and by each equality filter of userAmis:
