@@ -13,7 +13,15 @@ export function isTerminal(status: CreationStatus): boolean {
   return !ACTIVE_STATUSES.includes(status);
 }
 
-export const CREATION_STAGES = ['VALIDATING', 'SNAPSHOTTING', 'COPYING', 'PUBLISHING', 'DONE'] as const;
+export const CREATION_STAGES = [
+  'VALIDATING',
+  'SNAPSHOTTING',
+  'ENCRYPTING',
+  'COPYING',
+  'APPLYING_SETTINGS',
+  'PUBLISHING',
+  'DONE',
+] as const;
 export type CreationStage = (typeof CREATION_STAGES)[number];
 
 export const AMI_STATES = ['PENDING', 'AVAILABLE', 'FAILED', 'DEREGISTERED'] as const;

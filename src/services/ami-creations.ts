@@ -249,6 +249,15 @@ async function recordCreation(deps: ServiceDeps, viewer: Viewer, input: CreateAm
     snapshotIds: [],
     imageRequestedAt: now,
     retentionKeepLatest: input.retention?.keepLatest ?? null,
+    encrypt: input.encryption != null,
+    kmsKeyId: input.encryption?.kmsKeyId ?? null,
+    regionKmsKeyIds: input.encryption
+      ? Object.fromEntries((input.encryption.regionKmsKeyIds ?? []).map((k) => [k.region, k.kmsKeyId]))
+      : null,
+    deprecateAt: input.deprecateAt?.getTime() ?? null,
+    deregistrationProtection: input.deregistrationProtection ?? false,
+    requireImdsV2: input.requireImdsV2 ?? false,
+    ssmParameter: input.ssmParameter ?? null,
     createdAt: now,
     updatedAt: now,
   };

@@ -36,6 +36,12 @@ export interface CreateAmiRequest {
   idempotencyKey?: string | null;
   /** Once this AMI is available, keep only the newest keepLatest AMIs of its template. */
   retention?: { keepLatest: number } | null;
+  /** Encrypt every image: the source region's key (none: the AWS managed key) and each copy region's. */
+  encryption?: { kmsKeyId?: string | null; regionKmsKeyIds?: readonly { region: string; kmsKeyId: string }[] | null } | null;
+  deprecateAt?: Date | null;
+  deregistrationProtection?: boolean | null;
+  requireImdsV2?: boolean | null;
+  ssmParameter?: string | null;
 }
 
 export function validateAmiName(name: string, path: string): FieldError[] {

@@ -6,10 +6,14 @@ export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' |
 import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
 /** The step a creation is at */
 export type AmiCreationStage =
+  /** Applying deprecation, deregistration protection, IMDSv2 and the SSM parameter to the images */
+  | 'APPLYING_SETTINGS'
   /** Copying the AMI to other regions */
   | 'COPYING'
   /** Finished */
   | 'DONE'
+  /** Copying the source image in its own region, encrypted; the unencrypted one is removed after */
+  | 'ENCRYPTING'
   /** Applying launch permissions (public, shared accounts) */
   | 'PUBLISHING'
   /** EC2 is snapshotting the instance's volumes */
@@ -72,8 +76,14 @@ export type AmiVisibility =
 export type CreateAmiInput = {
   /** Regions to copy the AMI to once it is available */
   copyToRegions?: Array<string> | null | undefined;
+  /** Deprecate the AMI and every copy at this time (in the future; EC2 rounds to the minute) */
+  deprecateAt?: string | null | undefined;
+  /** Turn on deregistration protection for every image (protectAmi turns it off) */
+  deregistrationProtection?: boolean | null | undefined;
   /** AMI description (up to 255 characters) */
   description?: string | null | undefined;
+  /** Encrypt every resulting AMI with KMS keys */
+  encryption?: EncryptionInput | null | undefined;
   /** A retry with the same key returns the first creation instead of a new one */
   idempotencyKey?: string | null | undefined;
   /** An instance id (i-...) or the value of the instance's Name tag */
@@ -84,10 +94,14 @@ export type CreateAmiInput = {
   noReboot?: boolean | null | undefined;
   /** Make the AMI (and its copies) public once available */
   public?: boolean | null | undefined;
+  /** Instances launched from the images must use IMDSv2 (ImdsSupport v2.0) */
+  requireImdsV2?: boolean | null | undefined;
   /** Once the AMI is available, deregister the older AMIs of templateName beyond the newest keepLatest (needs templateName) */
   retention?: RetentionInput | null | undefined;
   /** 12-digit AWS account ids to grant launch permission to */
   shareWithAccounts?: Array<string> | null | undefined;
+  /** Once each image is available, write its id to this SSM parameter in its region (DataType aws:ec2:image, overwritten), e.g. /prism/gpu-base/latest */
+  ssmParameter?: string | null | undefined;
   /** Tags for the AMI and its snapshots */
   tags?: Array<TagInput> | null | undefined;
   /** Template to associate the AMI with */
@@ -108,6 +122,14 @@ export type Ec2Backend =
   | 'AWS'
   /** The built-in EC2 simulator: no AWS calls are made */
   | 'SIMULATOR';
+
+/** Encrypt every resulting AMI, the source region's included: the source image is copied in its own region with the key, then the unencrypted one is removed */
+export type EncryptionInput = {
+  /** The key for the source region (and, for a multi-Region key, its replicas); omitted: the AWS managed key, which cannot be shared */
+  kmsKeyId?: string | null | undefined;
+  /** The key of each copy region; needed for every copy region whose key cannot be derived from kmsKeyId */
+  regionKmsKeyIds?: Array<RegionKmsKeyInput> | null | undefined;
+};
 
 /** Machine-readable reason of an expected failure */
 export type ErrorCode =
@@ -179,6 +201,14 @@ export type PublishAmiInput = {
   amiId: string;
   /** true: public and listed in communityAmis; false: private again and unlisted */
   public: boolean;
+};
+
+/** The KMS key to encrypt the copy in one region with */
+export type RegionKmsKeyInput = {
+  /** Key id, key ARN, alias name (alias/…) or alias ARN, in that region */
+  kmsKeyId: string;
+  /** A region of copyToRegions */
+  region: string;
 };
 
 /** Keep only the newest AMIs of the creation's template once this one is available */

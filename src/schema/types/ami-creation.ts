@@ -33,7 +33,11 @@ export const AmiCreationStageEnum = builder.enumType('AmiCreationStage', {
   values: {
     VALIDATING: { description: 'Checking the request and asking EC2 for the image' },
     SNAPSHOTTING: { description: "EC2 is snapshotting the instance's volumes" },
+    ENCRYPTING: { description: 'Copying the source image in its own region, encrypted; the unencrypted one is removed after' },
     COPYING: { description: 'Copying the AMI to other regions' },
+    APPLYING_SETTINGS: {
+      description: 'Applying deprecation, deregistration protection, IMDSv2 and the SSM parameter to the images',
+    },
     PUBLISHING: { description: 'Applying launch permissions (public, shared accounts)' },
     DONE: { description: 'Finished' },
   } satisfies Record<(typeof CREATION_STAGES)[number], { description: string }>,
@@ -78,6 +82,54 @@ const RetentionType = builder.objectRef<{ keepLatest: number }>('Retention').imp
   }),
 });
 
+const RegionKmsKeyType = builder.objectRef<{ region: string; kmsKeyId: string }>('RegionKmsKey').implement({
+  description: 'The KMS key that encrypts the copy in one region',
+  fields: (t) => ({
+    region: t.exposeString('region', { description: 'Copy region' }),
+    kmsKeyId: t.exposeString('kmsKeyId', { description: 'Key id, key ARN, alias name or alias ARN, in that region' }),
+  }),
+});
+
+const EncryptionType = builder
+  .objectRef<{ kmsKeyId: string | null; regionKmsKeyIds: Record<string, string> }>('Encryption')
+  .implement({
+    description: "How a creation's images are encrypted",
+    fields: (t) => ({
+      kmsKeyId: t.exposeString('kmsKeyId', {
+        nullable: true,
+        description: "The source region's key; null: the AWS managed key (alias/aws/ebs)",
+      }),
+      regionKmsKeyIds: t.field({
+        type: [RegionKmsKeyType],
+        description: "Each copy region's key, as resolved when the creation was accepted",
+        resolve: (e) => Object.entries(e.regionKmsKeyIds).map(([region, kmsKeyId]) => ({ region, kmsKeyId })),
+      }),
+    }),
+  });
+
+const RegionKmsKeyInput = builder.inputType('RegionKmsKeyInput', {
+  description: 'The KMS key to encrypt the copy in one region with',
+  fields: (t) => ({
+    region: t.string({ required: true, description: 'A region of copyToRegions' }),
+    kmsKeyId: t.string({ required: true, description: 'Key id, key ARN, alias name (alias/…) or alias ARN, in that region' }),
+  }),
+});
+
+const EncryptionInput = builder.inputType('EncryptionInput', {
+  description:
+    "Encrypt every resulting AMI, the source region's included: the source image is copied in its own region with the key, then the unencrypted one is removed",
+  fields: (t) => ({
+    kmsKeyId: t.string({
+      description:
+        'The key for the source region (and, for a multi-Region key, its replicas); omitted: the AWS managed key, which cannot be shared',
+    }),
+    regionKmsKeyIds: t.field({
+      type: [RegionKmsKeyInput],
+      description: 'The key of each copy region; needed for every copy region whose key cannot be derived from kmsKeyId',
+    }),
+  }),
+});
+
 const RetentionInput = builder.inputType('RetentionInput', {
   description: "Keep only the newest AMIs of the creation's template once this one is available",
   fields: (t) => ({
@@ -112,6 +164,28 @@ export const AmiCreationType = builder.objectRef<CreationRecord>('AmiCreation').
       nullable: true,
       description: "The template's retention this creation applies when it completes; null when none was asked for",
       resolve: (c) => (c.retentionKeepLatest === null ? null : { keepLatest: c.retentionKeepLatest }),
+    }),
+    encryption: t.field({
+      type: EncryptionType,
+      nullable: true,
+      description: 'How the images are encrypted; null when they are not',
+      resolve: (c) => (c.encrypt ? { kmsKeyId: c.kmsKeyId, regionKmsKeyIds: c.regionKmsKeyIds ?? {} } : null),
+    }),
+    deprecateAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      resolve: (c) => c.deprecateAt,
+      description: 'When the images are to be deprecated (EnableImageDeprecation on each)',
+    }),
+    deregistrationProtection: t.exposeBoolean('deregistrationProtection', {
+      description: 'Deregistration protection is to be turned on for every image',
+    }),
+    requireImdsV2: t.exposeBoolean('requireImdsV2', {
+      description: 'Instances launched from the images must use IMDSv2 (ImdsSupport v2.0)',
+    }),
+    ssmParameter: t.exposeString('ssmParameter', {
+      nullable: true,
+      description: "The SSM parameter that receives each image's id, in the image's region",
     }),
     tags: t.field({ type: [TagType], resolve: (c) => c.tags, description: 'User tags (system tags are not listed)' }),
     regions: t.field({
@@ -162,6 +236,23 @@ const CreateAmiInput = builder.inputType('CreateAmiInput', {
     shareWithAccounts: t.stringList({ defaultValue: [], description: '12-digit AWS account ids to grant launch permission to' }),
     tags: t.field({ type: [TagInput], defaultValue: [], description: 'Tags for the AMI and its snapshots' }),
     idempotencyKey: t.string({ description: 'A retry with the same key returns the first creation instead of a new one' }),
+    encryption: t.field({ type: EncryptionInput, description: 'Encrypt every resulting AMI with KMS keys' }),
+    deprecateAt: t.field({
+      type: 'DateTime',
+      description: 'Deprecate the AMI and every copy at this time (in the future; EC2 rounds to the minute)',
+    }),
+    deregistrationProtection: t.boolean({
+      defaultValue: false,
+      description: 'Turn on deregistration protection for every image (protectAmi turns it off)',
+    }),
+    requireImdsV2: t.boolean({
+      defaultValue: false,
+      description: 'Instances launched from the images must use IMDSv2 (ImdsSupport v2.0)',
+    }),
+    ssmParameter: t.string({
+      description:
+        'Once each image is available, write its id to this SSM parameter in its region (DataType aws:ec2:image, overwritten), e.g. /prism/gpu-base/latest',
+    }),
     retention: t.field({
       type: RetentionInput,
       description:

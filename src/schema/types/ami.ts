@@ -50,6 +50,28 @@ export const AmiType = builder.objectRef<AmiRecord>('Ami').implement({
       nullable: true,
       description: 'Why the service deregistered it on its own, e.g. retired by the retention of template X; null otherwise',
     }),
+    encrypted: t.exposeBoolean('encrypted', { description: 'Its EBS snapshots are encrypted' }),
+    kmsKeyId: t.exposeString('kmsKeyId', {
+      nullable: true,
+      description: 'The KMS key that encrypts its snapshots; null when unencrypted or the AWS managed key',
+    }),
+    deprecationTime: t.field({
+      type: 'DateTime',
+      nullable: true,
+      resolve: (a) => a.deprecationTime,
+      description: 'When EC2 deprecates (or deprecated) the image; null when not scheduled',
+    }),
+    deregistrationProtection: t.exposeBoolean('deregistrationProtection', {
+      description: 'Deregistration protection is on: deregisterAmi refuses until protectAmi turns it off',
+    }),
+    imdsSupport: t.exposeString('imdsSupport', {
+      nullable: true,
+      description: "EC2's ImdsSupport: v2.0 when instances launched from it must use IMDSv2; null otherwise",
+    }),
+    ssmParameter: t.exposeString('ssmParameter', {
+      nullable: true,
+      description: "The SSM parameter in the image's region that holds its id, once written",
+    }),
     publisher: t.exposeString('owner', { description: 'The prism-ami user who created it' }),
     tags: t.field({
       type: [TagType],
