@@ -2,7 +2,8 @@
 // what to tell a person about it, and how long the rest should take at the observed rate.
 //
 // Work units: the source snapshot counts its size in GiB, each regional copy its size again, and
-// publishing/sharing a small fixed share. Progress is the share of units done, never decreasing.
+// the image settings and publishing/sharing a small fixed share each. Progress is the share of
+// units done, never decreasing.
 import type { Ec2Snapshot } from './ec2/types.js';
 
 export interface WorkPlan {
@@ -10,6 +11,8 @@ export interface WorkPlan {
   copies: number;
   /** Launch permissions to apply at the end (public and/or accounts). */
   publishes: boolean;
+  /** Image settings to apply to every image (deprecation, deregistration protection, IMDSv2, SSM). */
+  settings?: boolean;
 }
 
 export interface WorkDone {
@@ -17,9 +20,16 @@ export interface WorkDone {
   source: number;
   /** 0..1 each */
   copies: number[];
+  /** 0..1: the share of images whose settings are applied */
+  settings?: number;
   /** 0..1 */
   publish: number;
 }
+
+/** A few API calls per image: weighed like publishing, a small share beside the snapshots. */
+const SMALL_SHARE = 0.02;
+
+const smallStep = (plan: WorkPlan, u: number, wanted: boolean | undefined) => (wanted ? SMALL_SHARE * u * (1 + plan.copies) : 0);
 
 function unit(plan: WorkPlan): number {
   return Math.max(1, plan.sizeGiB);
@@ -27,14 +37,15 @@ function unit(plan: WorkPlan): number {
 
 export function totalWork(plan: WorkPlan): number {
   const u = unit(plan);
-  return u + plan.copies * u + (plan.publishes ? 0.02 * u * (1 + plan.copies) : 0);
+  return u + plan.copies * u + smallStep(plan, u, plan.settings) + smallStep(plan, u, plan.publishes);
 }
 
 export function workDone(plan: WorkPlan, done: WorkDone): number {
   const u = unit(plan);
   const copies = done.copies.reduce((s, f) => s + clamp01(f), 0);
-  const publish = plan.publishes ? 0.02 * u * (1 + plan.copies) * clamp01(done.publish) : 0;
-  return clamp01(done.source) * u + copies * u + publish;
+  const settings = smallStep(plan, u, plan.settings) * clamp01(done.settings ?? 0);
+  const publish = smallStep(plan, u, plan.publishes) * clamp01(done.publish);
+  return clamp01(done.source) * u + copies * u + settings + publish;
 }
 
 /** Percent 0..99 while work remains (100 is reserved for a finished creation), never below `previous`. */

@@ -166,6 +166,30 @@ export function updateAmiWhileTracked(deps: LifecycleDeps, creationId: string, a
   return updateCreation(deps.db, creationId, {}, [], { guard: 'active', also: (tx) => updateAmi(tx, amiId, patch) });
 }
 
+/**
+ * The settings (deprecation, deregistration protection, IMDSv2, SSM parameter) of these images are
+ * done: the source's on the creation, a copy's on its row, so a later tick or a restart applies
+ * only the rest. `problems` are what EC2 or SSM refused (not retried), kept in failureReason for
+ * the final message, as publishing's problems are.
+ */
+export function recordSettingsApplied(
+  deps: LifecycleDeps,
+  c: CreationRecord,
+  regions: readonly string[],
+  problems: readonly string[],
+): Promise<boolean> {
+  if (regions.length === 0) return Promise.resolve(false);
+  const now = deps.clock.now();
+  const failureReason = problems.length ? [c.failureReason, ...problems].filter(Boolean).join('; ') : undefined;
+  const patch: CreationPatch = {
+    ...(regions.includes(c.sourceRegion) ? { settingsAppliedAt: now } : {}),
+    ...(failureReason ? { failureReason } : {}),
+    updatedAt: now,
+  };
+  const copies = regions.filter((r) => r !== c.sourceRegion).map((region) => ({ region, patch: { settingsAppliedAt: now } }));
+  return transition(deps, c.id, 'active', patch, copies);
+}
+
 export interface AmiChange {
   amiId: string;
   patch: AmiPatch;

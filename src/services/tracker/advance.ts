@@ -7,6 +7,7 @@ import { advanceCopying } from './copying.js';
 import { observedAll, timeOut } from './finishing.js';
 import type { Observations } from './observe.js';
 import { advancePublishing } from './publishing.js';
+import { advanceApplyingSettings } from './settings.js';
 import { advanceSnapshotting, type StageResult } from './snapshotting.js';
 
 /** Whether the creation changed. */
@@ -29,7 +30,8 @@ export async function advance(ctx: TrackerContext, c: CreationRecord, obs: Obser
   if (!changed) return false;
   if (patch.stage && patch.stage !== c.stage) {
     const next = await findCreation(ctx.deps.db, c.id);
-    if (next && (next.stage === 'COPYING' || next.stage === 'PUBLISHING')) await advance(ctx, next, obs);
+    // Every stage after SNAPSHOTTING starts with requests of its own, not with an observation.
+    if (next && next.stage !== c.stage && next.stage !== 'SNAPSHOTTING') await advance(ctx, next, obs);
   }
   return true;
 }
@@ -41,6 +43,8 @@ function stageStep(ctx: TrackerContext, c: CreationRecord, obs: Observations): P
       return obs.unavailable.has(c.sourceRegion) ? undefined : advanceSnapshotting(ctx, c, obs);
     case 'COPYING':
       return advanceCopying(ctx, c, obs);
+    case 'APPLYING_SETTINGS':
+      return advanceApplyingSettings(ctx, c, obs);
     case 'PUBLISHING':
       return advancePublishing(ctx, c);
     default:

@@ -1,13 +1,23 @@
 // Responsible for a creation's progress and ETA from what this tick saw: the weighted share of
-// work done (source snapshots, then copies, then publishing), never decreasing, and the seconds
+// work done (source snapshots, then copies, then settings, then publishing), never decreasing, and the seconds
 // left at the rate observed since the first observation.
 import type { CreationPatch, CreationRecord } from '../../db/creations.js';
 import { estimateSecondsRemaining, percent, totalWork, workDone, type WorkDone, type WorkPlan } from '../progress.js';
 import type { TrackerContext } from './context.js';
 import { imageFraction, type Observations } from './observe.js';
+import { hasSettings, publishes } from './stages.js';
+import { settingsPendingRegions } from './messages.js';
 
 export function plan(c: CreationRecord): WorkPlan {
-  return { sizeGiB: c.sizeGiB, copies: c.copies.length, publishes: c.public || c.shareAccounts.length > 0 };
+  return { sizeGiB: c.sizeGiB, copies: c.copies.length, publishes: publishes(c), settings: hasSettings(c) };
+}
+
+/** The share of images whose settings are applied: none before the stage, all after it. */
+function settingsFraction(c: CreationRecord): number {
+  if (c.stage === 'PUBLISHING' || c.stage === 'DONE') return 1;
+  if (c.stage !== 'APPLYING_SETTINGS') return 0;
+  const images = 1 + c.copies.filter((x) => x.status === 'COMPLETED').length;
+  return 1 - settingsPendingRegions(c).length / images;
 }
 
 /** Work done so far; before copies start, the progress so far is the source's share. */
@@ -19,7 +29,7 @@ function measure(c: CreationRecord, obs: Observations, sourceFraction?: number):
     const img = obs.images.get(copy.amiId);
     return img ? imageFraction(img, obs) : copy.progress / 100;
   });
-  return { source, copies, publish: c.stage === 'DONE' ? 1 : 0 };
+  return { source, copies, settings: settingsFraction(c), publish: c.stage === 'DONE' ? 1 : 0 };
 }
 
 export function progressFields(

@@ -13,7 +13,8 @@ export async function fail(ctx: TrackerContext, c: CreationRecord, reason: strin
 }
 
 /**
- * COMPLETED, or PARTIALLY_COMPLETED when a copy failed; `problems` are what publishing could not do,
+ * COMPLETED, or PARTIALLY_COMPLETED when a copy failed; `problems` are what publishing could not do
+ * (after what the settings could not, already in failureReason),
  * `copies` the copies' last changes (already merged into `c`). The creation's retention runs first
  * (only here: a failed or cancelled creation retires nothing); its rows change with the ending.
  */
@@ -24,6 +25,8 @@ export async function complete(
   copies: CopyChange[] = [],
 ): Promise<void> {
   const status = c.copies.some((x) => x.status === 'FAILED') ? 'PARTIALLY_COMPLETED' : 'COMPLETED';
+  // An active creation's failureReason holds what an earlier stage could not do (a refused setting).
+  problems = [...(c.failureReason ? [c.failureReason] : []), ...problems];
   const retention = await applyRetention(ctx, c, copies);
   const message = [availableMessage(c), ...problems, ...(retention.summary ? [retention.summary] : [])].join('; ');
   await finish(ctx.deps, c, {

@@ -33,6 +33,24 @@ export const queuedMessage = (inProgress: number, region: string) =>
 
 export const copiesStartingMessage = (c: CreationRecord) => `Copying to ${c.copies.map((x) => x.region).join(', ')}`;
 
+/** The images whose settings are still to be applied: the source, then each completed copy. */
+export function settingsPendingRegions(c: CreationRecord): string[] {
+  return [
+    ...(c.settingsAppliedAt === null ? [c.sourceRegion] : []),
+    ...c.copies.filter((x) => x.status === 'COMPLETED' && x.settingsAppliedAt === null).map((x) => x.region),
+  ];
+}
+
+export function settingsMessage(c: CreationRecord): string {
+  const regions = settingsPendingRegions(c);
+  return regions.length ? `Applying settings in ${andList(regions)}` : 'Applying settings';
+}
+
+/** "a", "a and b", "a, b and c". */
+export function andList(items: readonly string[]): string {
+  return items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]!}`;
+}
+
 export function publishingMessage(c: CreationRecord): string {
   const parts: string[] = [];
   if (c.public) parts.push('Publishing to the community');

@@ -3,11 +3,12 @@
 import { findCreation, type CreationPatch, type CreationRecord } from '../../db/creations.js';
 import { applyProgress, type CopyChange } from '../creations/lifecycle.js';
 import type { TrackerContext } from './context.js';
-import { plan, progressFields } from './estimate.js';
+import { progressFields } from './estimate.js';
 import { complete, fail } from './finishing.js';
 import { stepImage, type SnapshotPatch } from './image-step.js';
-import { copiesStartingMessage, publishingMessage, snapshotMessage } from './messages.js';
+import { snapshotMessage } from './messages.js';
 import type { Observations } from './observe.js';
+import { enterStage, nextStage } from './stages.js';
 
 /** What a stage step saw: the creation's and its copies' changes to write, or the creation has ended. */
 export interface StageChange {
@@ -55,8 +56,8 @@ export async function advanceSnapshotting(ctx: TrackerContext, c: CreationRecord
 }
 
 async function sourceAvailable(ctx: TrackerContext, c: CreationRecord, patch: SnapshotPatch): Promise<StageResult> {
-  if (c.copies.length) return change({ ...patch, stage: 'COPYING', message: copiesStartingMessage(c) });
-  if (plan(c).publishes) return change({ ...patch, stage: 'PUBLISHING', message: publishingMessage(c) });
+  const next = nextStage(c, 'SNAPSHOTTING');
+  if (next !== 'DONE') return change({ ...patch, ...enterStage(c, next) });
   await applyProgress(ctx.deps, c.id, patch);
   const current = await findCreation(ctx.deps.db, c.id);
   if (current) await complete(ctx, current);
