@@ -1,11 +1,12 @@
 // Responsible for keeping the AMI list true to EC2 for the AMIs the tracker no longer watches: per
 // region one DescribeImages (image-id filter, chunks of 1000) for every AMI the database thinks
 // exists, marking those deregistered outside the service as DEREGISTERED and picking up state
-// changes (pending → available after a restart, failed). It changes `amis` rows only; creations
-// are the tracker's, so nothing is published.
-import { updateAmi } from '../db/amis.js';
+// changes (pending → available after a restart, failed), and the image settings changed outside
+// it (deregistration protection, deprecation, IMDSv2 in the console). It changes `amis` rows only;
+// creations are the tracker's, so nothing is published.
+import { updateAmi, type AmiPatch } from '../db/amis.js';
 import { amisToReconcile } from '../db/creations.js';
-import type { AmiState } from '../db/schema.js';
+import type { AmiRow, AmiState } from '../db/schema.js';
 import type { ServiceDeps } from './context.js';
 import type { Ec2Image } from './ec2/types.js';
 import { createPeriodic } from './periodic.js';
@@ -36,6 +37,24 @@ function stateOf(image: Ec2Image): AmiState {
   if (image.state === 'deregistered') return 'DEREGISTERED';
   if (['failed', 'error', 'invalid'].includes(image.state)) return 'FAILED';
   return 'PENDING';
+}
+
+/** The settings EC2 reports that the row does not hold (changed in the console or by another tool). */
+function changedSettings(row: AmiRow, image: Ec2Image): AmiPatch {
+  const listed = {
+    deregistrationProtection: image.deregistrationProtection,
+    deprecationTime: image.deprecationTime ? Date.parse(image.deprecationTime) : null,
+    imdsSupport: image.imdsSupport ?? null,
+  };
+  const patch: AmiPatch = {};
+  if (listed.deregistrationProtection !== row.deregistrationProtection)
+    patch.deregistrationProtection = listed.deregistrationProtection;
+  // EC2 keeps the deprecation time to the minute: a row within the same minute agrees with it.
+  if (Math.floor((listed.deprecationTime ?? 0) / 60_000) !== Math.floor((row.deprecationTime ?? 0) / 60_000)) {
+    patch.deprecationTime = listed.deprecationTime;
+  }
+  if (listed.imdsSupport !== row.imdsSupport) patch.imdsSupport = listed.imdsSupport;
+  return patch;
 }
 
 export function createReconciler(deps: ServiceDeps, options: ReconcilerOptions) {
@@ -72,8 +91,13 @@ export function createReconciler(deps: ServiceDeps, options: ReconcilerOptions) 
         // A PENDING row may not be listed yet right after CreateImage/CopyImage; one seen before is gone.
         else if (row.state !== 'PENDING' || now - row.createdAt > graceMs) to = 'DEREGISTERED';
         else continue;
-        if (to === row.state) continue;
+        const settings = image ? changedSettings(row, image) : {};
+        if (to === row.state) {
+          if (Object.keys(settings).length) await updateAmi(db, row.amiId, { ...settings, updatedAt: now });
+          continue;
+        }
         await updateAmi(db, row.amiId, {
+          ...settings,
           state: to,
           ...(to === 'DEREGISTERED' ? { visibility: 'PRIVATE' as const } : {}),
           updatedAt: now,

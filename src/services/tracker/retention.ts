@@ -93,6 +93,7 @@ export function unitsToRetire(rows: readonly TemplateAmi[], currentId: string, k
  */
 export function keepReason(unit: RetentionUnit): string | undefined {
   if (unit.images.some((i) => i.state === 'AVAILABLE' && i.visibility === 'PUBLIC')) return 'public';
+  if (unit.images.some((i) => i.state === 'AVAILABLE' && i.deregistrationProtection)) return 'deregistration protection is on';
   return undefined;
 }
 

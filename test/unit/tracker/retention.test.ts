@@ -130,6 +130,18 @@ describe('retention when a creation completes', () => {
     expect(h.fake.callsOf('DeleteSnapshot')).toEqual([]);
   });
 
+  it('keeps an AMI whose row says its deregistration protection is on, sending EC2 no DeregisterImage', async () => {
+    h = await createUnitHarness();
+    const protectedAmi = await capture('protected by the service', { deregistrationProtection: true });
+    expect(await h.ami(protectedAmi.amiId!)).toMatchObject({ deregistrationProtection: true });
+    const c = await capture('newest', { retention: { keepLatest: 1 } });
+
+    expect(c.message).toBe(
+      `AMI ${c.amiId} is available in us-east-1; kept ${protectedAmi.amiId} (deregistration protection is on)`,
+    );
+    expect(h.fake.callsOf('DeregisterImage')).toEqual([]);
+  });
+
   it('reports an image EC2 refuses to deregister for another reason, without failing the creation', async () => {
     h = await createUnitHarness();
     const old = await capture('refused one');
