@@ -14,6 +14,7 @@ import {
   type Image,
   type Instance,
 } from '@aws-sdk/client-ec2';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { expect } from 'vitest';
 import { BASE_IMAGES, startSimulator, type SimulatorOptions } from '../../simulator/index.js';
 import { startMoto } from '../support/moto.js';
@@ -26,6 +27,8 @@ export interface Backend {
   readonly accountId: string;
   /** A client for a region; retries off, so an error reaches the test as the backend answered it. */
   ec2(region?: string): EC2Client;
+  /** An SSM client for a region, on the same endpoint (both backends serve SSM beside EC2). */
+  ssm(region?: string): SSMClient;
   /**
    * Lets time pass for the backend. The simulator's clock moves (instances boot and stop, snapshots
    * progress); moto's transitions are immediate, so there it changes nothing.
@@ -47,15 +50,14 @@ export const ACCOUNT_ID = '123456789012';
  */
 export const LAUNCH_IMAGE_ID = BASE_IMAGES.x86_64;
 
-function clients(url: string): { get(region: string): EC2Client; destroy(): void } {
-  const byRegion = new Map<string, EC2Client>();
+type Client = EC2Client | SSMClient;
+
+function clients<C extends Client>(make: (region: string) => C): { get(region: string): C; destroy(): void } {
+  const byRegion = new Map<string, C>();
   return {
     get(region) {
       let client = byRegion.get(region);
-      if (!client) {
-        client = new EC2Client({ region, endpoint: url, credentials: CREDENTIALS, maxAttempts: 1 });
-        byRegion.set(region, client);
-      }
+      if (!client) byRegion.set(region, (client = make(region)));
       return client;
     },
     destroy() {
@@ -64,16 +66,23 @@ function clients(url: string): { get(region: string): EC2Client; destroy(): void
   };
 }
 
+const ec2Clients = (url: string) =>
+  clients((region) => new EC2Client({ region, endpoint: url, credentials: CREDENTIALS, maxAttempts: 1 }));
+const ssmClients = (url: string) =>
+  clients((region) => new SSMClient({ region, endpoint: url, credentials: CREDENTIALS, maxAttempts: 1 }));
+
 /** The simulator with an injected clock that only `elapse` moves (default speed: 1 GiB/s). */
 export async function startSimulatorBackend(options: SimulatorOptions = {}): Promise<Backend> {
   let now = Date.now();
   const sim = await startSimulator({ speedGiBPerSecond: 1, accountId: ACCOUNT_ID, now: () => now, ...options });
-  const ec2 = clients(sim.url);
+  const ec2 = ec2Clients(sim.url);
+  const ssm = ssmClients(sim.url);
   return {
     name: 'simulator',
     url: sim.url,
     accountId: sim.accountId,
     ec2: (region = 'us-east-1') => ec2.get(region),
+    ssm: (region = 'us-east-1') => ssm.get(region),
     elapse(seconds) {
       now += seconds * 1000;
     },
@@ -83,6 +92,7 @@ export async function startSimulatorBackend(options: SimulatorOptions = {}): Pro
     },
     async stop() {
       ec2.destroy();
+      ssm.destroy();
       await sim.stop();
     },
   };
@@ -90,18 +100,21 @@ export async function startSimulatorBackend(options: SimulatorOptions = {}): Pro
 
 export async function startMotoBackend(): Promise<Backend> {
   const moto = await startMoto();
-  const ec2 = clients(moto.url);
+  const ec2 = ec2Clients(moto.url);
+  const ssm = ssmClients(moto.url);
   return {
     name: 'moto',
     url: moto.url,
     accountId: ACCOUNT_ID,
     ec2: (region = 'us-east-1') => ec2.get(region),
+    ssm: (region = 'us-east-1') => ssm.get(region),
     elapse() {
       // moto's images are available and its instances running at once.
     },
     reset: () => moto.reset(),
     async stop() {
       ec2.destroy();
+      ssm.destroy();
       await moto.stop();
     },
   };

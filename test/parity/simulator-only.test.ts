@@ -13,6 +13,8 @@ import {
   DescribeSnapshotsCommand,
   DescribeVolumesCommand,
   EC2Client,
+  EnableImageDeprecationCommand,
+  EnableImageDeregistrationProtectionCommand,
   GetImageBlockPublicAccessStateCommand,
   ModifyImageAttributeCommand,
   StartInstancesCommand,
@@ -400,5 +402,51 @@ describe('[simulator only: moto differs from the EC2 API reference here] validat
     expect(out.DeleteSnapshotResults).toEqual(snapshotIdsOf(image).map((SnapshotId) => ({ SnapshotId, ReturnCode: 'success' })));
     const left = await sim.ec2().send(new DescribeSnapshotsCommand({ OwnerIds: ['self'] }));
     expect(left.Snapshots).toEqual([]);
+  });
+});
+
+// moto 5.2.1 lacks all of these (checked by running it): EnableImageDeprecation and
+// EnableImageDeregistrationProtection answer an HTML page, ModifyImageAttribute ImdsSupport is
+// accepted but not shown, and CopyImage ignores Encrypted/KmsKeyId (the copy's snapshots are
+// unencrypted). test/simulator/image-settings.test.ts covers them in detail, with the AWS CLI too.
+describe("[simulator only: moto 5.2.1 lacks image deprecation, deregistration protection, ImdsSupport and encrypted copies] an image builder's settings", () => {
+  it('encrypts a copy in its own region with a customer key, then deprecates, protects and marks it IMDSv2 only, as DescribeImages shows', async () => {
+    const sim = await simulator();
+    const ec2 = sim.ec2();
+    const { ImageId: source = '' } = await ec2.send(new CreateImageCommand({ InstanceId: DEMO, Name: 'builder-src' }));
+    await waitForImage(sim, source);
+    const { ImageId = '' } = await ec2.send(
+      new CopyImageCommand({
+        SourceRegion: 'us-east-1',
+        SourceImageId: source,
+        Name: 'builder-enc',
+        Encrypted: true,
+        KmsKeyId: 'alias/builder',
+      }),
+    );
+    const image = await waitForImage(sim, ImageId);
+    const snaps = await ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: snapshotIdsOf(image) }));
+    expect(
+      snaps.Snapshots?.every(
+        (s) => s.Encrypted === true && s.KmsKeyId?.startsWith(`arn:aws:kms:us-east-1:${sim.accountId}:key/`),
+      ),
+    ).toBe(true);
+
+    const deprecateAt = new Date(Date.now() + 90 * 86_400_000);
+    deprecateAt.setUTCSeconds(0, 0);
+    await ec2.send(new EnableImageDeprecationCommand({ ImageId, DeprecateAt: deprecateAt }));
+    await ec2.send(new EnableImageDeregistrationProtectionCommand({ ImageId }));
+    await ec2.send(new ModifyImageAttributeCommand({ ImageId, ImdsSupport: { Value: 'v2.0' } }));
+    const after = (await ec2.send(new DescribeImagesCommand({ ImageIds: [ImageId] }))).Images?.[0];
+    expect(after).toMatchObject({
+      DeprecationTime: deprecateAt.toISOString(),
+      DeregistrationProtection: 'enabled',
+      ImdsSupport: 'v2.0',
+    });
+    await expectEc2Error(ec2.send(new DeregisterImageCommand({ ImageId })), 'OperationNotPermitted');
+    await expectEc2Error(
+      ec2.send(new ModifyImageAttributeCommand({ ImageId, LaunchPermission: { Add: [{ Group: 'all' }] } })),
+      'UnsupportedOperation',
+    );
   });
 });
