@@ -1,12 +1,13 @@
 // Responsible for the AMIs a creation produced: listing the viewer's and the community's, and
-// changing who may launch them (publish, share) or removing them (deregister).
+// changing who may launch them (publish, share), whether they may be removed (protect) or removing
+// them (deregister).
 import { amisOfCreation, findAmi, listAmis, updateAmi, type AmiListFilter, type AmiRecord } from '../db/amis.js';
 import type { Logger } from 'pino';
 import type { Store } from '../db/store.js';
 import type { AmiVisibility } from '../db/schema.js';
 import type { Clock, ServiceDeps } from './context.js';
 import type { Ec2Gateway } from './ec2/types.js';
-import { publicAccessBlockedMessage, toDomainError } from './ec2/errors.js';
+import { isDeregistrationProtected, publicAccessBlockedMessage, toDomainError } from './ec2/errors.js';
 import { ForbiddenError, InvalidStateError, NotFoundError, ValidationError } from './errors.js';
 import { deleteSnapshotsOnEc2, deregisteredPatch, deregisterOnEc2 } from './image-removal.js';
 import { applyLaunchPermissions, type PermissionChange } from './launch-permissions.js';
@@ -58,6 +59,11 @@ export function createAmiService(deps: ServiceDeps) {
 
     share(viewer: Viewer, input: { amiId: string; accountIds: readonly string[]; revoke?: boolean | null }): Promise<AmiRecord> {
       return shareAmi(amiDeps, viewer, input);
+    },
+
+    /** Turn one region's deregistration protection on or off, on EC2 and then on the row. */
+    protect(viewer: Viewer, input: { amiId: string; enabled: boolean }): Promise<AmiRecord> {
+      return protectAmi(amiDeps, viewer, input);
     },
 
     /** Deregister one region's AMI and delete its snapshots; it stays in history as DEREGISTERED. */
@@ -182,13 +188,48 @@ async function deregisterAmi(
   const { db, ec2, clock } = deps;
   const ami = await ownAmi(db, viewer, input.amiId);
   if (ami.state === 'DEREGISTERED') return ami;
+  if (ami.deregistrationProtection) throw protectedError(ami.amiId);
   await assertNotBeingCreated(db, ami);
-  const snapshotIds = await domainErrors(deregisterOnEc2(ec2, ami));
+  const snapshotIds = await deregisterOnEc2(ec2, ami).catch((err: unknown) => {
+    // Turned on outside prism-ami (the console, the CLI): EC2 refuses, and the row learns it.
+    if (!isDeregistrationProtected(err)) throw toDomainError(err);
+    return updateAmi(db, ami.amiId, { deregistrationProtection: true, updatedAt: clock.now() }).then(() => {
+      throw protectedError(ami.amiId);
+    });
+  });
   // Recorded before the snapshots go: a snapshot EC2 will not delete must not leave the row AVAILABLE.
   await updateAmi(db, ami.amiId, deregisteredPatch(clock.now()));
   const deleteSnapshots = input.deleteSnapshots ?? true;
   if (deleteSnapshots) await domainErrors(deleteSnapshotsOnEc2(ec2, ami.region, snapshotIds));
   deps.log.info({ amiId: ami.amiId, snapshots: deleteSnapshots ? snapshotIds.length : 0 }, 'deregistered');
+  return (await findAmi(db, ami.amiId))!;
+}
+
+function protectedError(amiId: string): InvalidStateError {
+  return new InvalidStateError(
+    'AMI_STATE_INVALID',
+    `AMI ${amiId} has deregistration protection on, so it cannot be deregistered. Lift it first with ` +
+      `protectAmi(input: { amiId: "${amiId}", enabled: false }) or \`prism-ami protect ${amiId} --off\`, then deregister it.`,
+  );
+}
+
+/** One image only: deregisterAmi removes one region's image, so its protection is per region too. */
+async function protectAmi(deps: AmiDeps, viewer: Viewer, input: { amiId: string; enabled: boolean }): Promise<AmiRecord> {
+  const { db, ec2, clock } = deps;
+  const ami = await ownAmi(db, viewer, input.amiId);
+  if (ami.state !== 'AVAILABLE') {
+    throw new InvalidStateError(
+      'AMI_STATE_INVALID',
+      `AMI ${ami.amiId} is ${ami.state.toLowerCase()}; only an available AMI's deregistration protection can be changed`,
+    );
+  }
+  await domainErrors(
+    input.enabled
+      ? ec2.enableDeregistrationProtection(ami.region, ami.amiId)
+      : ec2.disableDeregistrationProtection(ami.region, ami.amiId),
+  );
+  await updateAmi(db, ami.amiId, { deregistrationProtection: input.enabled, updatedAt: clock.now() });
+  deps.log.info({ amiId: ami.amiId, enabled: input.enabled, by: viewer.user }, 'deregistration protection changed');
   return (await findAmi(db, ami.amiId))!;
 }
 

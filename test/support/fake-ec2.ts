@@ -34,6 +34,9 @@ export type Ec2Action =
   | 'ModifyImageAttribute'
   | 'ModifySnapshotAttribute'
   | 'DescribeImageAttribute'
+  | 'EnableImageDeprecation'
+  | 'EnableImageDeregistrationProtection'
+  | 'DisableImageDeregistrationProtection'
   | 'GetImageBlockPublicAccessState'
   | 'DescribeRegions';
 
@@ -99,6 +102,9 @@ interface FakeImage {
   launchUserIds: Set<string>;
   /** Made by CopyImage: while pending it holds one of the region's concurrent-copy slots. */
   copied: boolean;
+  deprecationTime: string | undefined;
+  deregistrationProtection: boolean;
+  imdsSupport: string | undefined;
 }
 
 interface FakeSnapshot {
@@ -264,6 +270,9 @@ export function createFakeEc2(options: { now?: () => number; regions?: string[];
       launchPublic: false,
       launchUserIds: new Set(),
       copied: false,
+      deprecationTime: undefined,
+      deregistrationProtection: false,
+      imdsSupport: undefined,
     };
     if (imagesToHide > 0) imagesToHide--;
     for (const size of volumeSizes) {
@@ -300,6 +309,9 @@ export function createFakeEc2(options: { now?: () => number; regions?: string[];
       encrypted: image.encrypted,
       tags: image.tags.map((t) => ({ ...t })),
       createdAt: image.createdAt,
+      deprecationTime: image.deprecationTime,
+      deregistrationProtection: image.deregistrationProtection,
+      imdsSupport: image.imdsSupport,
     };
   }
 
@@ -557,7 +569,37 @@ export function createFakeEc2(options: { now?: () => number; regions?: string[];
 
     async deregisterImage(region, imageId) {
       await request('DeregisterImage', region, { imageId }, () => {
-        imageIn(region, imageId, 'DeregisterImage').state = 'deregistered';
+        const image = imageIn(region, imageId, 'DeregisterImage');
+        if (image.deregistrationProtection) {
+          // EC2's own answer: a client error whose message names the protection.
+          fail('OperationNotPermitted', `Image ${imageId} has deregistration protection enabled.`, 'DeregisterImage', region);
+        }
+        image.state = 'deregistered';
+      });
+    },
+
+    async enableImageDeprecation(region, imageId, at) {
+      await request('EnableImageDeprecation', region, { imageId, at }, () => {
+        // EC2 rounds the time down to the minute.
+        imageIn(region, imageId, 'EnableImageDeprecation').deprecationTime = new Date(at - (at % 60_000)).toISOString();
+      });
+    },
+
+    async enableDeregistrationProtection(region, imageId) {
+      await request('EnableImageDeregistrationProtection', region, { imageId }, () => {
+        imageIn(region, imageId, 'EnableImageDeregistrationProtection').deregistrationProtection = true;
+      });
+    },
+
+    async disableDeregistrationProtection(region, imageId) {
+      await request('DisableImageDeregistrationProtection', region, { imageId }, () => {
+        imageIn(region, imageId, 'DisableImageDeregistrationProtection').deregistrationProtection = false;
+      });
+    },
+
+    async setImdsSupport(region, imageId) {
+      await request('ModifyImageAttribute', region, { imageId, imdsSupport: 'v2.0' }, () => {
+        imageIn(region, imageId, 'ModifyImageAttribute').imdsSupport = 'v2.0';
       });
     },
 

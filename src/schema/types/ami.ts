@@ -153,6 +153,17 @@ const DeregisterAmiInput = builder.inputType('DeregisterAmiInput', {
   }),
 });
 
+const ProtectAmiInput = builder.inputType('ProtectAmiInput', {
+  description: "Turn one region's deregistration protection on or off",
+  fields: (t) => ({
+    amiId: t.string({ required: true, description: 'The AMI id' }),
+    enabled: t.boolean({
+      required: true,
+      description: 'true: deregisterAmi (and EC2 DeregisterImage) refuses the AMI; false: it may be deregistered again',
+    }),
+  }),
+});
+
 builder.mutationFields((t) => ({
   publishAmi: t.field({
     type: AmiType,
@@ -183,11 +194,23 @@ builder.mutationFields((t) => ({
     description: "Deregister one region's AMI (and delete its snapshots); it stays in history as DEREGISTERED",
     args: { input: t.arg({ type: DeregisterAmiInput, required: true, description: 'The AMI to remove' }) },
     errors: {
-      types: [ValidationError, NotFoundError, ForbiddenError, Ec2Error],
+      types: [ValidationError, NotFoundError, ForbiddenError, InvalidStateError, Ec2Error],
       union: { name: 'DeregisterAmiResult', description: 'The deregisterAmi outcome: success, or the typed reason it failed' },
       result: { name: 'DeregisterAmiSuccess', description: 'The deregisterAmi succeeded' },
       dataField: { name: 'ami', description: 'The deregistered AMI' },
     },
     resolve: (_root, args, ctx) => amiResolvers.deregisterAmi(ctx, args.input),
+  }),
+  protectAmi: t.field({
+    type: AmiType,
+    description: "Turn one region's deregistration protection on or off (EC2's EnableImageDeregistrationProtection)",
+    args: { input: t.arg({ type: ProtectAmiInput, required: true, description: 'The AMI and the protection wanted' }) },
+    errors: {
+      types: [ValidationError, NotFoundError, ForbiddenError, InvalidStateError, Ec2Error],
+      union: { name: 'ProtectAmiResult', description: 'The protectAmi outcome: success, or the typed reason it failed' },
+      result: { name: 'ProtectAmiSuccess', description: 'The protectAmi succeeded' },
+      dataField: { name: 'ami', description: 'The AMI as it is now' },
+    },
+    resolve: (_root, args, ctx) => amiResolvers.protectAmi(ctx, args.input),
   }),
 }));

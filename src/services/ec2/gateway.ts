@@ -84,6 +84,10 @@ export function createEc2Gateway(options: GatewayOptions): Ec2Gateway & { destro
     deleteTags: (region, resourceIds, keys) => deleteTags(call, region, resourceIds, keys),
     deregisterImage: (region, imageId) => deregisterImage(call, region, imageId),
     deleteSnapshot: (region, snapshotId) => deleteSnapshot(call, region, snapshotId),
+    enableImageDeprecation: (region, imageId, at) => enableImageDeprecation(call, region, imageId, at),
+    enableDeregistrationProtection: (region, imageId) => setDeregistrationProtection(call, region, imageId, true),
+    disableDeregistrationProtection: (region, imageId) => setDeregistrationProtection(call, region, imageId, false),
+    setImdsSupport: (region, imageId) => setImdsSupport(call, region, imageId),
     modifyLaunchPermission: (region, imageId, change) => modifyLaunchPermission(call, region, imageId, change),
     modifySnapshotCreateVolumePermission: (region, snapshotId, change) =>
       modifySnapshotCreateVolumePermission(call, region, snapshotId, change),
@@ -315,6 +319,31 @@ async function deregisterImage(call: Call, region: string, imageId: string): Pro
 
 async function deleteSnapshot(call: Call, region: string, snapshotId: string): Promise<void> {
   await call(region, 'DeleteSnapshot', (sdk, client) => client.send(new sdk.DeleteSnapshotCommand({ SnapshotId: snapshotId })));
+}
+
+async function enableImageDeprecation(call: Call, region: string, imageId: string, at: number): Promise<void> {
+  await call(region, 'EnableImageDeprecation', (sdk, client) =>
+    client.send(new sdk.EnableImageDeprecationCommand({ ImageId: imageId, DeprecateAt: new Date(at) })),
+  );
+}
+
+async function setDeregistrationProtection(call: Call, region: string, imageId: string, enabled: boolean): Promise<void> {
+  if (enabled) {
+    // No cooldown: disabling then lifts the protection at once, which is what protectAmi(false) promises.
+    await call(region, 'EnableImageDeregistrationProtection', (sdk, client) =>
+      client.send(new sdk.EnableImageDeregistrationProtectionCommand({ ImageId: imageId, WithCooldown: false })),
+    );
+  } else {
+    await call(region, 'DisableImageDeregistrationProtection', (sdk, client) =>
+      client.send(new sdk.DisableImageDeregistrationProtectionCommand({ ImageId: imageId })),
+    );
+  }
+}
+
+async function setImdsSupport(call: Call, region: string, imageId: string): Promise<void> {
+  await call(region, 'ModifyImageAttribute', (sdk, client) =>
+    client.send(new sdk.ModifyImageAttributeCommand({ ImageId: imageId, ImdsSupport: { Value: 'v2.0' } })),
+  );
 }
 
 async function modifyLaunchPermission(

@@ -36,6 +36,9 @@ export function toImage(img: Sdk.Image): Ec2Image {
     encrypted: ebs.some((e) => e.Encrypted === true),
     tags: fromSdkTags(img.Tags),
     createdAt: img.CreationDate,
+    deprecationTime: img.DeprecationTime || undefined,
+    deregistrationProtection: (img.DeregistrationProtection ?? '').startsWith('enabled'),
+    imdsSupport: img.ImdsSupport || undefined,
   };
 }
 

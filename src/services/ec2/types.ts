@@ -51,6 +51,12 @@ export interface Ec2Image {
   encrypted: boolean;
   tags: Tag[];
   createdAt: string | undefined;
+  /** ISO-8601 DeprecationTime, when deprecation is scheduled. */
+  deprecationTime: string | undefined;
+  /** EC2 answers "enabled", "enabled-with-cooldown" or "disabled"; both enabled forms refuse DeregisterImage. */
+  deregistrationProtection: boolean;
+  /** "v2.0" when instances launched from it must use IMDSv2. */
+  imdsSupport: string | undefined;
 }
 
 export interface Ec2Snapshot {
@@ -122,6 +128,13 @@ export interface Ec2Gateway {
   createTags(region: string, resourceIds: string[], tags: Tag[]): Promise<void>;
   deleteTags(region: string, resourceIds: string[], keys: string[]): Promise<void>;
   deregisterImage(region: string, imageId: string): Promise<void>;
+  /** EnableImageDeprecation: EC2 deprecates the image at `at` (epoch ms; EC2 rounds it down to the minute). */
+  enableImageDeprecation(region: string, imageId: string, at: number): Promise<void>;
+  /** EnableImageDeregistrationProtection (without cooldown): DeregisterImage is refused until it is disabled. */
+  enableDeregistrationProtection(region: string, imageId: string): Promise<void>;
+  disableDeregistrationProtection(region: string, imageId: string): Promise<void>;
+  /** ModifyImageAttribute ImdsSupport=v2.0: instances launched from the image require IMDSv2 (EC2 cannot undo it). */
+  setImdsSupport(region: string, imageId: string): Promise<void>;
   deleteSnapshot(region: string, snapshotId: string): Promise<void>;
   modifyLaunchPermission(
     region: string,
