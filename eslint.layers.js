@@ -1,6 +1,6 @@
 // The layer rules, as lint (so a reviewer never has to say them): which folder may import what.
 // One dependency direction, schema → resolvers → services → db; the AWS SDK only behind the EC2
-// gateway; ioredis only behind the src/redis adapters; the environment read only where configuration is parsed; the simulator a program of its
+// gateway (SSM's behind the SSM gateway); ioredis only behind the src/redis adapters; the environment read only where configuration is parsed; the simulator a program of its
 // own; a creation written and announced only by its lifecycle. test/unit/layers.test.ts plants a
 // violation of each and checks the message.
 //
@@ -10,7 +10,20 @@ const SDK = {
   group: ['@aws-sdk/*'],
   allowTypeImports: true,
   message:
-    'Only src/services/ec2/gateway.ts calls the AWS SDK at run time: go through the Ec2Gateway interface (types may be imported).',
+    'Only src/services/ec2/gateway.ts calls the AWS SDK at run time: go through the Ec2Gateway interface (SSM: the SsmGateway of src/services/ssm/gateway.ts; types may be imported).',
+};
+
+const SSM_SDK = {
+  group: ['@aws-sdk/*', '!@aws-sdk/client-ssm'],
+  allowTypeImports: true,
+  message:
+    'Only src/services/ssm/gateway.ts calls the SSM SDK at run time, and only the SSM SDK: EC2 goes through the Ec2Gateway interface (types may be imported).',
+};
+
+const SSM_IN_EC2_GATEWAY = {
+  group: ['@aws-sdk/client-ssm'],
+  allowTypeImports: true,
+  message: 'Only src/services/ssm/gateway.ts calls SSM at run time: go through the SsmGateway interface (types may be imported).',
 };
 
 const REDIS_CLIENT = {
@@ -64,6 +77,7 @@ const restrict = (...patterns) => ({ '@typescript-eslint/no-restricted-imports':
 const SERVICES = ['src/services/**/*.ts'];
 const LIFECYCLE = ['src/services/creations/lifecycle.ts'];
 const GATEWAY = ['src/services/ec2/gateway.ts'];
+const SSM_GATEWAY = ['src/services/ssm/gateway.ts'];
 const API = ['src/schema/**/*.ts', 'src/resolvers/**/*.ts'];
 const REDIS = ['src/redis/**/*.ts'];
 const SIMULATOR = ['simulator/**/*.ts'];
@@ -74,7 +88,11 @@ export const layerRules = [
   { files: REDIS, rules: restrict(SDK, CREATION_WRITES) },
   { files: SERVICES, rules: restrict(SDK, REDIS_CLIENT, GRAPHQL_IN_SERVICES, OUTER_LAYERS_IN_SERVICES, CREATION_WRITES) },
   { files: LIFECYCLE, rules: restrict(SDK, REDIS_CLIENT, GRAPHQL_IN_SERVICES, OUTER_LAYERS_IN_SERVICES) },
-  { files: GATEWAY, rules: restrict(REDIS_CLIENT, GRAPHQL_IN_SERVICES, OUTER_LAYERS_IN_SERVICES, CREATION_WRITES) },
+  {
+    files: GATEWAY,
+    rules: restrict(SSM_IN_EC2_GATEWAY, REDIS_CLIENT, GRAPHQL_IN_SERVICES, OUTER_LAYERS_IN_SERVICES, CREATION_WRITES),
+  },
+  { files: SSM_GATEWAY, rules: restrict(SSM_SDK, REDIS_CLIENT, GRAPHQL_IN_SERVICES, OUTER_LAYERS_IN_SERVICES, CREATION_WRITES) },
   { files: API, rules: restrict(SDK, REDIS_CLIENT, DATA_ACCESS_IN_API) },
   { files: SIMULATOR, rules: restrict(SDK, REDIS_CLIENT, SERVER_IN_SIMULATOR) },
   {

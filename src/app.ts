@@ -26,6 +26,7 @@ import type { RateLimiter } from './services/rate-limit.js';
 import { createReconciler } from './services/reconciler.js';
 import { everyRegion, type RegionLeases } from './services/region-leases.js';
 import { createRegionDirectory } from './services/regions.js';
+import { createSsmGateway } from './services/ssm/gateway.js';
 import { createProgressTracker } from './services/tracker/index.js';
 
 export const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
@@ -47,13 +48,20 @@ export type App = Awaited<ReturnType<typeof buildApp>>;
 interface Ec2Backend {
   simulator: RunningSimulator | undefined;
   endpoint: string | undefined;
+  /** The simulator serves SSM on its EC2 endpoint; otherwise the configured one (or the SDK's). */
+  ssmEndpoint: string | undefined;
   credentials: AppOverrides['credentials'];
 }
 
 /** The simulator, started in-process on a loopback port when configured; otherwise the configured endpoint. */
 async function startEc2Backend(config: Config, logger: Logger, overrides: AppOverrides): Promise<Ec2Backend> {
   if (config.ec2Backend !== 'simulator') {
-    return { simulator: undefined, endpoint: config.ec2Endpoint, credentials: overrides.credentials };
+    return {
+      simulator: undefined,
+      endpoint: config.ec2Endpoint,
+      ssmEndpoint: config.ssmEndpoint,
+      credentials: overrides.credentials,
+    };
   }
   const simulator = await startSimulator({
     ...(config.simulator.speedGiBPerSecond ? { speedGiBPerSecond: config.simulator.speedGiBPerSecond } : {}),
@@ -66,7 +74,7 @@ async function startEc2Backend(config: Config, logger: Logger, overrides: AppOve
   });
   // The simulator does not check signatures; fixed credentials keep the SDK from searching for real ones.
   const credentials = { accessKeyId: 'prism-ami-simulator', secretAccessKey: 'prism-ami-simulator' };
-  return { simulator, endpoint: simulator.url, credentials };
+  return { simulator, endpoint: simulator.url, ssmEndpoint: simulator.url, credentials };
 }
 
 /** The gateway, with every call seen by the log, the metrics and (added once built) readiness. */
@@ -145,13 +153,15 @@ function createServiceDeps(
   config: Config,
   logger: Logger,
   store: Store,
-  ec2: ServiceDeps['ec2'],
+  gateways: Pick<ServiceDeps, 'ec2' | 'ssm'>,
   clock: Clock,
   shared: SharedState,
 ): ServiceDeps {
+  const { ec2, ssm } = gateways;
   return {
     db: store,
     ec2,
+    ssm,
     events: shared.events,
     ...(shared.reservations ? { reservations: shared.reservations } : {}),
     regions: createRegionDirectory({ ec2, logger, now: () => clock.now() }),
@@ -187,7 +197,8 @@ export async function buildApp(config: Config, logger: Logger, overrides: AppOve
   const shared = await createSharedState(config, logger, metrics);
   const backend = await startEc2Backend(config, logger, overrides);
   const { ec2, observe } = createObservedGateway(config, logger, backend, metrics);
-  const deps = createServiceDeps(config, logger, store, ec2, overrides.clock ?? systemClock, shared);
+  const ssm = createSsmGateway({ endpoint: backend.ssmEndpoint, credentials: backend.credentials });
+  const deps = createServiceDeps(config, logger, store, { ec2, ssm }, overrides.clock ?? systemClock, shared);
   const services = createServices(deps, { version: VERSION, backend: config.ec2Backend });
   const { tracker, reconciler, leases } = await createBackgroundWork(config, deps, metrics, overrides);
   const readiness = createReadiness({
@@ -247,6 +258,7 @@ export async function buildApp(config: Config, logger: Logger, overrides: AppOve
         await server.close();
         await Promise.all([leases.tracker.close(), leases.reconciler.close(), shared.stop()]);
         ec2.destroy();
+        ssm.destroy();
         await backend.simulator?.stop();
         await store.close();
         logger.info('prism-ami stopped');

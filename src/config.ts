@@ -33,6 +33,7 @@ const envSchema = z.object({
   POLL_INTERVAL_MS: z.coerce.number().int().min(50).max(600_000).optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   AWS_ENDPOINT_URL_EC2: optionalString.pipe(z.url().optional()),
+  AWS_ENDPOINT_URL_SSM: optionalString.pipe(z.url().optional()),
   AWS_ENDPOINT_URL: optionalString.pipe(z.url().optional()),
   AWS_PROFILE: optionalString,
   AWS_ACCESS_KEY_ID: optionalString,
@@ -116,6 +117,8 @@ export interface Config {
   ec2BackendReason: string;
   /** An explicit EC2 endpoint (moto, LocalStack, …); the simulator's own URL is decided at start. */
   ec2Endpoint: string | undefined;
+  /** An explicit SSM endpoint (AWS_ENDPOINT_URL_SSM, else AWS_ENDPOINT_URL); the simulator serves SSM on its own URL. */
+  ssmEndpoint: string | undefined;
   region: string;
   pollIntervalMs: number;
   logLevel: (typeof LOG_LEVELS)[number];
@@ -248,6 +251,7 @@ export function loadConfig(env: Record<string, string | undefined>, probe: Confi
     ec2Backend: backend,
     ec2BackendReason: reason,
     ec2Endpoint: backend === 'aws' ? endpoint : undefined,
+    ssmEndpoint: backend === 'aws' ? (e.AWS_ENDPOINT_URL_SSM ?? e.AWS_ENDPOINT_URL) : undefined,
     region: e.AWS_REGION,
     pollIntervalMs: e.POLL_INTERVAL_MS ?? (backend === 'aws' ? 10_000 : 1_000),
     logLevel: e.LOG_LEVEL,

@@ -83,7 +83,8 @@ interface CheckedRequest {
 /** The input as EC2 would check it; or the creation an idempotency key already made (a retry is never refused). */
 async function checkInput(deps: ServiceDeps, viewer: Viewer, input: CreateAmiRequest): Promise<CreationRecord | undefined> {
   const { sourceRegion } = deps;
-  const fieldErrors = validateCreateAmi(input, { knownRegions: await deps.regions.knownRegions(), sourceRegion });
+  const knownRegions = await deps.regions.knownRegions();
+  const fieldErrors = validateCreateAmi(input, { knownRegions, sourceRegion, now: deps.clock.now() });
   if (fieldErrors.length) throw new ValidationError(fieldErrors);
   return input.idempotencyKey ? findCreationByIdempotencyKey(deps.db, viewer.user, input.idempotencyKey) : undefined;
 }

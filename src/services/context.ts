@@ -7,6 +7,7 @@ import type { Ec2Gateway } from './ec2/types.js';
 import type { InstanceAccessPolicy } from './instance-access.js';
 import type { EventHub } from './events.js';
 import type { RegionDirectory } from './regions.js';
+import type { SsmGateway } from './ssm/types.js';
 
 export interface Clock {
   now: () => number;
@@ -17,6 +18,8 @@ export const systemClock: Clock = { now: () => Date.now() };
 export interface ServiceDeps {
   db: Store;
   ec2: Ec2Gateway;
+  /** SSM Parameter Store, where createAmi's ssmParameter is written in each image's region. */
+  ssm: SsmGateway;
   events: EventHub<CreationRecord>;
   regions: RegionDirectory;
   clock: Clock;

@@ -22,6 +22,15 @@ export const MAX_TEMPLATE_NAME = 128;
 export const MIN_KEEP_LATEST = 1;
 export const MAX_KEEP_LATEST = 100;
 export const RESERVED_TAG_PREFIXES = ['aws:', 'prism:'];
+/** EC2 deprecates an image at most 10 years ahead; a time under a minute ahead would pass before EC2 sees it. */
+export const MIN_DEPRECATE_AHEAD_MS = 60_000;
+export const MAX_DEPRECATE_AHEAD_YEARS = 10;
+/**
+ * SSM: 1011 characters for the name with the ARN before it (`arn:aws:ssm:REGION:ACCOUNT:parameter/`,
+ * at most 50 characters in the commercial regions), so 961 for the name itself.
+ */
+export const MAX_SSM_PARAMETER_NAME = 961;
+export const MAX_SSM_HIERARCHY_DEPTH = 15;
 
 export interface CreateAmiRequest {
   instance: string;
@@ -130,7 +139,7 @@ export function validateRegions(
 /** Every problem with a createAmi request, with paths relative to the mutation's `input`. */
 export function validateCreateAmi(
   input: CreateAmiRequest,
-  ctx: { knownRegions: ReadonlySet<string>; sourceRegion: string },
+  ctx: { knownRegions: ReadonlySet<string>; sourceRegion: string; now: number },
 ): FieldError[] {
   const errors: FieldError[] = [];
   const instance = input.instance.trim();
@@ -150,7 +159,60 @@ export function validateCreateAmi(
     errors.push({ path: 'input.idempotencyKey', message: 'must be 1 to 128 characters long' });
   }
   if (input.retention != null) errors.push(...validateRetention(input.retention, input.templateName));
+  errors.push(...validateImageSettings(input, ctx.now));
   return errors;
+}
+
+/** deprecateAt and ssmParameter, as EC2 and SSM would refuse them (the other settings are booleans). */
+export function validateImageSettings(input: Pick<CreateAmiRequest, 'deprecateAt' | 'ssmParameter'>, now: number): FieldError[] {
+  const errors: FieldError[] = [];
+  if (input.deprecateAt != null) {
+    const error = validateDeprecateAt(input.deprecateAt, now);
+    if (error) errors.push({ path: 'input.deprecateAt', message: error });
+  }
+  if (input.ssmParameter != null) {
+    const error = validateSsmParameterName(input.ssmParameter);
+    if (error) errors.push({ path: 'input.ssmParameter', message: error });
+  }
+  return errors;
+}
+
+function validateDeprecateAt(at: Date, now: number): string | undefined {
+  const given = at.getTime();
+  if (!Number.isFinite(given)) return 'is not a valid time';
+  const stamp = (ms: number) => new Date(ms).toISOString();
+  if (given < now + MIN_DEPRECATE_AHEAD_MS) {
+    return `${stamp(given)} is in the past or less than a minute ahead (now is ${stamp(now)}); give a time in the future`;
+  }
+  const latest = new Date(now);
+  latest.setUTCFullYear(latest.getUTCFullYear() + MAX_DEPRECATE_AHEAD_YEARS);
+  if (given > latest.getTime()) {
+    return `${stamp(given)} is more than ${MAX_DEPRECATE_AHEAD_YEARS} years ahead (now is ${stamp(now)}); EC2 deprecates at most ${MAX_DEPRECATE_AHEAD_YEARS} years ahead`;
+  }
+  return undefined;
+}
+
+/** SSM's naming constraints for a parameter (PutParameter's Name), checked before any image exists. */
+export function validateSsmParameterName(name: string): string | undefined {
+  if (name.length === 0) return 'must not be empty';
+  if (name.length > MAX_SSM_PARAMETER_NAME) {
+    return `must be at most ${MAX_SSM_PARAMETER_NAME} characters long (got ${name.length})`;
+  }
+  if (/\s/.test(name)) return 'must not contain spaces';
+  const bad = [...new Set([...name].filter((c) => !/[A-Za-z0-9_.\-/]/.test(c)))];
+  if (bad.length) {
+    return `may contain only letters, digits and _ . - / (found ${bad.map((c) => JSON.stringify(c)).join(', ')})`;
+  }
+  const hierarchical = name.includes('/');
+  if (hierarchical && !name.startsWith('/')) return 'a name in a hierarchy must start with / (e.g. /images/my-env/latest)';
+  const segments = hierarchical ? name.slice(1).split('/') : [name];
+  if (segments.some((s) => s.length === 0)) return 'must not contain an empty level (// or a trailing /)';
+  if (segments.length > MAX_SSM_HIERARCHY_DEPTH) {
+    return `a hierarchy is at most ${MAX_SSM_HIERARCHY_DEPTH} levels deep (got ${segments.length})`;
+  }
+  const reserved = ['aws', 'ssm'].find((prefix) => segments[0]!.toLowerCase().startsWith(prefix));
+  if (reserved) return `must not begin with "${reserved}" (SSM reserves it, in any case, also after the leading /)`;
+  return undefined;
 }
 
 /** A retention keeps the newest AMIs of one template: it needs the template, and a sane count. */

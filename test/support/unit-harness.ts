@@ -16,6 +16,7 @@ import type { CreateAmiRequest } from '../../src/services/validation.js';
 import type { Viewer } from '../../src/services/viewer.js';
 import { createProgressTracker, type TickReport, type TrackerOptions } from '../../src/services/tracker/index.js';
 import { createFakeEc2, type FakeCall, type FakeEc2, type FakeInstanceSpec } from './fake-ec2.js';
+import { createFakeSsm, type FakeSsm } from './fake-ssm.js';
 
 export { copyClientToken, type TickReport } from '../../src/services/tracker/index.js';
 
@@ -32,6 +33,8 @@ export interface ManualClock {
 export interface UnitHarness {
   deps: ServiceDeps;
   fake: FakeEc2;
+  /** SSM Parameter Store, in memory. */
+  ssm: FakeSsm;
   clock: ManualClock;
   services: ReturnType<typeof createServices>;
   viewer: Viewer;
@@ -75,10 +78,12 @@ export async function createUnitHarness(
   const store = await openStore({ databaseUrl: database.env.DATABASE_URL, databasePath: ':memory:' });
   const logger = pino({ level: 'silent' });
   const fake = createFakeEc2({ now: clock.now, regions: REGIONS, defaultRegion: SOURCE_REGION });
+  const ssm = createFakeSsm();
   const counted = countingHub(createEventHub<CreationRecord>());
   const deps: ServiceDeps = {
     db: store,
     ec2: fake,
+    ssm,
     events: counted.hub,
     regions: createRegionDirectory({ ec2: fake, logger, now: clock.now }),
     clock,
@@ -103,6 +108,7 @@ export async function createUnitHarness(
   return {
     deps,
     fake,
+    ssm,
     clock,
     services,
     viewer,

@@ -28,6 +28,18 @@ describe('configuration', () => {
     expect(loadConfig({ EC2_BACKEND: 'simulator', AWS_PROFILE: 'lab' }).ec2Backend).toBe('simulator');
   });
 
+  it('takes the SSM endpoint from AWS_ENDPOINT_URL_SSM, else AWS_ENDPOINT_URL, as the SDK does', () => {
+    expect(
+      loadConfig({ AWS_ENDPOINT_URL_EC2: 'http://127.0.0.1:5000', AWS_ENDPOINT_URL_SSM: 'http://127.0.0.1:5001' }),
+    ).toMatchObject({ ec2Endpoint: 'http://127.0.0.1:5000', ssmEndpoint: 'http://127.0.0.1:5001' });
+    expect(loadConfig({ AWS_ENDPOINT_URL: 'http://127.0.0.1:5002' })).toMatchObject({
+      ec2Endpoint: 'http://127.0.0.1:5002',
+      ssmEndpoint: 'http://127.0.0.1:5002',
+    });
+    expect(loadConfig({ AWS_PROFILE: 'lab' }).ssmEndpoint).toBeUndefined();
+    expect(() => loadConfig({ AWS_ENDPOINT_URL_SSM: 'not a url' })).toThrow(/AWS_ENDPOINT_URL_SSM/);
+  });
+
   it('selects PostgreSQL and Redis by URL, without local token files, and never echoes a bad URL', () => {
     const c = loadConfig({ DATABASE_URL: 'postgres://u:pw@db:5432/prism', REDIS_URL: 'redis://cache:6379', INSTANCE_ID: 'r1' });
     expect(c).toMatchObject({ databaseUrl: 'postgres://u:pw@db:5432/prism', instanceId: 'r1', localTokenPath: undefined });

@@ -53,6 +53,28 @@ describe('layer rules', () => {
     expect(gateway).toEqual([]);
   });
 
+  it('lets only the SSM gateway call the SSM SDK at run time, and it nothing else of the AWS SDK', async () => {
+    const ssm = "import { SSMClient } from '@aws-sdk/client-ssm';\nexport const c = SSMClient;\n";
+    for (const file of ['src/services/planted.ts', 'src/services/tracker/planted.ts']) {
+      expect(await lint(file, ssm), file).toEqual([
+        expect.stringContaining('Only src/services/ec2/gateway.ts calls the AWS SDK'),
+      ]);
+    }
+    expect(await lint('src/services/ec2/gateway.ts', ssm)).toEqual([
+      expect.stringContaining('Only src/services/ssm/gateway.ts calls SSM at run time'),
+    ]);
+    expect(await lint('src/services/ssm/gateway.ts', ssm)).toEqual([]);
+    expect(
+      await lint('src/services/ssm/gateway.ts', "const sdk = await import('@aws-sdk/client-ssm');\nexport { sdk };\n"),
+    ).toEqual([]);
+    const ec2 = "import { EC2Client } from '@aws-sdk/client-ec2';\nexport const c = EC2Client;\n";
+    expect(await lint('src/services/ssm/gateway.ts', ec2)).toEqual([
+      expect.stringContaining('Only src/services/ssm/gateway.ts calls the SSM SDK at run time, and only the SSM SDK'),
+    ]);
+    const types = "import type { Parameter } from '@aws-sdk/client-ssm';\nexport type P = Parameter;\n";
+    expect(await lint('src/services/planted.ts', types)).toEqual([]);
+  });
+
   it('lets only src/redis import ioredis, and keeps src/redis out of the services', async () => {
     const client = "import { Redis } from 'ioredis';\nexport const r = Redis;\n";
     for (const file of ['src/services/planted.ts', 'src/http/planted.ts', 'src/app.ts', 'src/services/tracker/planted.ts']) {

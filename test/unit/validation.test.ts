@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_REGIONS } from '../../src/services/regions.js';
 import { MAX_USER_TAGS, validateAmiName, validateCreateAmi } from '../../src/services/validation.js';
 
-const ctx = { knownRegions: new Set<string>(DEFAULT_REGIONS), sourceRegion: 'us-east-1' };
+const ctx = { knownRegions: new Set<string>(DEFAULT_REGIONS), sourceRegion: 'us-east-1', now: Date.UTC(2026, 0, 5) };
 const paths = (input: Parameters<typeof validateCreateAmi>[0]) => validateCreateAmi(input, ctx).map((e) => e.path);
 
 describe('AMI names as EC2 checks them', () => {

@@ -1,0 +1,86 @@
+// Responsible for every SSM Parameter Store call the service makes, through @aws-sdk/client-ssm
+// (AWS, moto or the built-in simulator, which serves SSM's JSON protocol on its EC2 endpoint). The
+// only module that loads the SSM SDK; its errors come out as Ec2CallError (same shape: the AWS
+// error code, the action, the region), so retry and error mapping are those of EC2 calls.
+import type * as Sdk from '@aws-sdk/client-ssm';
+import { Ec2CallError } from '../ec2/errors.js';
+import type { SsmGateway, SsmParameter } from './types.js';
+
+export interface SsmGatewayOptions {
+  /** Explicit endpoint (simulator, moto); otherwise the SDK's own resolution (AWS_ENDPOINT_URL_SSM, …). */
+  endpoint?: string | undefined;
+  /** Static credentials (simulator, tests); otherwise the SDK's default provider chain. */
+  credentials?: { accessKeyId: string; secretAccessKey: string } | undefined;
+  /** SDK standard-mode attempts; default 5, as for EC2. */
+  maxAttempts?: number;
+}
+
+type SdkModule = typeof Sdk;
+
+export function createSsmGateway(options: SsmGatewayOptions): SsmGateway & { destroy(): void } {
+  // The SDK is large and most servers never write a parameter: load it on first use.
+  let sdkPromise: Promise<SdkModule> | undefined;
+  const clients = new Map<string, Sdk.SSMClient>();
+
+  async function call<T>(region: string, action: string, run: (sdk: SdkModule, client: Sdk.SSMClient) => Promise<T>) {
+    const sdk = await (sdkPromise ??= import('@aws-sdk/client-ssm'));
+    let client = clients.get(region);
+    if (!client) {
+      client = new sdk.SSMClient({
+        region,
+        retryMode: 'standard',
+        maxAttempts: options.maxAttempts ?? 5,
+        ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+        ...(options.credentials ? { credentials: options.credentials } : {}),
+      });
+      clients.set(region, client);
+    }
+    try {
+      return await run(sdk, client);
+    } catch (err) {
+      throw wrapError(err, action, region);
+    }
+  }
+
+  return {
+    putParameter: (region, p) =>
+      call(region, 'PutParameter', async (sdk, client) => {
+        const res = await client.send(
+          new sdk.PutParameterCommand({
+            Name: p.name,
+            Value: p.value,
+            Type: 'String',
+            DataType: p.dataType,
+            Overwrite: p.overwrite,
+          }),
+        );
+        return res.Version ?? 1;
+      }),
+
+    getParameter: (region, name) =>
+      call(region, 'GetParameter', async (sdk, client): Promise<SsmParameter | undefined> => {
+        try {
+          const { Parameter: p } = await client.send(new sdk.GetParameterCommand({ Name: name }));
+          return p && { name: p.Name ?? name, value: p.Value ?? '', dataType: p.DataType, version: p.Version ?? 1 };
+        } catch (err) {
+          if ((err as { name?: string }).name === 'ParameterNotFound') return undefined;
+          throw err;
+        }
+      }),
+
+    destroy(): void {
+      for (const client of clients.values()) client.destroy();
+      clients.clear();
+    },
+  };
+}
+
+function wrapError(err: unknown, action: string, region: string): Ec2CallError {
+  const e = err as { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+  const status = e.$metadata?.httpStatusCode;
+  // Service exceptions carry SSM's code as `name` (ParameterLimitExceeded, …); network failures a Node `code`.
+  let code = e.code && !status ? e.code : (e.name ?? 'Unknown');
+  // An answer that is not SSM's error JSON (an HTML 500, a proxy page) carries no code.
+  if (code === 'Error') code = status ? 'UnparseableResponse' : 'NetworkError';
+  return new Ec2CallError(code, (e.message || code).split('\n')[0]!, action, region, status);
+}
