@@ -60,6 +60,31 @@ function block(title: string, rows: [string, string | null | undefined][]): stri
   return [title, ...shown.map(([label, value]) => `  ${pad(label)}${value}`)].join('\n');
 }
 
+/** The settings a creation asked for, as rows; none when it asked for none. Per-region keys continue the first row. */
+function settingsRows(c: Creation): [string, string | null][] {
+  const regionKeys = c.encryption?.regionKmsKeyIds ?? [];
+  const encryption = c.encryption ? (c.encryption.kmsKeyId ?? 'AWS managed key (alias/aws/ebs)') : null;
+  return [
+    ['Encryption', encryption],
+    ...regionKeys.map((k): [string, string] => ['', `${k.region}  ${k.kmsKeyId}`]),
+    ['Deprecates', c.deprecateAt],
+    ['Protection', c.deregistrationProtection ? 'deregistration protection on' : null],
+    ['IMDSv2', c.requireImdsV2 ? 'required' : null],
+    ['SSM parameter', c.ssmParameter],
+  ];
+}
+
+/** What EC2 reports of an AMI's settings: only those that are on, so that a plain AMI stays short. */
+function amiSettingsRows(a: AmiFieldsFragment): [string, string | null][] {
+  return [
+    ['Encrypted', a.encrypted ? `yes (${a.kmsKeyId ?? 'AWS managed key'})` : null],
+    ['Deprecates', a.deprecationTime],
+    ['Protected', a.deregistrationProtection ? 'yes (prism-ami protect --off lifts it)' : null],
+    ['IMDS', a.imdsSupport === 'v2.0' ? 'IMDSv2 required' : a.imdsSupport],
+    ['SSM parameter', a.ssmParameter],
+  ];
+}
+
 const tagText = (tags: readonly { key: string; value: string }[]) => tags.map((t) => `${t.key}=${t.value}`).join(', ');
 
 export function formatCreation(c: Creation): string {
@@ -76,6 +101,7 @@ export function formatCreation(c: Creation): string {
     ['Failure', c.failureReason],
     ...c.regions.map((r, i): [string, string] => [i === 0 ? 'Copies' : '', regionLine(r)]),
     ['Visibility', c.public ? 'public once available' : 'private'],
+    ...settingsRows(c),
     ['Tags', tagText(c.tags)],
     ...costLines(c.cost),
     ['Created', c.createdAt],
@@ -97,6 +123,7 @@ export function formatAmi(a: AmiFieldsFragment & { creation?: { id: string; cost
     ['Size', a.sizeGiB === null ? null : `${a.sizeGiB} GiB`],
     ['Template', a.templateName],
     ['Publisher', a.publisher],
+    ...amiSettingsRows(a),
     ['Tags', tagText(a.tags)],
     ['Creation', a.creation?.id ?? null],
     ...(a.creation ? costLines(a.creation.cost) : []),

@@ -12,7 +12,7 @@ import type { BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { dashboardIsStale } from '../../web/build.js';
 import { chromiumForTests, launchChromium } from '../support/browser.js';
-import { InstanceDocument } from '../../src/generated/graphql/graphql.js';
+import { AmiCreationsDocument, InstanceDocument } from '../../src/generated/graphql/graphql.js';
 import { startTestApp, TEST_CREDENTIALS, type TestApp } from '../support/harness.js';
 import { BASE_IMAGES } from '../../simulator/index.js';
 
@@ -168,6 +168,48 @@ describe('web dashboard', () => {
     expect(await page.locator('#keepLatest-error').textContent()).toMatch(/set templateName/);
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('keepLatest');
     await keepLatest.fill('');
+  });
+
+  it('sends encryption with per-region keys, deprecation, protection, IMDSv2 and the SSM parameter from the create form', async () => {
+    const form = createForm(page);
+    const name = `browser-settings-${Date.now()}`;
+    await form.getByRole('textbox', { name: 'Instance', exact: true }).fill('teaching-env');
+    await form.getByRole('textbox', { name: 'AMI name', exact: true }).fill(name);
+    await form.getByRole('textbox', { name: 'Copy to regions', exact: true }).fill('us-west-2');
+    await form.getByRole('checkbox', { name: 'Encrypt every image' }).check();
+    await form.getByRole('textbox', { name: 'KMS key', exact: true }).fill('alias/builds');
+    const regionKeys = form.getByRole('textbox', { name: 'Keys of the copy regions', exact: true });
+    // A line without "=" is refused in the form, beside its field, before anything is sent.
+    await regionKeys.fill('alias/builds-west');
+    await form.getByRole('button', { name: 'Create AMI' }).click();
+    await expect.poll(() => regionKeys.getAttribute('aria-invalid')).toBe('true');
+    expect(await page.locator('#regionKmsKeyIds-error').textContent()).toContain('region=key');
+
+    await regionKeys.fill('us-west-2=alias/builds-west');
+    const year = new Date().getFullYear() + 1;
+    await form.getByLabel('Deprecate at', { exact: true }).fill(`${year}-06-30T12:00`);
+    await form.getByRole('checkbox', { name: 'Deregistration protection' }).check();
+    await form.getByRole('checkbox', { name: 'Require IMDSv2' }).check();
+    await form.getByRole('textbox', { name: 'SSM parameter', exact: true }).fill('/prism/browser/latest');
+    await form.getByRole('button', { name: 'Create AMI' }).click();
+    await creationCard(page, name).waitFor();
+
+    const { amiCreations } = await t.gql(AmiCreationsDocument, { first: 100 });
+    const creation = amiCreations.edges.map((e) => e.node).find((c) => c.name === name);
+    expect(creation).toMatchObject({
+      encryption: { kmsKeyId: 'alias/builds', regionKmsKeyIds: [{ region: 'us-west-2', kmsKeyId: 'alias/builds-west' }] },
+      // datetime-local is the browser's local time; the page sent it as that instant.
+      deprecateAt: await page.evaluate((local) => new Date(local).toISOString(), `${year}-06-30T12:00`),
+      deregistrationProtection: true,
+      requireImdsV2: true,
+      ssmParameter: '/prism/browser/latest',
+    });
+    await form.getByRole('checkbox', { name: 'Encrypt every image' }).uncheck();
+    await form.getByRole('checkbox', { name: 'Deregistration protection' }).uncheck();
+    await form.getByRole('checkbox', { name: 'Require IMDSv2' }).uncheck();
+    await form.getByLabel('Deprecate at', { exact: true }).fill('');
+    await form.getByRole('textbox', { name: 'SSM parameter', exact: true }).fill('');
+    await form.getByRole('textbox', { name: 'Copy to regions', exact: true }).fill('');
   });
 
   it('creates an AMI and follows its progress bar live to COMPLETED without reloading, then lists it', async () => {

@@ -34,6 +34,11 @@ const creation = (over: Partial<CreationFieldsFragment> = {}): CreationFieldsFra
   noReboot: false,
   public: false,
   retention: null,
+  encryption: null,
+  deprecateAt: null,
+  deregistrationProtection: false,
+  requireImdsV2: false,
+  ssmParameter: null,
   tags: [],
   regions: [],
   createdAt: '2026-01-01T00:00:00.000Z',
@@ -42,6 +47,30 @@ const creation = (over: Partial<CreationFieldsFragment> = {}): CreationFieldsFra
   elapsedSeconds: 540,
   estimatedSecondsRemaining: 180,
   cost: { storageMonthlyUsd: 8.5, creationUsd: 0.025, sizeGiB: 30 },
+  ...over,
+});
+
+const ami = (over: Partial<AmiFieldsFragment> = {}): AmiFieldsFragment => ({
+  id: 'ami-1',
+  amiId: 'ami-1',
+  region: 'us-east-1',
+  name: 'env',
+  description: null,
+  architecture: 'x86_64',
+  state: 'AVAILABLE',
+  visibility: 'PRIVATE',
+  createdAt: '2026-01-01T00:00:00.000Z',
+  sizeGiB: 30,
+  templateName: 'gpu-base',
+  publisher: 'tester',
+  deregisteredReason: null,
+  encrypted: false,
+  kmsKeyId: null,
+  deprecationTime: null,
+  deregistrationProtection: false,
+  imdsSupport: null,
+  ssmParameter: null,
+  tags: [],
   ...over,
 });
 
@@ -234,24 +263,6 @@ describe('the instance table', () => {
 });
 
 describe('retention in the CLI', () => {
-  const ami = (over: Partial<AmiFieldsFragment> = {}): AmiFieldsFragment => ({
-    id: 'ami-1',
-    amiId: 'ami-1',
-    region: 'us-east-1',
-    name: 'env',
-    description: null,
-    architecture: 'x86_64',
-    state: 'AVAILABLE',
-    visibility: 'PRIVATE',
-    createdAt: '2026-01-01T00:00:00.000Z',
-    sizeGiB: 30,
-    templateName: 'gpu-base',
-    publisher: 'tester',
-    deregisteredReason: null,
-    tags: [],
-    ...over,
-  });
-
   it('shows why the service deregistered an AMI beside its state, and only the state otherwise', () => {
     const reason = "Retired by the retention of template 'gpu-base' (keep latest 2) when ami-3 became available";
     expect(formatAmi(ami({ state: 'DEREGISTERED', deregisteredReason: reason })).split('\n')).toContain(
@@ -273,5 +284,60 @@ describe('retention in the CLI', () => {
     expect(() => parseCount('two')).toThrow(InvalidArgumentError);
     expect(() => parseCount('2.5')).toThrow(InvalidArgumentError);
     expect(() => parseCount('')).toThrow(InvalidArgumentError);
+  });
+});
+
+describe('encryption, deprecation, protection, IMDSv2 and SSM in the CLI', () => {
+  it("status lists the settings a creation asked for, one line per copy region's key", () => {
+    const text = formatCreation(
+      creation({
+        encryption: { kmsKeyId: 'alias/builds', regionKmsKeyIds: [{ region: 'eu-west-1', kmsKeyId: 'alias/builds-eu' }] },
+        deprecateAt: '2027-06-30T12:00:00.000Z',
+        deregistrationProtection: true,
+        requireImdsV2: true,
+        ssmParameter: '/prism/env/latest',
+      }),
+    ).split('\n');
+    expect(text).toEqual(
+      expect.arrayContaining([
+        '  Encryption:    alias/builds',
+        '                 eu-west-1  alias/builds-eu',
+        '  Deprecates:    2027-06-30T12:00:00.000Z',
+        '  Protection:    deregistration protection on',
+        '  IMDSv2:        required',
+        '  SSM parameter: /prism/env/latest',
+      ]),
+    );
+  });
+
+  it('status names the AWS managed key when encryption has no key, and shows no setting lines when none was asked for', () => {
+    expect(formatCreation(creation({ encryption: { kmsKeyId: null, regionKmsKeyIds: [] } })).split('\n')).toContain(
+      '  Encryption:    AWS managed key (alias/aws/ebs)',
+    );
+    expect(formatCreation(creation())).not.toMatch(/Encryption|Deprecates|Protection|IMDSv2|SSM parameter/);
+  });
+
+  it("an AMI's block shows its key, deprecation time, protection, IMDSv2 and SSM parameter, and none of them when off", () => {
+    const text = formatAmi(
+      ami({
+        encrypted: true,
+        kmsKeyId: 'arn:aws:kms:us-east-1:123456789012:key/k1',
+        deprecationTime: '2027-06-30T12:00:00.000Z',
+        deregistrationProtection: true,
+        imdsSupport: 'v2.0',
+        ssmParameter: '/prism/env/latest',
+      }),
+    ).split('\n');
+    expect(text).toEqual(
+      expect.arrayContaining([
+        '  Encrypted:     yes (arn:aws:kms:us-east-1:123456789012:key/k1)',
+        '  Deprecates:    2027-06-30T12:00:00.000Z',
+        '  Protected:     yes (prism-ami protect --off lifts it)',
+        '  IMDS:          IMDSv2 required',
+        '  SSM parameter: /prism/env/latest',
+      ]),
+    );
+    expect(formatAmi(ami({ encrypted: true })).split('\n')).toContain('  Encrypted:    yes (AWS managed key)');
+    expect(formatAmi(ami())).not.toMatch(/Encrypted|Deprecates|Protected|IMDS|SSM/);
   });
 });

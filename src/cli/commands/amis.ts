@@ -1,9 +1,10 @@
-// Commands about registered AMIs: list, publish, share, delete.
+// Commands about registered AMIs: list, publish, share, protect, delete.
 import type { Command } from 'commander';
 import type { AmiFilter, TagInput, UserAmisQuery } from '../../generated/graphql/graphql.js';
 import {
   CommunityAmisDocument,
   DeregisterAmiDocument,
+  ProtectAmiDocument,
   PublishAmiDocument,
   ShareAmiDocument,
   UserAmisDocument,
@@ -79,6 +80,8 @@ export function registerAmiCommands(program: Command, run: Runner): void {
       }),
     );
 
+  registerProtectCommand(program, run);
+
   program
     .command('delete')
     .description("Deregister one region's AMI and delete its snapshots")
@@ -95,6 +98,31 @@ export function registerAmiCommands(program: Command, run: Runner): void {
         ctx.out.line(`Deregistered ${ami.amiId} ("${ami.name}") in ${ami.region}; ${snapshots}`);
       }),
     );
+}
+
+/** protect has its own register function: registerAmiCommands would otherwise outgrow a screen. */
+function registerProtectCommand(program: Command, run: Runner): void {
+  program
+    .command('protect')
+    .description("Turn an AMI's deregistration protection on (delete refuses it), or off with --off")
+    .argument('<ami-id>', "AMI id (one region's image: each copy has its own protection)")
+    .option('--off', 'lift the protection, so that the AMI can be deleted again')
+    .option('--json', 'print the GraphQL data as JSON')
+    .action((amiId: string, opts: { off?: boolean; json?: boolean }, cmd: Command) =>
+      run(cmd, (ctx) => protect(ctx, amiId, opts)),
+    );
+}
+
+async function protect(ctx: CommandContext, amiId: string, opts: { off?: boolean; json?: boolean }): Promise<void> {
+  const data = await ctx.client.request(ProtectAmiDocument, { input: { amiId, enabled: !opts.off } });
+  if (opts.json) ctx.out.json(data, { pretty: true });
+  const { ami } = expectSuccess(data.protectAmi, 'ProtectAmiSuccess');
+  if (opts.json) return;
+  ctx.out.line(
+    ami.deregistrationProtection
+      ? `Deregistration protection is on for ${ami.amiId} in ${ami.region}: delete refuses it until \`prism-ami protect ${ami.amiId} --off\``
+      : `Deregistration protection is off for ${ami.amiId} in ${ami.region}: it can be deleted again`,
+  );
 }
 
 /** Either list's connection: community AMIs come without their creation (and its costs). */

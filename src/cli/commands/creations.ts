@@ -1,15 +1,15 @@
 // Commands about creation jobs: create, status, watch, cancel.
-import type { Command } from 'commander';
-import type { CreationFieldsFragment, TagInput } from '../../generated/graphql/graphql.js';
+import { Option, type Command } from 'commander';
+import type { CreateAmiInput, CreationFieldsFragment, RegionKmsKeyInput, TagInput } from '../../generated/graphql/graphql.js';
 import { AmiStatusDocument, CancelAmiCreationDocument, CreateAmiDocument } from '../../generated/graphql/graphql.js';
 import { expectSuccess } from '../client.js';
 import type { CommandContext, Runner } from '../context.js';
 import { CliError, EXIT, type ExitCode } from '../errors.js';
 import { formatCreation } from '../format.js';
-import { collect, collectTag, parseCount } from '../options.js';
+import { collect, collectRegionKmsKey, collectTag, parseCount, parseDateTime, parseDuration } from '../options.js';
 import { exitCodeForStatus, follow, jsonView, plainView, reportOutcome, ttyView, type ProgressView } from '../progress.js';
 
-interface CreateOptions {
+export interface CreateOptions {
   name: string;
   description?: string;
   template?: string;
@@ -19,6 +19,15 @@ interface CreateOptions {
   tag?: TagInput[];
   region?: string[];
   share?: string[];
+  encrypt?: boolean;
+  kmsKey?: string;
+  regionKmsKey?: RegionKmsKeyInput[];
+  deprecateAt?: string;
+  /** Milliseconds from now; the CLI turns it into deprecateAt when the request is sent. */
+  deprecateIn?: number;
+  protect?: boolean;
+  imdsV2?: boolean;
+  ssmParameter?: string;
   wait?: boolean;
   json?: boolean;
 }
@@ -41,6 +50,22 @@ export function registerCreationCommands(program: Command, run: Runner): void {
     .option('--tag <key=value>', 'tag the AMI and its snapshots (repeatable)', collectTag)
     .option('--region <region>', 'copy the AMI to this region once available (repeatable)', collect)
     .option('--share <account>', 'grant launch permission to this 12-digit account (repeatable)', collect)
+    .option('--encrypt', 'encrypt every image (with the AWS managed key unless --kms-key says otherwise)')
+    .option('--kms-key <key>', "encrypt every image; the source region's KMS key (id, ARN, alias/…)")
+    .option(
+      '--region-kms-key <region=key>',
+      "encrypt the copy to REGION with KEY (repeatable; needed where --kms-key's key does not exist)",
+      collectRegionKmsKey,
+    )
+    .option('--deprecate-at <time>', 'deprecate every image at this ISO-8601 time (UTC unless a zone is given)', parseDateTime)
+    .addOption(
+      new Option('--deprecate-in <duration>', 'deprecate every image this long from now: 90d, 12w, 36h, 30m')
+        .argParser(parseDuration)
+        .conflicts('deprecateAt'),
+    )
+    .option('--protect', 'turn on deregistration protection for every image (prism-ami protect --off lifts it)')
+    .option('--imds-v2', 'instances launched from the images must use IMDSv2')
+    .option('--ssm-parameter <name>', "write each image's id to this SSM parameter in its region, e.g. /prism/base/latest")
     .option('--wait', 'follow the creation with a live progress bar until it ends')
     .option('--json', 'print the GraphQL data as JSON (with --wait: one JSON line per change)')
     .action((instance: string, opts: CreateOptions, cmd: Command) => run(cmd, (ctx) => create(ctx, instance, opts)));
@@ -67,21 +92,32 @@ export function registerCreationCommands(program: Command, run: Runner): void {
     .action((id: string, opts: { json?: boolean }, cmd: Command) => run(cmd, (ctx) => cancel(ctx, id, opts)));
 }
 
+/** The createAmi input the flags ask for; `now` anchors --deprecate-in. */
+export function createInput(instance: string, opts: CreateOptions, now = Date.now()): CreateAmiInput {
+  // Any of the three flags asks for encryption; --encrypt alone means the AWS managed key.
+  const encrypt = opts.encrypt || opts.kmsKey !== undefined || opts.regionKmsKey !== undefined;
+  const deprecateAt = opts.deprecateIn !== undefined ? new Date(now + opts.deprecateIn).toISOString() : opts.deprecateAt;
+  return {
+    instance,
+    name: opts.name,
+    description: opts.description,
+    templateName: opts.template,
+    ...(opts.keepLatest !== undefined ? { retention: { keepLatest: opts.keepLatest } } : {}),
+    noReboot: !opts.reboot,
+    public: opts.public ?? false,
+    tags: opts.tag ?? [],
+    copyToRegions: opts.region ?? [],
+    shareWithAccounts: opts.share ?? [],
+    ...(encrypt ? { encryption: { kmsKeyId: opts.kmsKey, regionKmsKeyIds: opts.regionKmsKey ?? [] } } : {}),
+    deprecateAt,
+    deregistrationProtection: opts.protect ?? false,
+    requireImdsV2: opts.imdsV2 ?? false,
+    ssmParameter: opts.ssmParameter,
+  };
+}
+
 async function create(ctx: CommandContext, instance: string, opts: CreateOptions): Promise<ExitCode | void> {
-  const data = await ctx.client.request(CreateAmiDocument, {
-    input: {
-      instance,
-      name: opts.name,
-      description: opts.description,
-      templateName: opts.template,
-      ...(opts.keepLatest !== undefined ? { retention: { keepLatest: opts.keepLatest } } : {}),
-      noReboot: !opts.reboot,
-      public: opts.public ?? false,
-      tags: opts.tag ?? [],
-      copyToRegions: opts.region ?? [],
-      shareWithAccounts: opts.share ?? [],
-    },
-  });
+  const data = await ctx.client.request(CreateAmiDocument, { input: createInput(instance, opts) });
   // With --json the data goes out even when it is a typed error, for scripts; the exit code still says so.
   if (opts.json) ctx.out.json(data, { pretty: !opts.wait });
   const { creation } = expectSuccess(data.createAmi, 'CreateAmiSuccess');

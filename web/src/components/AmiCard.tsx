@@ -36,6 +36,7 @@ export function AmiCard({
         </p>
       )}
       {ami.description && <p class="description">{ami.description}</p>}
+      <AmiSettings ami={ami} />
       {ami.tags.length > 0 && (
         <ul class="chips" aria-label="Tags">
           {ami.tags.map((t) => (
@@ -48,5 +49,30 @@ export function AmiCard({
       <LaunchAction ami={ami} />
       {children}
     </li>
+  );
+}
+
+/** The image settings EC2 reports, as chips; only those that are on, so a plain AMI's card stays as it was. */
+function AmiSettings({ ami }: { ami: WebAmiFragment }) {
+  const settings = [
+    ami.encrypted && { id: 'encrypted', text: `Encrypted · ${ami.kmsKeyId ?? 'AWS managed key'}` },
+    ami.deprecationTime && {
+      id: 'deprecation',
+      // Past the time EC2 hides the image from DescribeImages for others; the card says it happened.
+      text: `${Date.parse(ami.deprecationTime) <= Date.now() ? 'Deprecated' : 'Deprecates'} ${when(ami.deprecationTime)}`,
+    },
+    ami.deregistrationProtection && { id: 'protected', text: 'Protected' },
+    ami.imdsSupport === 'v2.0' && { id: 'imds', text: 'IMDSv2 required' },
+    ami.ssmParameter && { id: 'ssm', text: `SSM ${ami.ssmParameter}` },
+  ].filter((s): s is { id: string; text: string } => Boolean(s));
+  if (settings.length === 0) return null;
+  return (
+    <ul class="chips settings" aria-label="Settings" data-testid="ami-settings">
+      {settings.map((s) => (
+        <li key={s.id} data-setting={s.id}>
+          {s.text}
+        </li>
+      ))}
+    </ul>
   );
 }

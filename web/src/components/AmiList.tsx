@@ -1,9 +1,10 @@
 // The viewer's AMIs (one entry per region), filtered by tag, region and template, with the
-// actions: publish / unpublish, share with accounts (or revoke), deregister after confirmation.
+// actions: publish / unpublish, share with accounts (or revoke), protect / unprotect, deregister after confirmation.
 import { useState } from 'preact/hooks';
 import { useDashboard } from '../context.js';
 import {
   WebDeregisterAmiDocument,
+  WebProtectAmiDocument,
   WebPublishAmiDocument,
   WebShareAmiDocument,
   WebUserAmisDocument,
@@ -212,6 +213,15 @@ function useAmiActions(ami: WebAmiFragment) {
     }
   };
 
+  const protect = () =>
+    run(
+      () =>
+        api
+          .request(WebProtectAmiDocument, { input: { amiId: ami.amiId, enabled: !ami.deregistrationProtection } })
+          .then((d) => d.protectAmi),
+      ami.deregistrationProtection ? `${ami.name} can be deregistered again` : `${ami.name} is protected from deregistration`,
+    );
+
   const deregister = async () => {
     setConfirming(false);
     await run(
@@ -225,6 +235,7 @@ function useAmiActions(ami: WebAmiFragment) {
     error,
     publish,
     share,
+    protect,
     deregister,
     sharing,
     setSharing,
@@ -274,6 +285,14 @@ function AmiActions({ ami }: { ami: WebAmiFragment }) {
           onClick={() => setSharing(!sharing)}
         >
           Share…
+        </button>
+        <button
+          type="button"
+          class="secondary small"
+          disabled={busy || ami.state !== 'AVAILABLE'}
+          onClick={() => void actions.protect()}
+        >
+          {ami.deregistrationProtection ? 'Unprotect' : 'Protect'}
         </button>
         <button type="button" class="danger small" disabled={busy} onClick={() => setConfirming(true)}>
           Deregister…

@@ -7,6 +7,7 @@ import { useDashboard } from '../context.js';
 import {
   WebCreateAmiDocument,
   type CreateAmiInput,
+  type RegionKmsKeyInput,
   type WebCreateAmiMutation,
   type WebCreationFragment,
 } from '../generated/graphql.js';
@@ -23,7 +24,14 @@ type Field =
   | 'noReboot'
   | 'copyToRegions'
   | 'shareWithAccounts'
-  | 'public';
+  | 'public'
+  | 'encrypt'
+  | 'kmsKeyId'
+  | 'regionKmsKeyIds'
+  | 'deprecateAt'
+  | 'deregistrationProtection'
+  | 'requireImdsV2'
+  | 'ssmParameter';
 
 interface TagRow {
   key: string;
@@ -43,6 +51,15 @@ const EMPTY = {
   shareWithAccounts: '',
   noReboot: false,
   public: false,
+  encrypt: false,
+  kmsKeyId: '',
+  /** "region=key" pairs, one a line (or separated by spaces or commas) */
+  regionKmsKeyIds: '',
+  /** A datetime-local value: the browser's local time, without a zone */
+  deprecateAt: '',
+  deregistrationProtection: false,
+  requireImdsV2: false,
+  ssmParameter: '',
 };
 
 /** Which field an error that is not a ValidationError belongs to, by its code. */
@@ -61,6 +78,7 @@ interface Sent {
   sentRows: number[];
   regions: string[];
   accounts: string[];
+  regionKeys: RegionKmsKeyInput[];
 }
 
 type CreateFailure = Exclude<WebCreateAmiMutation['createAmi'], { __typename: 'CreateAmiSuccess' }>;
@@ -125,6 +143,8 @@ export function CreateForm({ onCreated }: { onCreated: (creation: WebCreationFra
         />
         <TagFields tags={tags} setTags={setTags} errorOf={errorOf} />
         <DistributionFields values={values} set={set} errorOf={errorOf} />
+        <EncryptionFields values={values} set={set} errorOf={errorOf} />
+        <ImageSettingsFields values={values} set={set} errorOf={errorOf} />
         <button type="submit" disabled={busy}>
           {busy ? 'Creating…' : 'Create AMI'}
         </button>
@@ -181,6 +201,93 @@ function DistributionFields({
   );
 }
 
+type FieldsProps = {
+  values: Values;
+  set: <K extends keyof Values>(key: K, value: Values[K]) => void;
+  errorOf: (id: string) => string[] | undefined;
+};
+
+/** Encrypt every image; the keys show once encryption is asked for (none: the AWS managed key). */
+function EncryptionFields({ values, set, errorOf }: FieldsProps) {
+  return (
+    <fieldset class="encryption">
+      <legend>Encryption</legend>
+      <CheckField
+        id="encrypt"
+        label="Encrypt every image"
+        hint="The source region's image included; without a key, the AWS managed key, which cannot be shared"
+        checked={values.encrypt}
+        errors={errorOf('encrypt')}
+        onChange={(v) => set('encrypt', v)}
+      />
+      {values.encrypt && (
+        <>
+          <TextField
+            id="kmsKeyId"
+            label="KMS key"
+            hint="Key id, key ARN or alias/… in the source region"
+            value={values.kmsKeyId}
+            errors={errorOf('kmsKeyId')}
+            onInput={(v) => set('kmsKeyId', v)}
+            placeholder="alias/builds"
+          />
+          <TextField
+            id="regionKmsKeyIds"
+            label="Keys of the copy regions"
+            hint="region=key, one a line, for each copy region whose key differs"
+            multiline
+            value={values.regionKmsKeyIds}
+            errors={errorOf('regionKmsKeyIds')}
+            onInput={(v) => set('regionKmsKeyIds', v)}
+            placeholder="us-west-2=alias/builds"
+          />
+        </>
+      )}
+    </fieldset>
+  );
+}
+
+/** What EC2 is told about every image once it is available: deprecation, protection, IMDSv2, the SSM parameter. */
+function ImageSettingsFields({ values, set, errorOf }: FieldsProps) {
+  return (
+    <>
+      <TextField
+        id="deprecateAt"
+        label="Deprecate at"
+        hint="Your local time; EC2 rounds it to the minute"
+        type="datetime-local"
+        value={values.deprecateAt}
+        errors={errorOf('deprecateAt')}
+        onInput={(v) => set('deprecateAt', v)}
+      />
+      <CheckField
+        id="deregistrationProtection"
+        label="Deregistration protection"
+        hint="Deregistering is refused until the protection is lifted"
+        checked={values.deregistrationProtection}
+        errors={errorOf('deregistrationProtection')}
+        onChange={(v) => set('deregistrationProtection', v)}
+      />
+      <CheckField
+        id="requireImdsV2"
+        label="Require IMDSv2"
+        hint="Instances launched from the images must use IMDSv2"
+        checked={values.requireImdsV2}
+        errors={errorOf('requireImdsV2')}
+        onChange={(v) => set('requireImdsV2', v)}
+      />
+      <TextField
+        id="ssmParameter"
+        label="SSM parameter"
+        hint="Each image's id is written to it in its region, e.g. /prism/gpu-base/latest"
+        value={values.ssmParameter}
+        errors={errorOf('ssmParameter')}
+        onInput={(v) => set('ssmParameter', v)}
+      />
+    </>
+  );
+}
+
 /** The form's state and its submit: the createAmi mutation, then success or the errors in place. */
 function useCreateForm(onCreated: (creation: WebCreationFragment) => void) {
   const { api, announce, amisChanged } = useDashboard();
@@ -197,8 +304,9 @@ function useCreateForm(onCreated: (creation: WebCreationFragment) => void) {
 
   async function submit(e: Event) {
     e.preventDefault();
-    if (values.keepLatest.trim() && !isWholeNumber(values.keepLatest)) {
-      setErrors({ keepLatest: ['must be a whole number from 1 to 100'] });
+    const local = localErrors(values);
+    if (Object.keys(local).length) {
+      setErrors(local);
       focusFirstInvalid(formRef.current);
       return;
     }
@@ -236,6 +344,7 @@ function toInput(values: Values, tags: TagRow[], idempotencyKey: string): { inpu
   const sentRows = tags.flatMap((t, i) => (t.key.trim() || t.value.trim() ? [i] : []));
   const regions = words(values.copyToRegions);
   const accounts = words(values.shareWithAccounts);
+  const regionKeys = values.encrypt ? (parseRegionKeys(values.regionKmsKeyIds) ?? []) : [];
   const input: CreateAmiInput = {
     instance: values.instance.trim(),
     name: values.name.trim(),
@@ -248,12 +357,47 @@ function toInput(values: Values, tags: TagRow[], idempotencyKey: string): { inpu
     ...(values.description.trim() ? { description: values.description.trim() } : {}),
     ...(values.templateName.trim() ? { templateName: values.templateName.trim() } : {}),
     ...(values.keepLatest.trim() ? { retention: { keepLatest: Number(values.keepLatest) } } : {}),
+    ...imageSettings(values, regionKeys),
   };
-  return { input, sent: { sentRows, regions, accounts } };
+  return { input, sent: { sentRows, regions, accounts, regionKeys } };
 }
 
 /** Only a whole number can be sent as an Int; the server checks its range and says so. */
 const isWholeNumber = (text: string) => /^\s*\d+\s*$/.test(text);
+
+/** What cannot be sent as typed; everything else the server checks (as EC2 would) and answers by path. */
+function localErrors(values: Values): Errors {
+  const errors: Errors = {};
+  if (values.keepLatest.trim() && !isWholeNumber(values.keepLatest)) errors.keepLatest = ['must be a whole number from 1 to 100'];
+  if (values.encrypt && !parseRegionKeys(values.regionKmsKeyIds)) {
+    errors.regionKmsKeyIds = ['write each as region=key, e.g. us-west-2=alias/builds'];
+  }
+  if (values.deprecateAt && Number.isNaN(Date.parse(values.deprecateAt))) errors.deprecateAt = ['is not a date and time'];
+  return errors;
+}
+
+/** "us-west-2=alias/a eu-west-1=arn:…" → one key per region; undefined when a pair has no region or no key. */
+function parseRegionKeys(text: string): RegionKmsKeyInput[] | undefined {
+  const pairs = words(text).map((pair) => {
+    const eq = pair.indexOf('=');
+    return eq > 0 ? { region: pair.slice(0, eq), kmsKeyId: pair.slice(eq + 1) } : undefined;
+  });
+  return pairs.every((p) => p?.kmsKeyId) ? (pairs as RegionKmsKeyInput[]) : undefined;
+}
+
+/** Encryption, deprecation, protection, IMDSv2 and the SSM parameter: only what was asked for is sent. */
+function imageSettings(values: Values, regionKeys: RegionKmsKeyInput[]): Partial<CreateAmiInput> {
+  const kmsKeyId = values.kmsKeyId.trim();
+  const ssmParameter = values.ssmParameter.trim();
+  return {
+    ...(values.encrypt ? { encryption: { ...(kmsKeyId ? { kmsKeyId } : {}), regionKmsKeyIds: regionKeys } } : {}),
+    // datetime-local has no zone: Date reads it as the browser's local time, which is what the person meant.
+    ...(values.deprecateAt ? { deprecateAt: new Date(values.deprecateAt).toISOString() } : {}),
+    deregistrationProtection: values.deregistrationProtection,
+    requireImdsV2: values.requireImdsV2,
+    ...(ssmParameter ? { ssmParameter } : {}),
+  };
+}
 
 /** Each message beside the field it is about; the ones no field of the form matches, apart. */
 function placeErrors(result: CreateFailure, sent: Sent): { byField: Errors; unplaced: string[] } {
@@ -336,7 +480,13 @@ function fieldId(path: string, sent: Sent): { field: string; prefix?: string } |
     case 'templateName':
     case 'noReboot':
     case 'public':
+    case 'deprecateAt':
+    case 'deregistrationProtection':
+    case 'requireImdsV2':
+    case 'ssmParameter':
       return { field: head };
+    case 'encryption':
+      return encryptionFieldId(parts.slice(1), sent);
     case 'retention':
       // input.retention.keepLatest, and input.retention (no template) both concern the Keep latest field.
       return { field: 'keepLatest' };
@@ -354,6 +504,14 @@ function fieldId(path: string, sent: Sent): { field: string; prefix?: string } |
     default:
       return undefined;
   }
+}
+
+/** `input.encryption.kmsKeyId` → the KMS key field; `input.encryption.regionKmsKeyIds.1.…` → the per-region keys, by region. */
+function encryptionFieldId([field, index]: string[], sent: Sent): { field: string; prefix?: string } {
+  if (field === 'kmsKeyId') return { field: 'kmsKeyId' };
+  if (field !== 'regionKmsKeyIds') return { field: 'encrypt' };
+  const region = index === undefined ? undefined : sent.regionKeys[Number(index)]?.region;
+  return region ? { field: 'regionKmsKeyIds', prefix: region } : { field: 'regionKmsKeyIds' };
 }
 
 function focusFirstInvalid(form: HTMLFormElement | null): void {
@@ -386,6 +544,7 @@ function TextField(props: {
   multiline?: boolean;
   placeholder?: string;
   inputMode?: 'numeric';
+  type?: 'text' | 'datetime-local';
 }) {
   const { id, errors } = props;
   const common = {
@@ -405,6 +564,8 @@ function TextField(props: {
       </label>
       {props.multiline ? (
         <textarea {...common} rows={2} onInput={(e) => props.onInput(e.currentTarget.value)} />
+      ) : props.type === 'datetime-local' ? (
+        <input {...common} type="datetime-local" onInput={(e) => props.onInput(e.currentTarget.value)} />
       ) : (
         <input
           {...common}

@@ -187,6 +187,14 @@ export type LaunchInstanceInput = {
   subnetId?: string | null | undefined;
 };
 
+/** Turn one region's deregistration protection on or off */
+export type ProtectAmiInput = {
+  /** The AMI id */
+  amiId: string;
+  /** true: deregisterAmi (and EC2 DeregisterImage) refuses the AMI; false: it may be deregistered again */
+  enabled: boolean;
+};
+
 /** Make an AMI (and its copies) public, or private again */
 export type PublishAmiInput = {
   /** The AMI id (any region of the creation) */
@@ -246,7 +254,7 @@ export type WebUserAmisQueryVariables = Exact<{
 }>;
 
 
-export type WebUserAmisQuery = { userAmis: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ node: { id: string, amiId: string, region: string, name: string, description: string | null, architecture: string | null, state: AmiState, visibility: AmiVisibility, createdAt: string, sizeGiB: number | null, templateName: string | null, publisher: string, deregisteredReason: string | null, tags: Array<{ key: string, value: string }> } }> } };
+export type WebUserAmisQuery = { userAmis: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ node: { id: string, amiId: string, region: string, name: string, description: string | null, architecture: string | null, state: AmiState, visibility: AmiVisibility, createdAt: string, sizeGiB: number | null, templateName: string | null, publisher: string, deregisteredReason: string | null, encrypted: boolean, kmsKeyId: string | null, deprecationTime: string | null, deregistrationProtection: boolean, imdsSupport: string | null, ssmParameter: string | null, tags: Array<{ key: string, value: string }> } }> } };
 
 export type WebCommunityAmisQueryVariables = Exact<{
   first?: number | null | undefined;
@@ -255,7 +263,7 @@ export type WebCommunityAmisQueryVariables = Exact<{
 }>;
 
 
-export type WebCommunityAmisQuery = { communityAmis: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ node: { id: string, amiId: string, region: string, name: string, description: string | null, architecture: string | null, state: AmiState, visibility: AmiVisibility, createdAt: string, sizeGiB: number | null, templateName: string | null, publisher: string, deregisteredReason: string | null, tags: Array<{ key: string, value: string }> } }> } };
+export type WebCommunityAmisQuery = { communityAmis: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ node: { id: string, amiId: string, region: string, name: string, description: string | null, architecture: string | null, state: AmiState, visibility: AmiVisibility, createdAt: string, sizeGiB: number | null, templateName: string | null, publisher: string, deregisteredReason: string | null, encrypted: boolean, kmsKeyId: string | null, deprecationTime: string | null, deregistrationProtection: boolean, imdsSupport: string | null, ssmParameter: string | null, tags: Array<{ key: string, value: string }> } }> } };
 
 export type WebAmiProgressSubscriptionVariables = Exact<{
   id: string | number;
@@ -302,7 +310,7 @@ export type WebPublishAmiMutation = { publishAmi:
     | { __typename: 'ForbiddenError', message: string, code: ErrorCode }
     | { __typename: 'InvalidStateError', message: string, code: ErrorCode }
     | { __typename: 'NotFoundError', message: string, code: ErrorCode }
-    | { __typename: 'PublishAmiSuccess', ami: { id: string, amiId: string, region: string, name: string, description: string | null, architecture: string | null, state: AmiState, visibility: AmiVisibility, createdAt: string, sizeGiB: number | null, templateName: string | null, publisher: string, deregisteredReason: string | null, tags: Array<{ key: string, value: string }> } }
+    | { __typename: 'PublishAmiSuccess', ami: { id: string, amiId: string, region: string, name: string, description: string | null, architecture: string | null, state: AmiState, visibility: AmiVisibility, createdAt: string, sizeGiB: number | null, templateName: string | null, publisher: string, deregisteredReason: string | null, encrypted: boolean, kmsKeyId: string | null, deprecationTime: string | null, deregistrationProtection: boolean, imdsSupport: string | null, ssmParameter: string | null, tags: Array<{ key: string, value: string }> } }
     | { __typename: 'ValidationError', message: string, code: ErrorCode, fieldErrors: Array<{ path: string, message: string }> }
    };
 
@@ -315,7 +323,21 @@ export type WebShareAmiMutation = { shareAmi:
     | { __typename: 'Ec2Error', message: string, code: ErrorCode }
     | { __typename: 'ForbiddenError', message: string, code: ErrorCode }
     | { __typename: 'NotFoundError', message: string, code: ErrorCode }
-    | { __typename: 'ShareAmiSuccess', ami: { id: string, amiId: string, region: string, name: string, description: string | null, architecture: string | null, state: AmiState, visibility: AmiVisibility, createdAt: string, sizeGiB: number | null, templateName: string | null, publisher: string, deregisteredReason: string | null, tags: Array<{ key: string, value: string }> } }
+    | { __typename: 'ShareAmiSuccess', ami: { id: string, amiId: string, region: string, name: string, description: string | null, architecture: string | null, state: AmiState, visibility: AmiVisibility, createdAt: string, sizeGiB: number | null, templateName: string | null, publisher: string, deregisteredReason: string | null, encrypted: boolean, kmsKeyId: string | null, deprecationTime: string | null, deregistrationProtection: boolean, imdsSupport: string | null, ssmParameter: string | null, tags: Array<{ key: string, value: string }> } }
+    | { __typename: 'ValidationError', message: string, code: ErrorCode, fieldErrors: Array<{ path: string, message: string }> }
+   };
+
+export type WebProtectAmiMutationVariables = Exact<{
+  input: ProtectAmiInput;
+}>;
+
+
+export type WebProtectAmiMutation = { protectAmi:
+    | { __typename: 'Ec2Error', message: string, code: ErrorCode }
+    | { __typename: 'ForbiddenError', message: string, code: ErrorCode }
+    | { __typename: 'InvalidStateError', message: string, code: ErrorCode }
+    | { __typename: 'NotFoundError', message: string, code: ErrorCode }
+    | { __typename: 'ProtectAmiSuccess', ami: { id: string, amiId: string, region: string, name: string, description: string | null, architecture: string | null, state: AmiState, visibility: AmiVisibility, createdAt: string, sizeGiB: number | null, templateName: string | null, publisher: string, deregisteredReason: string | null, encrypted: boolean, kmsKeyId: string | null, deprecationTime: string | null, deregistrationProtection: boolean, imdsSupport: string | null, ssmParameter: string | null, tags: Array<{ key: string, value: string }> } }
     | { __typename: 'ValidationError', message: string, code: ErrorCode, fieldErrors: Array<{ path: string, message: string }> }
    };
 
@@ -325,7 +347,7 @@ export type WebDeregisterAmiMutationVariables = Exact<{
 
 
 export type WebDeregisterAmiMutation = { deregisterAmi:
-    | { __typename: 'DeregisterAmiSuccess', ami: { id: string, amiId: string, region: string, name: string, description: string | null, architecture: string | null, state: AmiState, visibility: AmiVisibility, createdAt: string, sizeGiB: number | null, templateName: string | null, publisher: string, deregisteredReason: string | null, tags: Array<{ key: string, value: string }> } }
+    | { __typename: 'DeregisterAmiSuccess', ami: { id: string, amiId: string, region: string, name: string, description: string | null, architecture: string | null, state: AmiState, visibility: AmiVisibility, createdAt: string, sizeGiB: number | null, templateName: string | null, publisher: string, deregisteredReason: string | null, encrypted: boolean, kmsKeyId: string | null, deprecationTime: string | null, deregistrationProtection: boolean, imdsSupport: string | null, ssmParameter: string | null, tags: Array<{ key: string, value: string }> } }
     | { __typename: 'Ec2Error', message: string, code: ErrorCode }
     | { __typename: 'ForbiddenError', message: string, code: ErrorCode }
     | { __typename: 'InvalidStateError', message: string, code: ErrorCode }
@@ -364,7 +386,7 @@ export type WebInstanceQuery = { instance: { instanceId: string, name: string | 
 
 export type WebCreationFragment = { id: string, name: string, description: string | null, templateName: string | null, instanceId: string, sourceRegion: string, amiId: string | null, status: AmiCreationStatus, stage: AmiCreationStage, progress: number, message: string, failureReason: string | null, public: boolean, createdAt: string, completedAt: string | null, elapsedSeconds: number, estimatedSecondsRemaining: number | null, tags: Array<{ key: string, value: string }>, regions: Array<{ region: string, amiId: string | null, status: AmiCreationStatus, progress: number, message: string | null, queuedAt: string | null }> };
 
-export type WebAmiFragment = { id: string, amiId: string, region: string, name: string, description: string | null, architecture: string | null, state: AmiState, visibility: AmiVisibility, createdAt: string, sizeGiB: number | null, templateName: string | null, publisher: string, deregisteredReason: string | null, tags: Array<{ key: string, value: string }> };
+export type WebAmiFragment = { id: string, amiId: string, region: string, name: string, description: string | null, architecture: string | null, state: AmiState, visibility: AmiVisibility, createdAt: string, sizeGiB: number | null, templateName: string | null, publisher: string, deregisteredReason: string | null, encrypted: boolean, kmsKeyId: string | null, deprecationTime: string | null, deregistrationProtection: boolean, imdsSupport: string | null, ssmParameter: string | null, tags: Array<{ key: string, value: string }> };
 
 type WebError_ConflictError_Fragment = { __typename: 'ConflictError', message: string, code: ErrorCode };
 
@@ -455,6 +477,12 @@ export const WebAmiFragmentDoc = new TypedDocumentString(`
   templateName
   publisher
   deregisteredReason
+  encrypted
+  kmsKeyId
+  deprecationTime
+  deregistrationProtection
+  imdsSupport
+  ssmParameter
   tags {
     key
     value
@@ -565,6 +593,12 @@ export const WebUserAmisDocument = new TypedDocumentString(`
   templateName
   publisher
   deregisteredReason
+  encrypted
+  kmsKeyId
+  deprecationTime
+  deregistrationProtection
+  imdsSupport
+  ssmParameter
   tags {
     key
     value
@@ -599,6 +633,12 @@ export const WebCommunityAmisDocument = new TypedDocumentString(`
   templateName
   publisher
   deregisteredReason
+  encrypted
+  kmsKeyId
+  deprecationTime
+  deregistrationProtection
+  imdsSupport
+  ssmParameter
   tags {
     key
     value
@@ -775,6 +815,12 @@ export const WebPublishAmiDocument = new TypedDocumentString(`
   templateName
   publisher
   deregisteredReason
+  encrypted
+  kmsKeyId
+  deprecationTime
+  deregistrationProtection
+  imdsSupport
+  ssmParameter
   tags {
     key
     value
@@ -817,6 +863,12 @@ export const WebShareAmiDocument = new TypedDocumentString(`
   templateName
   publisher
   deregisteredReason
+  encrypted
+  kmsKeyId
+  deprecationTime
+  deregistrationProtection
+  imdsSupport
+  ssmParameter
   tags {
     key
     value
@@ -833,6 +885,54 @@ fragment WebError on Error {
     }
   }
 }`) as unknown as TypedDocumentString<WebShareAmiMutation, WebShareAmiMutationVariables>;
+export const WebProtectAmiDocument = new TypedDocumentString(`
+    mutation WebProtectAmi($input: ProtectAmiInput!) {
+  protectAmi(input: $input) {
+    __typename
+    ... on ProtectAmiSuccess {
+      ami {
+        ...WebAmi
+      }
+    }
+    ...WebError
+  }
+}
+    fragment WebAmi on Ami {
+  id
+  amiId
+  region
+  name
+  description
+  architecture
+  state
+  visibility
+  createdAt
+  sizeGiB
+  templateName
+  publisher
+  deregisteredReason
+  encrypted
+  kmsKeyId
+  deprecationTime
+  deregistrationProtection
+  imdsSupport
+  ssmParameter
+  tags {
+    key
+    value
+  }
+}
+fragment WebError on Error {
+  __typename
+  message
+  code
+  ... on ValidationError {
+    fieldErrors {
+      path
+      message
+    }
+  }
+}`) as unknown as TypedDocumentString<WebProtectAmiMutation, WebProtectAmiMutationVariables>;
 export const WebDeregisterAmiDocument = new TypedDocumentString(`
     mutation WebDeregisterAmi($input: DeregisterAmiInput!) {
   deregisterAmi(input: $input) {
@@ -859,6 +959,12 @@ export const WebDeregisterAmiDocument = new TypedDocumentString(`
   templateName
   publisher
   deregisteredReason
+  encrypted
+  kmsKeyId
+  deprecationTime
+  deregistrationProtection
+  imdsSupport
+  ssmParameter
   tags {
     key
     value
