@@ -57,6 +57,8 @@ export async function removeCreationImages(ec2: Ec2Gateway, db: ServiceDeps['db'
       for (const image of images) {
         for (const id of image.snapshotIds) want.snapshotIds.add(id);
         try {
+          // The creation's own settings may have protected it before the cancel; a cancel removes what it made.
+          if (image.deregistrationProtection) await ec2.disableDeregistrationProtection(name, image.id);
           await ec2.deregisterImage(name, image.id);
         } catch (err) {
           if (!isNotFound(err)) throw err;

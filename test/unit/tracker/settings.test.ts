@@ -200,4 +200,24 @@ describe('APPLYING_SETTINGS', () => {
     expect(h.fake.callsOf('ModifyImageAttribute').map((x) => x.region)).toEqual(['us-east-1']);
     expect(await h.status(c.id)).toMatchObject({ status: 'PARTIALLY_COMPLETED' });
   });
+
+  it('removes images the stage already protected when the creation is cancelled in it', async () => {
+    h = await createUnitHarness();
+    const c = await h.create({
+      name: 'cancelled while protected',
+      copyToRegions: ['us-west-2'],
+      deregistrationProtection: true,
+      ssmParameter: 'teaching-latest',
+    });
+    const copyId = await throughCopy(c);
+    h.ssm.failNextPut({ region: 'us-west-2' });
+    await h.tick();
+    expect(await h.status(c.id)).toMatchObject({ status: 'IN_PROGRESS', stage: 'APPLYING_SETTINGS' });
+    expect(h.fake.image(copyId).deregistrationProtection).toBe(true);
+
+    await h.services.creations.cancel(h.viewer, c.id);
+    expect(await h.status(c.id)).toMatchObject({ status: 'CANCELLED' });
+    expect(h.fake.image(c.amiId!).state).toBe('deregistered');
+    expect(h.fake.image(copyId).state).toBe('deregistered');
+  });
 });
