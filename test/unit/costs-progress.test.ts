@@ -43,6 +43,13 @@ describe('progress arithmetic', () => {
     expect(percent(plan, { source: 1, copies: [0.5, 0], publish: 0 }, 0)).toBe(49);
   });
 
+  it('counts the image settings as a share of their own, beside publishing', () => {
+    const plan = { sizeGiB: 10, copies: 1, publishes: true, settings: true };
+    expect(totalWork(plan)).toBeCloseTo(10 + 10 + 0.4 + 0.4, 6);
+    expect(workDone(plan, { source: 1, copies: [1], settings: 0.5, publish: 0 })).toBeCloseTo(20.2, 6);
+    expect(workDone({ ...plan, settings: false }, { source: 1, copies: [1], settings: 1, publish: 0 })).toBeCloseTo(20, 6);
+  });
+
   it('never decreases and stays below 100 until the creation is done', () => {
     const plan = { sizeGiB: 10, copies: 0, publishes: false };
     expect(percent(plan, { source: 0.2, copies: [], publish: 0 }, 35)).toBe(35);
