@@ -65,6 +65,11 @@ describe('image settings on the simulator', () => {
       expect(image, region).toMatchObject({ ImdsSupport: 'v2.0' });
       expect(image?.DeregistrationProtection, region).toMatch(/^enabled/);
       expect(Date.parse(image!.DeprecationTime!), region).toBe(deprecateAt.getTime());
+      // The gateway reads them back as the service sees them (DeregistrationProtection as a boolean).
+      const [seen] = await app.app.deps.ec2.findImages(region, { ids: [amiId] });
+      expect(seen, region).toMatchObject({ deregistrationProtection: true, imdsSupport: 'v2.0' });
+      expect(Date.parse(seen!.deprecationTime!), region).toBe(deprecateAt.getTime());
+      expect(await app.app.deps.ssm.getParameter(region, PARAMETER), region).toMatchObject({ value: amiId });
       const cli = await awsCli(sim, region, ['get-parameter', '--name', PARAMETER], 'ssm');
       expect(cli.code, cli.stderr).toBe(0);
       expect((JSON.parse(cli.stdout) as { Parameter: { Value: string; DataType: string } }).Parameter).toMatchObject({
