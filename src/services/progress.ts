@@ -1,13 +1,15 @@
 // Responsible for the progress arithmetic of a creation (pure): how much of the work is done,
 // what to tell a person about it, and how long the rest should take at the observed rate.
 //
-// Work units: the source snapshot counts its size in GiB, each regional copy its size again, and
-// publishing/sharing a small fixed share. Progress is the share of units done, never decreasing.
+// Work units: the source snapshot counts its size in GiB, its encrypted copy (when encrypted) and
+// each regional copy its size again, and publishing/sharing a small fixed share. Progress is the share of units done, never decreasing.
 import type { Ec2Snapshot } from './ec2/types.js';
 
 export interface WorkPlan {
   sizeGiB: number;
   copies: number;
+  /** The source image is copied once more in its own region, encrypted. */
+  encrypts?: boolean;
   /** Launch permissions to apply at the end (public and/or accounts). */
   publishes: boolean;
 }
@@ -15,6 +17,8 @@ export interface WorkPlan {
 export interface WorkDone {
   /** 0..1 */
   source: number;
+  /** 0..1, the encrypted copy of the source (counted only when the plan encrypts) */
+  encryption?: number;
   /** 0..1 each */
   copies: number[];
   /** 0..1 */
@@ -27,14 +31,15 @@ function unit(plan: WorkPlan): number {
 
 export function totalWork(plan: WorkPlan): number {
   const u = unit(plan);
-  return u + plan.copies * u + (plan.publishes ? 0.02 * u * (1 + plan.copies) : 0);
+  return u + (plan.encrypts ? u : 0) + plan.copies * u + (plan.publishes ? 0.02 * u * (1 + plan.copies) : 0);
 }
 
 export function workDone(plan: WorkPlan, done: WorkDone): number {
   const u = unit(plan);
   const copies = done.copies.reduce((s, f) => s + clamp01(f), 0);
   const publish = plan.publishes ? 0.02 * u * (1 + plan.copies) * clamp01(done.publish) : 0;
-  return clamp01(done.source) * u + copies * u + publish;
+  const encryption = plan.encrypts ? clamp01(done.encryption ?? 0) * u : 0;
+  return clamp01(done.source) * u + encryption + copies * u + publish;
 }
 
 /** Percent 0..99 while work remains (100 is reserved for a finished creation), never below `previous`. */

@@ -1,5 +1,6 @@
 // Responsible for checking a request the way EC2 would, before anything is recorded or sent, so bad
 // input gets every problem at once with the path of the offending field.
+import { resolveEncryption } from './encryption.js';
 import type { FieldError } from './errors.js';
 import { REGION_PATTERN } from './regions.js';
 import type { Tag } from './ec2/types.js';
@@ -150,7 +151,19 @@ export function validateCreateAmi(
     errors.push({ path: 'input.idempotencyKey', message: 'must be 1 to 128 characters long' });
   }
   if (input.retention != null) errors.push(...validateRetention(input.retention, input.templateName));
+  if (input.encryption != null)
+    errors.push(...resolveEncryption(input.encryption, encryptionContext(input, ctx.sourceRegion)).errors);
   return errors;
+}
+
+/** What the encryption of a request is judged against: the regions it goes to and who may launch it. */
+export function encryptionContext(input: CreateAmiRequest, sourceRegion: string) {
+  return {
+    sourceRegion,
+    copyToRegions: input.copyToRegions ?? [],
+    public: input.public ?? false,
+    shareWithAccounts: input.shareWithAccounts ?? [],
+  };
 }
 
 /** A retention keeps the newest AMIs of one template: it needs the template, and a sane count. */

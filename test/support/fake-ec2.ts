@@ -92,6 +92,8 @@ interface FakeImage {
   architecture: string | undefined;
   snapshotIds: string[];
   encrypted: boolean;
+  /** As EC2 reports it: the key ARN of the encrypted snapshots. */
+  kmsKeyId: string | undefined;
   tags: Tag[];
   createdAt: string;
   hidden: boolean;
@@ -128,6 +130,16 @@ interface Hook {
 }
 
 export const FAKE_ACCOUNT_ID = '123456789012';
+
+/** The fake's AWS managed EBS key id: EC2 reports the key ARN of whatever key encrypted a snapshot. */
+export const FAKE_MANAGED_KEY_ID = '00000000-0000-4000-8000-00000000ebs0';
+
+/** The key ARN EC2 reports for a key given by id, ARN or alias (aliases resolve to a key of their own). */
+export function kmsKeyArn(region: string, key: string | undefined): string {
+  if (key?.startsWith('arn:')) return key;
+  const id = !key || key === 'alias/aws/ebs' ? FAKE_MANAGED_KEY_ID : key.startsWith('alias/') ? `key-for-${key.slice(6)}` : key;
+  return `arn:aws:kms:${region}:${FAKE_ACCOUNT_ID}:key/${id}`;
+}
 
 /** An EC2 filter value: `*` and `?` wildcards, `\\` escapes the next character. */
 function wildcard(pattern: string): RegExp {
@@ -248,13 +260,21 @@ export function createFakeEc2(options: { now?: () => number; regions?: string[];
 
   function register(
     region: string,
-    base: { name: string; description: string | undefined; architecture: string | undefined; encrypted: boolean; tags: Tag[] },
+    base: {
+      name: string;
+      description: string | undefined;
+      architecture: string | undefined;
+      encrypted: boolean;
+      kmsKeyId?: string | undefined;
+      tags: Tag[];
+    },
     volumeSizes: number[],
   ): FakeImage {
     const id = newId('ami');
     const image: FakeImage = {
       id,
       region,
+      kmsKeyId: undefined,
       ...base,
       state: 'pending',
       stateReason: undefined,
@@ -298,6 +318,7 @@ export function createFakeEc2(options: { now?: () => number; regions?: string[];
       snapshotIds: [...image.snapshotIds],
       sizeGiB: image.snapshotIds.reduce((sum, id) => sum + (snapshots.get(id)?.volumeSizeGiB ?? 0), 0),
       encrypted: image.encrypted,
+      kmsKeyId: image.kmsKeyId,
       tags: image.tags.map((t) => ({ ...t })),
       createdAt: image.createdAt,
     };
@@ -496,7 +517,9 @@ export function createFakeEc2(options: { now?: () => number; regions?: string[];
             name: params.name,
             description: params.description,
             architecture: source.architecture,
-            encrypted: source.encrypted,
+            // An encrypted copy takes the key asked for; otherwise it keeps the source's encryption.
+            encrypted: source.encrypted || params.encrypted === true,
+            kmsKeyId: params.encrypted ? kmsKeyArn(region, params.kmsKeyId) : source.kmsKeyId,
             tags: mergeTags(source.tags, params.tags),
           },
           sizes,

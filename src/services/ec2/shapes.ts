@@ -34,6 +34,8 @@ export function toImage(img: Sdk.Image): Ec2Image {
     snapshotIds: ebs.flatMap((e) => (e.SnapshotId ? [e.SnapshotId] : [])),
     sizeGiB: ebs.reduce((sum, e) => sum + (e.VolumeSize ?? 0), 0),
     encrypted: ebs.some((e) => e.Encrypted === true),
+    // EC2 names the key in each encrypted block device mapping (the key ARN); one key per image.
+    kmsKeyId: ebs.find((e) => e.Encrypted === true && e.KmsKeyId)?.KmsKeyId,
     tags: fromSdkTags(img.Tags),
     createdAt: img.CreationDate,
   };

@@ -49,6 +49,8 @@ export interface Ec2Image {
   snapshotIds: string[];
   sizeGiB: number;
   encrypted: boolean;
+  /** The KMS key of its encrypted snapshots as EC2 reports it (a key ARN); undefined when unencrypted. */
+  kmsKeyId: string | undefined;
   tags: Tag[];
   createdAt: string | undefined;
 }
@@ -115,6 +117,9 @@ export interface Ec2Gateway {
       description?: string;
       clientToken: string;
       tags: Tag[];
+      /** Encrypt the copy's snapshots, with kmsKeyId (none: the AWS managed key of the destination region). */
+      encrypted?: boolean;
+      kmsKeyId?: string;
     },
   ): Promise<string>;
   /** One instance (MinCount = MaxCount = 1), as RunInstances answers it: pending. */

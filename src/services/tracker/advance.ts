@@ -4,6 +4,7 @@ import { findCreation, type CreationRecord } from '../../db/creations.js';
 import { applyProgress } from '../creations/lifecycle.js';
 import type { TrackerContext } from './context.js';
 import { advanceCopying } from './copying.js';
+import { advanceEncrypting, encryptedImageKnown } from './encrypting.js';
 import { observedAll, timeOut } from './finishing.js';
 import type { Observations } from './observe.js';
 import { advancePublishing } from './publishing.js';
@@ -14,7 +15,7 @@ export async function advance(ctx: TrackerContext, c: CreationRecord, obs: Obser
   const now = ctx.deps.clock.now();
   const result = await stageStep(ctx, c, obs);
   if (result === undefined) return false;
-  if (result === 'finished') return true;
+  if (result === 'finished' || result === 'written') return true;
   const { patch, copies } = result;
   if (now - c.createdAt > ctx.settings.maxDurationMs && observedAll(c, obs)) {
     // What the copies reached in this tick stands; only what is still under way times out.
@@ -29,7 +30,9 @@ export async function advance(ctx: TrackerContext, c: CreationRecord, obs: Obser
   if (!changed) return false;
   if (patch.stage && patch.stage !== c.stage) {
     const next = await findCreation(ctx.deps.db, c.id);
-    if (next && (next.stage === 'COPYING' || next.stage === 'PUBLISHING')) await advance(ctx, next, obs);
+    // Entering ENCRYPTING sends its CopyImage now: the request was recorded by the stage change.
+    if (next && (next.stage === 'ENCRYPTING' || next.stage === 'COPYING' || next.stage === 'PUBLISHING'))
+      await advance(ctx, next, obs);
   }
   return true;
 }
@@ -39,6 +42,8 @@ function stageStep(ctx: TrackerContext, c: CreationRecord, obs: Observations): P
   switch (c.stage) {
     case 'SNAPSHOTTING':
       return obs.unavailable.has(c.sourceRegion) ? undefined : advanceSnapshotting(ctx, c, obs);
+    case 'ENCRYPTING':
+      return obs.unavailable.has(c.sourceRegion) && encryptedImageKnown(c) ? undefined : advanceEncrypting(ctx, c, obs);
     case 'COPYING':
       return advanceCopying(ctx, c, obs);
     case 'PUBLISHING':

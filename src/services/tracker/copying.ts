@@ -12,6 +12,7 @@ import { isTerminal, type RegionCopyRow } from '../../db/schema.js';
 import { removeLateImage } from '../cancellation.js';
 import { queueCopy, recordCopy, requestCopy, type CopyChange } from '../creations/lifecycle.js';
 import { isCopyLimit, isRejection, toDomainError } from '../ec2/errors.js';
+import { isManagedKey } from '../encryption.js';
 import { imageTags, TAG_CREATION_ID } from '../system-tags.js';
 import type { TrackerContext } from './context.js';
 import { queuedCopies, type Admission } from './copy-queue.js';
@@ -173,7 +174,7 @@ async function startCopy(
 
 /** A copy requested before a crash whose id was never stored: found by the creation-id tag. */
 async function findEarlierCopy(ctx: TrackerContext, c: CreationRecord, copy: RegionCopyRow): Promise<string | undefined> {
-  const known = new Set([c.amiId, ...c.copies.map((x) => x.amiId)]);
+  const known = new Set([c.amiId, c.unencryptedAmiId, ...c.copies.map((x) => x.amiId)]);
   const found = await ctx.deps.ec2.findImages(copy.region, { tag: { key: TAG_CREATION_ID, values: [c.id] } });
   const amiId = found.find((i) => !known.has(i.id) && i.state !== 'deregistered')?.id;
   if (amiId) ctx.log.info({ creationId: c.id, region: copy.region, amiId }, 'adopted the copy of an unconfirmed CopyImage');
@@ -190,7 +191,15 @@ async function sendCopyImage(ctx: TrackerContext, c: CreationRecord, copy: Regio
     description: c.description ?? undefined,
     clientToken: copyClientToken(c.id, copy.region),
     tags: imageTags(c),
+    ...copyEncryption(c, copy.region),
   });
+}
+
+/** An encrypted creation's copy is encrypted with its region's key (resolved when the creation was accepted). */
+function copyEncryption(c: CreationRecord, region: string): { encrypted?: true; kmsKeyId?: string } {
+  if (!c.encrypt) return {};
+  const key = c.regionKmsKeyIds?.[region];
+  return isManagedKey(key) ? { encrypted: true } : { encrypted: true, kmsKeyId: key! };
 }
 
 /** Deterministic per creation and region, so a retried CopyImage never makes a second copy. */

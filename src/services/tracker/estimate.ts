@@ -1,5 +1,5 @@
 // Responsible for a creation's progress and ETA from what this tick saw: the weighted share of
-// work done (source snapshots, then copies, then publishing), never decreasing, and the seconds
+// work done (source snapshots, then its encrypted copy, then copies, then publishing), never decreasing, and the seconds
 // left at the rate observed since the first observation.
 import type { CreationPatch, CreationRecord } from '../../db/creations.js';
 import { estimateSecondsRemaining, percent, totalWork, workDone, type WorkDone, type WorkPlan } from '../progress.js';
@@ -7,7 +7,12 @@ import type { TrackerContext } from './context.js';
 import { imageFraction, type Observations } from './observe.js';
 
 export function plan(c: CreationRecord): WorkPlan {
-  return { sizeGiB: c.sizeGiB, copies: c.copies.length, publishes: c.public || c.shareAccounts.length > 0 };
+  return {
+    sizeGiB: c.sizeGiB,
+    copies: c.copies.length,
+    encrypts: c.encrypt,
+    publishes: c.public || c.shareAccounts.length > 0,
+  };
 }
 
 /** Work done so far; before copies start, the progress so far is the source's share. */
@@ -19,7 +24,15 @@ function measure(c: CreationRecord, obs: Observations, sourceFraction?: number):
     const img = obs.images.get(copy.amiId);
     return img ? imageFraction(img, obs) : copy.progress / 100;
   });
-  return { source, copies, publish: c.stage === 'DONE' ? 1 : 0 };
+  return { source, encryption: encryptionFraction(c, obs), copies, publish: c.stage === 'DONE' ? 1 : 0 };
+}
+
+/** The encrypted copy's snapshot progress while encrypting (like a copy's); all done after, none before. */
+function encryptionFraction(c: CreationRecord, obs: Observations): number {
+  if (!c.encrypt || c.stage === 'SNAPSHOTTING') return 0;
+  if (c.stage !== 'ENCRYPTING') return 1;
+  const img = c.amiId !== c.unencryptedAmiId && c.amiId ? obs.images.get(c.amiId) : undefined;
+  return img ? imageFraction(img, obs) : 0;
 }
 
 export function progressFields(

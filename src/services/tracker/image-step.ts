@@ -64,6 +64,7 @@ export async function stepImage(
       state: 'AVAILABLE',
       sizeGiB: img.sizeGiB || c.sizeGiB,
       encrypted: img.encrypted,
+      kmsKeyId: img.kmsKeyId ?? null,
       ...(target.kind === 'image' ? { architecture: img.architecture ?? c.architecture } : {}),
       updatedAt: now,
     });
