@@ -74,13 +74,14 @@ export function resolveEncryption(
   const { kmsKeyId } = encryption;
   const sourceProblem = kmsKeyId != null ? keyProblem(kmsKeyId, ctx.sourceRegion) : undefined;
   if (sourceProblem) errors.push({ path: `${path}.kmsKeyId`, message: sourceProblem });
-  const given = entriesByRegion(encryption, ctx, errors);
+  const { given, listed } = entriesByRegion(encryption, ctx, errors);
   const regionKeys: Record<string, string> = {};
   const underived: string[] = [];
   for (const region of new Set(ctx.copyToRegions)) {
     const key = given.get(region) ?? (sourceProblem ? undefined : derivedKey(kmsKeyId, region));
     if (key) regionKeys[region] = key;
-    else if (!sourceProblem) underived.push(region);
+    // A region whose own entry is wrong is reported there already.
+    else if (!sourceProblem && !listed.has(region)) underived.push(region);
   }
   for (const region of underived) {
     errors.push({
@@ -92,13 +93,14 @@ export function resolveEncryption(
   return { errors, regionKeys };
 }
 
-/** The entries of regionKmsKeyIds, each for a copy region, once, with a key usable there. */
+/** The entries of regionKmsKeyIds, each for a copy region, once, with a key usable there; and the regions listed. */
 function entriesByRegion(
   encryption: EncryptionRequest,
   ctx: { sourceRegion: string; copyToRegions: readonly string[] },
   errors: FieldError[],
-): Map<string, string> {
+): { given: Map<string, string>; listed: Set<string> } {
   const given = new Map<string, string>();
+  const seen = new Set<string>();
   const copies = new Set(ctx.copyToRegions);
   (encryption.regionKmsKeyIds ?? []).forEach((entry, i) => {
     const p = `input.encryption.regionKmsKeyIds.${i}`;
@@ -106,15 +108,16 @@ function entriesByRegion(
       errors.push({ path: `${p}.region`, message: `${entry.region} is the source region: its key is encryption.kmsKeyId` });
     } else if (!copies.has(entry.region)) {
       errors.push({ path: `${p}.region`, message: `${entry.region} is not one of copyToRegions` });
-    } else if (given.has(entry.region)) {
+    } else if (seen.has(entry.region)) {
       errors.push({ path: `${p}.region`, message: `${entry.region} is listed twice` });
     } else {
+      seen.add(entry.region);
       const problem = keyProblem(entry.kmsKeyId, entry.region);
       if (problem) errors.push({ path: `${p}.kmsKeyId`, message: problem });
       else given.set(entry.region, entry.kmsKeyId);
     }
   });
-  return given;
+  return { given, listed: seen };
 }
 
 /** What EC2 refuses to do with encrypted images: make them public, or share those of the AWS managed key. */

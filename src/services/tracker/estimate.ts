@@ -31,7 +31,9 @@ function measure(c: CreationRecord, obs: Observations, sourceFraction?: number):
 function encryptionFraction(c: CreationRecord, obs: Observations): number {
   if (!c.encrypt || c.stage === 'SNAPSHOTTING') return 0;
   if (c.stage !== 'ENCRYPTING') return 1;
-  const img = c.amiId !== c.unencryptedAmiId && c.amiId ? obs.images.get(c.amiId) : undefined;
+  // Until E's id is stored, the creation's amiId is still the unencrypted image.
+  const known = c.amiId && c.unencryptedAmiId && c.amiId !== c.unencryptedAmiId;
+  const img = known ? obs.images.get(c.amiId!) : undefined;
   return img ? imageFraction(img, obs) : 0;
 }
 

@@ -49,7 +49,7 @@ export async function advanceSnapshotting(ctx: TrackerContext, c: CreationRecord
       return 'finished';
     }
     case 'available':
-      return sourceAvailable(ctx, c, step.image, step.patch);
+      return sourceAvailable(ctx, c, obs, step.image, step.patch);
     case 'pending': {
       const pct = Math.floor(step.fraction * 100);
       return change({ ...step.patch, message: snapshotMessage(pct), ...progressFields(ctx, c, obs, step.fraction) });
@@ -60,6 +60,7 @@ export async function advanceSnapshotting(ctx: TrackerContext, c: CreationRecord
 async function sourceAvailable(
   ctx: TrackerContext,
   c: CreationRecord,
+  obs: Observations,
   image: Ec2Image,
   patch: SnapshotPatch,
 ): Promise<StageResult> {
@@ -72,6 +73,7 @@ async function sourceAvailable(
       unencryptedAmiId: image.id,
       unencryptedSnapshotIds: image.snapshotIds,
       message: stageMessage(c, stage),
+      ...progressFields(ctx, { ...c, stage, unencryptedAmiId: image.id }, obs, 1),
     });
   }
   if (stage !== 'DONE') return change({ ...patch, stage, message: stageMessage(c, stage) });
