@@ -45,6 +45,13 @@ export const errors = {
       'ResourceLimitExceeded',
       `You have reached the maximum number of concurrent AMI copies (${limit}) to ${region}. Wait for a copy in progress to complete, then try again.`,
     ),
+  encryptedNotPublic: () =>
+    new Ec2ApiFault('UnsupportedOperation', "Encrypted snapshots can't be shared publicly. Specify another snapshot."),
+  deregistrationProtected: (id: string) =>
+    new Ec2ApiFault(
+      'OperationNotPermitted',
+      `The image ${id} can't be deregistered because deregistration protection is enabled for it. To deregister it, first disable deregistration protection (DisableImageDeregistrationProtection); with a cooldown, it stays protected for 24 hours after that.`,
+    ),
   requestLimitExceeded: () => new Ec2ApiFault('RequestLimitExceeded', 'Request limit exceeded.', 503),
   dryRun: () => new Ec2ApiFault('DryRunOperation', 'Request would have succeeded, but DryRun flag is set.', 412),
   internal: () => new Ec2ApiFault('InternalError', 'An internal error has occurred', 500),

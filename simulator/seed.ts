@@ -82,6 +82,8 @@ function baseImages(now: number): { images: ImageRecord[]; snapshots: SnapshotRe
       devices: [{ deviceName: '/dev/xvda', snapshotId, sizeGiB: 8, volumeType: 'gp3', deleteOnTermination: true }],
       launchPermissions: [{ group: 'all' }],
       tags: [],
+      // Amazon Linux 2023 images require IMDSv2, as the real ones do; images made from instances do not.
+      imdsSupport: 'v2.0',
     });
   }
   return { images, snapshots };

@@ -14,6 +14,7 @@ import type { Action } from './model/actions.js';
 import { inputShapeName } from './model/index.js';
 import { decodeInput } from './query.js';
 import { DEFAULT_REGION } from './seed.js';
+import { handleSsm, SSM_CONTENT_TYPE, SSM_TARGET_PREFIX } from './ssm.js';
 import type { Stats } from './stats.js';
 import { errorXml, successXml } from './xml.js';
 
@@ -24,14 +25,15 @@ export interface SimulatorLogger {
 }
 
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
-const CREDENTIAL_SCOPE = /Credential=[^/,\s]+\/\d{8}\/([a-z0-9-]+)\/ec2\/aws4_request/;
+// EC2 and SSM share the endpoint, so the scope names either service.
+const CREDENTIAL_SCOPE = /Credential=[^/,\s]+\/\d{8}\/([a-z0-9-]+)\/(?:ec2|ssm)\/aws4_request/;
 
-/** The region a request was signed for: `Credential=AKID/20261125/us-west-2/ec2/aws4_request`. */
+/** The region a request was signed for: `Credential=AKID/20261125/us-west-2/ec2/aws4_request` (or `/ssm/`). */
 export function regionOf(req: IncomingMessage, query: URLSearchParams): string {
   const fromHeader = CREDENTIAL_SCOPE.exec(req.headers.authorization ?? '');
   if (fromHeader?.[1]) return fromHeader[1];
   // Presigned URLs carry the scope in the query string instead.
-  const fromQuery = /^[^/]+\/\d{8}\/([a-z0-9-]+)\/ec2\/aws4_request$/.exec(query.get('X-Amz-Credential') ?? '');
+  const fromQuery = /^[^/]+\/\d{8}\/([a-z0-9-]+)\/(?:ec2|ssm)\/aws4_request$/.exec(query.get('X-Amz-Credential') ?? '');
   return fromQuery?.[1] ?? DEFAULT_REGION;
 }
 
@@ -53,6 +55,11 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
+function send(res: ServerResponse, status: number, contentType: string, body: string): void {
+  res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
 const isAction = (name: string): name is Action => Object.hasOwn(ACTION_TABLE, name);
 
 export function createSimulatorServer(deps: {
@@ -64,11 +71,6 @@ export function createSimulatorServer(deps: {
 }): Server {
   const { rt, stats, throttle, logger } = deps;
   const control = createControl({ rt, stats, throttle, onStateChange: deps.onMutation });
-
-  const send = (res: ServerResponse, status: number, contentType: string, body: string): void => {
-    res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) });
-    res.end(body);
-  };
 
   const handleEc2 = (req: IncomingMessage, url: URL, body: string): { status: number; xml: string } => {
     const requestId = newRequestId();
@@ -116,6 +118,14 @@ export function createSimulatorServer(deps: {
       if (url.pathname.startsWith('/_simulator/')) {
         const out = control(req.method ?? 'GET', url.pathname, body);
         send(res, out.status, 'application/json', JSON.stringify(out.body));
+        return;
+      }
+      const target = req.headers['x-amz-target'];
+      if (typeof target === 'string' && target.startsWith(SSM_TARGET_PREFIX)) {
+        const region = regionOf(req, url.searchParams);
+        const out = handleSsm({ ...deps, logger }, target, region, body);
+        logger?.debug({ action: `ssm:${out.action}`, region, status: out.status }, 'ssm request');
+        send(res, out.status, SSM_CONTENT_TYPE, out.json);
         return;
       }
       const { status, xml } = handleEc2(req, url, body);

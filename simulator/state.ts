@@ -75,6 +75,8 @@ export interface SnapshotRecord {
   public?: boolean;
   /** Accounts granted create-volume permission (so they can copy images built on it). */
   createVolumeUserIds?: string[];
+  /** The key ARN EBS encrypted it with (CopyImage Encrypted); absent for an unencrypted snapshot. */
+  kmsKeyId?: string;
   tags: Tag[];
 }
 
@@ -86,6 +88,8 @@ export interface ImageDevice {
   sizeGiB: number;
   volumeType: string;
   deleteOnTermination: boolean;
+  /** Copied from the snapshot: the image's mapping shows Encrypted and KmsKeyId as EC2 does. */
+  kmsKeyId?: string;
 }
 
 export interface ImageRecord {
@@ -103,7 +107,36 @@ export interface ImageRecord {
   sourceInstanceId?: string;
   sourceImageId?: string;
   sourceRegion?: string;
+  /** EnableImageDeprecation's time (ms, rounded to the minute); absent when not deprecated. */
+  deprecateAt?: number;
+  deregistrationProtection?: DeregistrationProtectionRecord;
+  /** ModifyImageAttribute ImdsSupport: once set to v2.0 it cannot be unset, as on EC2. */
+  imdsSupport?: 'v2.0';
 }
+
+/**
+ * Enabled (optionally with the 24-hour cooldown), or disabled with a cooldown still running until
+ * `until`: EC2 keeps such an image protected until then.
+ */
+export type DeregistrationProtectionRecord = { enabled: true; cooldown: boolean } | { enabled: false; until: number };
+
+export const DEREGISTRATION_COOLDOWN_MS = 24 * 60 * 60 * 1000;
+
+/** DescribeImages' DeregistrationProtection, as EC2 prints it. */
+export function deregistrationProtectionText(image: ImageRecord, now: number): string {
+  const p = image.deregistrationProtection;
+  if (!p) return 'disabled';
+  if (p.enabled) return p.cooldown ? 'enabled-with-cooldown' : 'enabled';
+  return now < p.until ? `disabled-until-${new Date(p.until).toISOString()}` : 'disabled';
+}
+
+export function isDeregistrationProtected(image: ImageRecord, now: number): boolean {
+  const p = image.deregistrationProtection;
+  return p !== undefined && (p.enabled || now < p.until);
+}
+
+export const isDeprecated = (image: ImageRecord, now: number): boolean =>
+  image.deprecateAt !== undefined && image.deprecateAt <= now;
 
 export interface CopyTokenRecord {
   imageId: string;
@@ -121,6 +154,20 @@ export interface RegionStore {
   copyTokens: Map<string, CopyTokenRecord>;
   /** Key pairs by name (EC2's KeyName is unique per region). */
   keyPairs: Map<string, KeyPairRecord>;
+  /** SSM Parameter Store, by name (SSM is regional, like EC2). */
+  parameters: Map<string, ParameterRecord>;
+}
+
+export interface ParameterRecord {
+  name: string;
+  type: 'String' | 'StringList' | 'SecureString';
+  value: string;
+  dataType: 'text' | 'aws:ec2:image';
+  /** 1 on creation, +1 on every overwrite. */
+  version: number;
+  lastModifiedAt: number;
+  description?: string;
+  tags: Tag[];
 }
 
 export function emptyRegion(): RegionStore {
@@ -131,6 +178,7 @@ export function emptyRegion(): RegionStore {
     images: new Map(),
     copyTokens: new Map(),
     keyPairs: new Map(),
+    parameters: new Map(),
   };
 }
 
@@ -234,6 +282,8 @@ export interface PersistedRegion {
   copyTokens: [string, CopyTokenRecord][];
   /** Absent in files written before key pairs existed. */
   keyPairs?: KeyPairRecord[];
+  /** Absent in files written before SSM parameters existed. */
+  parameters?: ParameterRecord[];
 }
 
 export function dumpRegion(r: RegionStore): PersistedRegion {
@@ -244,6 +294,7 @@ export function dumpRegion(r: RegionStore): PersistedRegion {
     images: [...r.images.values()],
     copyTokens: [...r.copyTokens.entries()],
     keyPairs: [...r.keyPairs.values()],
+    parameters: [...r.parameters.values()],
   };
 }
 
@@ -256,5 +307,6 @@ export function loadRegion(p: PersistedRegion): RegionStore {
     images: byId(p.images),
     copyTokens: new Map(p.copyTokens),
     keyPairs: new Map((p.keyPairs ?? []).map((k) => [k.name, k])),
+    parameters: new Map((p.parameters ?? []).map((param) => [param.name, param])),
   };
 }

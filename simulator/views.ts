@@ -5,6 +5,7 @@
 import type { Image, Instance, Snapshot, Volume } from '@aws-sdk/client-ec2';
 import {
   INSTANCE_STATE_CODES,
+  deregistrationProtectionText,
   imageStatus,
   instanceState,
   isPublic,
@@ -44,7 +45,8 @@ export function imageView(image: ImageRecord, store: RegionStore, now: number): 
         VolumeSize: d.sizeGiB,
         VolumeType: d.volumeType as 'gp3',
         DeleteOnTermination: d.deleteOnTermination,
-        Encrypted: false,
+        // DescribeImages shows Encrypted only; the key ARN is on the snapshot (DescribeSnapshots).
+        Encrypted: d.kmsKeyId !== undefined,
         ...(d.volumeType === 'gp3' && { Iops: 3000, Throughput: 125 }),
       },
     })),
@@ -55,13 +57,15 @@ export function imageView(image: ImageRecord, store: RegionStore, now: number): 
     PlatformDetails: 'Linux/UNIX',
     UsageOperation: 'RunInstances',
     BootMode: image.architecture === 'arm64' ? 'uefi' : 'uefi-preferred',
-    ImdsSupport: 'v2.0',
+    ImdsSupport: image.imdsSupport,
     StateReason: status.stateReason,
     Tags: tagsOf(image.tags),
     SourceInstanceId: image.sourceInstanceId,
     SourceImageId: image.sourceImageId,
     SourceImageRegion: image.sourceRegion,
-    DeregistrationProtection: 'disabled',
+    DeregistrationProtection: deregistrationProtectionText(image, now),
+    // EC2 prints the time as set (rounded to the minute), e.g. 2027-03-01T00:00:00.000Z.
+    DeprecationTime: image.deprecateAt === undefined ? undefined : new Date(image.deprecateAt).toISOString(),
   };
 }
 
@@ -80,7 +84,8 @@ export function snapshotView(snap: SnapshotRecord, now: number): Snapshot {
     OwnerAlias: snap.ownerAlias,
     Description: snap.description,
     VolumeSize: snap.sizeGiB,
-    Encrypted: false,
+    Encrypted: snap.kmsKeyId !== undefined,
+    KmsKeyId: snap.kmsKeyId,
     StorageTier: 'standard',
     CompletionTime: completedAt === undefined ? undefined : new Date(completedAt),
     Tags: tagsOf(snap.tags),

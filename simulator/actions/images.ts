@@ -21,10 +21,13 @@ import type { ActionContext, Runtime } from '../context.js';
 import { Ec2ApiFault, errors } from '../errors.js';
 import { applyFilters, paginate, type FilterTable } from '../filters.js';
 import { assertIds, newId } from '../ids.js';
+import { resolveKmsKey } from '../kms.js';
 import { REGIONS } from '../seed.js';
 import {
   imageStatus,
   instanceState,
+  isDeprecated,
+  isDeregistrationProtected,
   isPublic,
   type ImageDevice,
   type ImageRecord,
@@ -76,7 +79,7 @@ export function visibleImage(rt: Runtime, store: RegionStore, id: string): Image
 }
 
 /** An image this account owns: only the owner may change, deregister or inspect its attributes. */
-function ownImage(ctx: ActionContext, id: string): ImageRecord {
+export function ownImage(ctx: ActionContext, id: string): ImageRecord {
   const image = visibleImage(ctx.rt, ctx.store, id);
   if (image.ownerId !== ctx.rt.accountId) throw errors.unauthorized();
   return image;
@@ -93,7 +96,14 @@ function decideFailure(rt: Runtime): number | undefined {
 
 function newSnapshot(
   ctx: ActionContext,
-  fields: { volumeId: string; sizeGiB: number; description: string; tags: Tag[]; failAtFraction?: number },
+  fields: {
+    volumeId: string;
+    sizeGiB: number;
+    description: string;
+    tags: Tag[];
+    failAtFraction?: number;
+    kmsKeyId?: string;
+  },
 ): SnapshotRecord {
   const snap: SnapshotRecord = {
     id: newId('snap'),
@@ -105,6 +115,7 @@ function newSnapshot(
     anchor: { at: ctx.now, fraction: 0, speedGiBPerSecond: ctx.rt.config.speedGiBPerSecond },
     tags: fields.tags,
     ...(fields.failAtFraction !== undefined && { failAtFraction: fields.failAtFraction }),
+    ...(fields.kmsKeyId !== undefined && { kmsKeyId: fields.kmsKeyId }),
   };
   ctx.store.snapshots.set(snap.id, snap);
   return snap;
@@ -194,12 +205,13 @@ export function copyImage(ctx: ActionContext, input: CopyImageRequest): CopyImag
     throw new Ec2ApiFault('IncorrectState', `Image ${sourceImageId} is not in a state that allows copying (${sourceState}).`);
   }
   const specTags = tagsFromSpecs(input.TagSpecifications, ['image', 'snapshot']);
+  const kmsKeyId = copyKmsKey(ctx, input, source);
   assertNameFree(rt, store, name);
   assertCopySlot(ctx);
 
   const imageId = newId('ami');
   const failAtFraction = decideFailure(rt);
-  const devices = source.devices.map((d) => {
+  const devices = source.devices.map((d): ImageDevice => {
     const snap = newSnapshot(ctx, {
       // EC2 reports copied snapshots with this placeholder volume id.
       volumeId: 'vol-ffffffff',
@@ -207,8 +219,10 @@ export function copyImage(ctx: ActionContext, input: CopyImageRequest): CopyImag
       description: `Copied for DestinationAmi ${imageId} from SourceAmi ${sourceImageId} for SourceSnapshot ${d.snapshotId}. Task created on ${new Date(ctx.now).toISOString().slice(0, 10)}.`,
       tags: specTags.get('snapshot') ?? [],
       failAtFraction,
+      kmsKeyId,
     });
-    return { ...d, snapshotId: snap.id };
+    const { kmsKeyId: _sourceKey, ...rest } = d;
+    return { ...rest, snapshotId: snap.id, ...(kmsKeyId !== undefined && { kmsKeyId }) };
   });
   const copiedTags = input.CopyImageTags && source.ownerId === rt.accountId ? source.tags : [];
   store.images.set(imageId, {
@@ -227,6 +241,19 @@ export function copyImage(ctx: ActionContext, input: CopyImageRequest): CopyImag
   });
   if (token !== undefined) store.copyTokens.set(token, { imageId, sourceImageId, sourceRegion, name });
   return { ImageId: imageId };
+}
+
+/**
+ * The key ARN the copy's snapshots are encrypted with, or undefined for an unencrypted copy. EC2
+ * cannot make an unencrypted copy of an encrypted image, so an encrypted source stays encrypted (with
+ * the destination's AWS managed key unless KmsKeyId names another). KmsKeyId needs Encrypted.
+ */
+function copyKmsKey(ctx: ActionContext, input: CopyImageRequest, source: ImageRecord): string | undefined {
+  if (input.KmsKeyId !== undefined && input.Encrypted !== true) {
+    throw errors.invalidParameterCombination('KmsKeyId can only be specified together with Encrypted set to true.');
+  }
+  const encrypted = input.Encrypted === true || source.devices.some((d) => d.kmsKeyId !== undefined);
+  return encrypted ? resolveKmsKey(input.KmsKeyId, ctx.regionName, ctx.rt.accountId) : undefined;
 }
 
 /**
@@ -267,7 +294,12 @@ const IMAGE_FILTERS: FilterTable<{ image: ImageRecord; state: string }> = {
 export function describeImages(ctx: ActionContext, input: DescribeImagesRequest): DescribeImagesResult {
   const { rt, store, now } = ctx;
   const account = rt.accountId;
-  let images = [...store.images.values()].filter((image) => canLaunch(rt, image));
+  // EC2 leaves out other accounts' deprecated images unless IncludeDeprecated (or explicit ids)
+  // asks for them; an owner always sees its own.
+  const showDeprecated = input.IncludeDeprecated === true || (input.ImageIds?.length ?? 0) > 0;
+  let images = [...store.images.values()].filter(
+    (image) => canLaunch(rt, image) && (showDeprecated || image.ownerId === account || !isDeprecated(image, now)),
+  );
 
   if (input.ImageIds && input.ImageIds.length > 0) {
     if (input.MaxResults !== undefined) {
@@ -305,6 +337,7 @@ export function describeImages(ctx: ActionContext, input: DescribeImagesRequest)
 export function deregisterImage(ctx: ActionContext, input: DeregisterImageRequest): DeregisterImageResult {
   const { store } = ctx;
   const image = ownImage(ctx, input.ImageId ?? '');
+  if (isDeregistrationProtected(image, ctx.now)) throw errors.deregistrationProtected(image.id);
   store.images.delete(image.id);
   if (!input.DeleteAssociatedSnapshots) return { Return: true };
 
@@ -343,35 +376,62 @@ function fromList(list: readonly LaunchPermission[] | undefined): LaunchPermissi
   return toPermissions(groups, users);
 }
 
-export function modifyImageAttribute(ctx: ActionContext, input: ModifyImageAttributeRequest): void {
-  const image = ownImage(ctx, input.ImageId ?? '');
-  const add = fromList(input.LaunchPermission?.Add);
-  const remove = fromList(input.LaunchPermission?.Remove);
-  let description = input.Description?.Value;
+interface AttributeChange {
+  add: LaunchPermissionRecord[];
+  remove: LaunchPermissionRecord[];
+  description?: string;
+  imdsSupport?: string;
+}
 
-  // The older form: Attribute + OperationType + UserId.N / UserGroup.N (or Attribute=description + Value).
+/** What ModifyImageAttribute asks for, in either form (structured, or Attribute + OperationType/Value). */
+function requestedChange(input: ModifyImageAttributeRequest): AttributeChange {
+  const change: AttributeChange = {
+    add: fromList(input.LaunchPermission?.Add),
+    remove: fromList(input.LaunchPermission?.Remove),
+    description: input.Description?.Value,
+    imdsSupport: input.ImdsSupport?.Value,
+  };
   const attribute = input.Attribute;
-  if (attribute !== undefined) {
-    if (attribute === 'launchPermission') {
-      const perms = toPermissions(input.UserGroups ?? [], input.UserIds ?? []);
-      if (input.OperationType === 'add') add.push(...perms);
-      else if (input.OperationType === 'remove') remove.push(...perms);
-      else throw errors.missingParameter('OperationType');
-    } else if (attribute === 'description') {
-      description = input.Value ?? description;
-    } else {
-      throw errors.invalidParameterValue(`Value (${attribute}) for parameter attribute is invalid.`);
-    }
+  if (attribute === undefined) return change;
+  if (attribute === 'launchPermission') {
+    const perms = toPermissions(input.UserGroups ?? [], input.UserIds ?? []);
+    if (input.OperationType === 'add') change.add.push(...perms);
+    else if (input.OperationType === 'remove') change.remove.push(...perms);
+    else throw errors.missingParameter('OperationType');
+  } else if (attribute === 'description') {
+    change.description = input.Value ?? change.description;
+  } else if (attribute === 'imdsSupport') {
+    change.imdsSupport = input.Value ?? change.imdsSupport;
+  } else {
+    throw errors.invalidParameterValue(`Value (${attribute}) for parameter attribute is invalid.`);
   }
-  if (add.length === 0 && remove.length === 0 && description === undefined) {
-    throw errors.invalidParameterCombination('No attributes specified.');
-  }
-  if (add.some((p) => 'group' in p) && ctx.rt.config.blockPublicAccess) {
+  return change;
+}
+
+/** Refusals EC2 makes before changing anything: public sharing under block public access, or of encrypted snapshots. */
+function assertMayPublish(ctx: ActionContext, image: ImageRecord, change: AttributeChange): void {
+  if (!change.add.some((p) => 'group' in p)) return;
+  if (ctx.rt.config.blockPublicAccess) {
     throw new Ec2ApiFault(
       'OperationNotPermitted',
       `You can't publicly share image ${image.id} because block public access for AMIs is enabled for this account. To publicly share the image, you must disable block public access for AMIs.`,
     );
   }
+  if (image.devices.some((d) => d.kmsKeyId !== undefined)) throw errors.encryptedNotPublic();
+}
+
+export function modifyImageAttribute(ctx: ActionContext, input: ModifyImageAttributeRequest): void {
+  const image = ownImage(ctx, input.ImageId ?? '');
+  const change = requestedChange(input);
+  const { add, remove, description, imdsSupport } = change;
+  if (add.length === 0 && remove.length === 0 && description === undefined && imdsSupport === undefined) {
+    throw errors.invalidParameterCombination('No attributes specified.');
+  }
+  // v2.0 is the only value, and once set it stays: EC2 offers no way back.
+  if (imdsSupport !== undefined && imdsSupport !== 'v2.0') {
+    throw errors.invalidParameterValue(`Value (${imdsSupport}) for parameter ImdsSupport is invalid. Valid value: v2.0.`);
+  }
+  assertMayPublish(ctx, image, change);
   validateDescription(description);
 
   const removed = new Set(remove.map(permissionKey));
@@ -383,6 +443,7 @@ export function modifyImageAttribute(ctx: ActionContext, input: ModifyImageAttri
   }
   image.launchPermissions = kept;
   if (description !== undefined) image.description = description;
+  if (imdsSupport !== undefined) image.imdsSupport = 'v2.0';
 }
 
 const IMAGE_ATTRIBUTES = new Set([
@@ -423,9 +484,9 @@ export function describeImageAttribute(ctx: ActionContext, input: DescribeImageA
     case 'sriovNetSupport':
       return { ImageId: image.id, SriovNetSupport: { Value: 'simple' } };
     case 'imdsSupport':
-      return { ImageId: image.id, ImdsSupport: { Value: 'v2.0' } };
+      return { ImageId: image.id, ImdsSupport: { Value: image.imdsSupport } };
     case 'deregistrationProtection':
-      return { ImageId: image.id, DeregistrationProtection: { Value: 'disabled' } };
+      return { ImageId: image.id, DeregistrationProtection: { Value: view.DeregistrationProtection } };
     default:
       return { ImageId: image.id };
   }

@@ -5,6 +5,12 @@
 import type { ActionContext } from '../context.js';
 import type { Action } from '../model/actions.js';
 import {
+  disableImageDeprecation,
+  disableImageDeregistrationProtection,
+  enableImageDeprecation,
+  enableImageDeregistrationProtection,
+} from './image-settings.js';
+import {
   copyImage,
   createImage,
   deregisterImage,
@@ -63,4 +69,8 @@ export const ACTION_TABLE: Record<Action, ActionDef> = {
   CreateKeyPair: def(true, createKeyPair),
   DescribeKeyPairs: def(false, describeKeyPairs),
   DeleteKeyPair: def(true, deleteKeyPair),
+  EnableImageDeprecation: def(true, enableImageDeprecation),
+  DisableImageDeprecation: def(true, disableImageDeprecation),
+  EnableImageDeregistrationProtection: def(true, enableImageDeregistrationProtection),
+  DisableImageDeregistrationProtection: def(true, disableImageDeregistrationProtection),
 };

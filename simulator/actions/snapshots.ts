@@ -26,7 +26,7 @@ const SNAPSHOT_FILTERS: FilterTable<Row> = {
   'owner-alias': ({ snap }) => [snap.ownerAlias],
   description: ({ snap }) => [snap.description],
   'volume-size': ({ snap }) => [snap.sizeGiB],
-  encrypted: () => [false],
+  encrypted: ({ snap }) => [snap.kmsKeyId !== undefined],
   'start-time': ({ snap }) => [new Date(snap.startedAt).toISOString()],
   'storage-tier': () => ['standard'],
 };

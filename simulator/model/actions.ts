@@ -24,6 +24,10 @@ export const ACTIONS = [
   'CreateKeyPair',
   'DescribeKeyPairs',
   'DeleteKeyPair',
+  'EnableImageDeprecation',
+  'DisableImageDeprecation',
+  'EnableImageDeregistrationProtection',
+  'DisableImageDeregistrationProtection',
 ] as const;
 
 export type Action = (typeof ACTIONS)[number];

@@ -72,11 +72,12 @@ export async function awsCli(
   sim: RunningSimulator,
   region: string,
   args: string[],
+  service: 'ec2' | 'ssm' = 'ec2',
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const { stdout, stderr } = await execFileAsync(
       'aws',
-      ['--endpoint-url', sim.url, '--region', region, '--output', 'json', 'ec2', ...args],
+      ['--endpoint-url', sim.url, '--region', region, '--output', 'json', service, ...args],
       {
         env: {
           PATH: process.env.PATH,

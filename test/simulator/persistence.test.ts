@@ -6,11 +6,23 @@ import {
   DescribeImagesCommand,
   DescribeInstancesCommand,
   DescribeSnapshotsCommand,
+  EnableImageDeprecationCommand,
+  EnableImageDeregistrationProtectionCommand,
+  ModifyImageAttributeCommand,
   RunInstancesCommand,
 } from '@aws-sdk/client-ec2';
+import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BASE_IMAGES, SEEDED_INSTANCES, startSimulator } from '../../simulator/index.js';
-import { startHarness, START } from './helpers.js';
+import { startHarness, START, type Harness } from './helpers.js';
+
+const ssmOf = (h: Harness): SSMClient =>
+  new SSMClient({
+    region: 'us-east-1',
+    endpoint: h.sim.url,
+    credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+    maxAttempts: 1,
+  });
 
 let dir: string;
 beforeEach(async () => {
@@ -73,5 +85,45 @@ describe('persistence', () => {
     await writeFile(statePath, '{not json');
     await expect(startSimulator({ statePath })).rejects.toThrow(/not valid JSON/);
     expect(await readFile(statePath, 'utf8')).toBe('{not json');
+  });
+
+  it('keeps image settings and SSM parameters across a restart, and loads a file written before parameters existed', async () => {
+    const statePath = join(dir, 'state.json');
+    const first = await startHarness({ statePath });
+    const ec2 = first.ec2();
+    const { ImageId = '' } = await ec2.send(
+      new CreateImageCommand({ InstanceId: SEEDED_INSTANCES['demo-workstation'], Name: 'keep' }),
+    );
+    await ec2.send(new EnableImageDeprecationCommand({ ImageId, DeprecateAt: new Date('2027-06-01T00:00:00Z') }));
+    await ec2.send(new EnableImageDeregistrationProtectionCommand({ ImageId }));
+    await ec2.send(new ModifyImageAttributeCommand({ ImageId, ImdsSupport: { Value: 'v2.0' } }));
+    const ssm = ssmOf(first);
+    await ssm.send(new PutParameterCommand({ Name: '/keep', Value: ImageId, Type: 'String', DataType: 'aws:ec2:image' }));
+    ssm.destroy();
+    await first.stop();
+
+    const second = await startHarness({ statePath });
+    const image = (await second.ec2().send(new DescribeImagesCommand({ ImageIds: [ImageId] }))).Images?.[0];
+    expect(image).toMatchObject({
+      DeprecationTime: '2027-06-01T00:00:00.000Z',
+      DeregistrationProtection: 'enabled',
+      ImdsSupport: 'v2.0',
+    });
+    const ssm2 = ssmOf(second);
+    expect((await ssm2.send(new GetParameterCommand({ Name: '/keep' }))).Parameter).toMatchObject({ Value: ImageId, Version: 1 });
+    ssm2.destroy();
+    await second.stop();
+
+    // An older file: no parameters (nor key pairs) in its regions.
+    const doc = JSON.parse(await readFile(statePath, 'utf8')) as { regions: Record<string, Record<string, unknown>> };
+    for (const region of Object.values(doc.regions)) {
+      delete region.parameters;
+      delete region.keyPairs;
+    }
+    await writeFile(statePath, JSON.stringify(doc));
+    const third = await startHarness({ statePath });
+    const again = (await third.ec2().send(new DescribeImagesCommand({ ImageIds: [ImageId] }))).Images?.[0];
+    expect(again?.Name).toBe('keep');
+    await third.stop();
   });
 });
