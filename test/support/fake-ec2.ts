@@ -318,14 +318,23 @@ export function createFakeEc2(options: { now?: () => number; regions?: string[];
       snapshotIds: [...image.snapshotIds],
       sizeGiB: image.snapshotIds.reduce((sum, id) => sum + (snapshots.get(id)?.volumeSizeGiB ?? 0), 0),
       encrypted: image.encrypted,
-      kmsKeyId: image.kmsKeyId,
+      // As EC2: DescribeImages shows Encrypted only; the key ARN is on the snapshots.
+      kmsKeyId: undefined,
       tags: image.tags.map((t) => ({ ...t })),
       createdAt: image.createdAt,
     };
   }
 
   function snapshotView(s: FakeSnapshot): Ec2Snapshot {
-    return { id: s.id, state: s.state, progress: s.progress, volumeSizeGiB: s.volumeSizeGiB, stateMessage: s.stateMessage };
+    const kmsKeyId = images.get(s.imageId)?.kmsKeyId;
+    return {
+      id: s.id,
+      state: s.state,
+      progress: s.progress,
+      volumeSizeGiB: s.volumeSizeGiB,
+      stateMessage: s.stateMessage,
+      ...(kmsKeyId ? { kmsKeyId } : {}),
+    };
   }
 
   function mergeTags(existing: Tag[], added: Tag[]): Tag[] {

@@ -49,7 +49,10 @@ export interface Ec2Image {
   snapshotIds: string[];
   sizeGiB: number;
   encrypted: boolean;
-  /** The KMS key of its encrypted snapshots as EC2 reports it (a key ARN); undefined when unencrypted. */
+  /**
+   * The KMS key of its encrypted snapshots when DescribeImages names it in the block device
+   * mappings; EC2 usually names it only on the snapshots (Ec2Snapshot.kmsKeyId).
+   */
   kmsKeyId: string | undefined;
   tags: Tag[];
   createdAt: string | undefined;
@@ -63,6 +66,8 @@ export interface Ec2Snapshot {
   progress: number;
   volumeSizeGiB: number;
   stateMessage: string | undefined;
+  /** The key ARN that encrypts it (DescribeSnapshots KmsKeyId); undefined when unencrypted. */
+  kmsKeyId?: string | undefined;
 }
 
 export interface LaunchPermissionChange {
