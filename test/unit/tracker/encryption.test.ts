@@ -243,6 +243,21 @@ describe('the ENCRYPTING stage', () => {
     expect(h.fake.image(c.amiId!).state).toBe('deregistered');
   });
 
+  it('adopts an unconfirmed CreateImage of an encrypted creation by its intermediate name when the tag is missing', async () => {
+    h = await createUnitHarness();
+    h.fake.failNext('CreateImage', { error: { code: 'InternalError', status: 500 }, afterApplying: true });
+    const c = await h.create({ name: 'resume encrypted', encryption: {} }, { volumesGiB: [8] });
+    expect(c.amiId).toBeNull();
+    const [image] = h.fake.images('us-east-1');
+    expect(image!.name).toBe(`prism-unencrypted-${c.id}`);
+    // The tag lags behind the image: only the name can find it.
+    await h.fake.deleteTags('us-east-1', [image!.id], ['prism:creation-id']);
+    h.clock.advance(1000);
+    await h.tick();
+    expect(await h.status(c.id)).toMatchObject({ stage: 'SNAPSHOTTING', amiId: image!.id });
+    expect(h.fake.callsOf('CreateImage')).toHaveLength(1);
+  });
+
   it("fails with EC2's reason when the encrypted copy fails, removing the unencrypted image too", async () => {
     h = await createUnitHarness();
     const c = await h.create(
