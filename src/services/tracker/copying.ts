@@ -16,12 +16,13 @@ import { isManagedKey } from '../encryption.js';
 import { imageTags, TAG_CREATION_ID } from '../system-tags.js';
 import type { TrackerContext } from './context.js';
 import { queuedCopies, type Admission } from './copy-queue.js';
-import { plan, progressFields } from './estimate.js';
+import { progressFields } from './estimate.js';
 import { complete } from './finishing.js';
 import { stepImage } from './image-step.js';
-import { copyingMessage, copyProgressMessage, publishingMessage, queuedMessage } from './messages.js';
+import { copyingMessage, copyProgressMessage, queuedMessage, stageMessage } from './messages.js';
 import type { Observations } from './observe.js';
 import type { StageResult } from './snapshotting.js';
+import { nextStage } from './stages.js';
 
 export async function advanceCopying(ctx: TrackerContext, c: CreationRecord, obs: Observations): Promise<StageResult> {
   const now = ctx.deps.clock.now();
@@ -34,11 +35,9 @@ export async function advanceCopying(ctx: TrackerContext, c: CreationRecord, obs
   }
   const next: CreationRecord = { ...c, copies };
   if (copies.every((x) => x.status === 'COMPLETED' || x.status === 'FAILED')) {
-    if (plan(c).publishes) {
-      return {
-        patch: { stage: 'PUBLISHING', message: publishingMessage(c), ...progressFields(ctx, next, obs, 1) },
-        copies: changes,
-      };
+    const stage = nextStage(c, 'COPYING');
+    if (stage !== 'DONE') {
+      return { patch: { stage, message: stageMessage(c, stage), ...progressFields(ctx, next, obs, 1) }, copies: changes };
     }
     await complete(ctx, next, [], changes);
     return 'finished';
