@@ -43,7 +43,9 @@ function stageStep(ctx: TrackerContext, c: CreationRecord, obs: Observations): P
     case 'SNAPSHOTTING':
       return obs.unavailable.has(c.sourceRegion) ? undefined : advanceSnapshotting(ctx, c, obs);
     case 'ENCRYPTING':
-      return obs.unavailable.has(c.sourceRegion) && encryptedImageKnown(c) ? undefined : advanceEncrypting(ctx, c, obs);
+      // Until E's id is known nothing was observed of it: only the region's backoff holds the request back.
+      if (encryptedImageKnown(c) ? obs.unavailable.has(c.sourceRegion) : !ctx.regions.ready(c.sourceRegion)) return undefined;
+      return advanceEncrypting(ctx, c, obs);
     case 'COPYING':
       return advanceCopying(ctx, c, obs);
     case 'PUBLISHING':

@@ -59,9 +59,13 @@ async function requestEncryptedCopy(ctx: TrackerContext, c: CreationRecord): Pro
   try {
     amiId = (await findEarlierEncryptedCopy(ctx, c)) ?? (await sendEncryptedCopy(ctx, c));
   } catch (err) {
-    if (!isRejection(err)) throw err; // not answered: asked again (after a look for E) next tick
-    await encryptionFailed(ctx, c, toDomainError(err).message);
-    return 'finished';
+    if (isRejection(err)) {
+      await encryptionFailed(ctx, c, toDomainError(err).message);
+      return 'finished';
+    }
+    // Not answered (throttled, network): asked again, after a look for E, once the region is ready.
+    ctx.regions.failed(c.sourceRegion, err);
+    return { patch: { message: 'Waiting to encrypt the image (EC2 is busy)' }, copies: [] };
   }
   if (!(await recordEncryptedImage(ctx.deps, c, amiId, encryptingMessage(c, 0)))) {
     await removeLateImage(ctx.deps, c, { region: c.sourceRegion, amiId });

@@ -284,6 +284,31 @@ describe('the ENCRYPTING stage', () => {
     expect(h.fake.callsOf('CopyImage', 'us-west-2')).toEqual([]);
   });
 
+  it('fails at once when EC2 rejects the encrypted CopyImage, removing the unencrypted image; a throttled one waits', async () => {
+    h = await createUnitHarness();
+    const c = await h.create({ name: 'copy rejected', encryption: { kmsKeyId: KEY } }, { volumesGiB: [8] });
+    const u = c.amiId!;
+    h.fake.complete(u);
+    h.fake.failNext('CopyImage', { error: 'throttle' });
+    await h.tick();
+    expect(await h.status(c.id)).toMatchObject({
+      status: 'IN_PROGRESS',
+      stage: 'ENCRYPTING',
+      amiId: u,
+      message: 'Waiting to encrypt the image (EC2 is busy)',
+    });
+    h.fake.failNext('CopyImage', { error: { code: 'InvalidParameterValue', message: 'The key is not usable' } });
+    h.clock.advance(60_000);
+    await h.tick();
+    const failed = await h.status(c.id);
+    expect(failed.status).toBe('FAILED');
+    expect(failed.failureReason).toMatch(
+      /^Encrypting the image failed: .*The key is not usable.*nothing unencrypted is left behind$/,
+    );
+    expect(h.fake.image(u).state).toBe('deregistered');
+    expect(h.fake.images('us-east-1')).toHaveLength(1);
+  });
+
   it('removes both the unencrypted image and its encrypted copy when cancelled while encrypting', async () => {
     h = await createUnitHarness();
     const c = await h.create({ name: 'cancel encrypting', encryption: { kmsKeyId: KEY } }, { volumesGiB: [8] });
