@@ -23,7 +23,8 @@ import type { Ec2Instance } from './ec2/types.js';
 import { ConflictError, ForbiddenError, InvalidStateError, NotFoundError, ValidationError } from './errors.js';
 import { inCapturableState, mayCapture } from './instance-access.js';
 import { TAG_CREATION_ID } from './system-tags.js';
-import { INSTANCE_ID_PATTERN, validateCreateAmi, type CreateAmiRequest } from './validation.js';
+import { resolveEncryption } from './encryption.js';
+import { encryptionContext, INSTANCE_ID_PATTERN, validateCreateAmi, type CreateAmiRequest } from './validation.js';
 import type { Viewer } from './viewer.js';
 
 type Log = ServiceDeps['logger'];
@@ -252,8 +253,9 @@ async function recordCreation(deps: ServiceDeps, viewer: Viewer, input: CreateAm
     retentionKeepLatest: input.retention?.keepLatest ?? null,
     encrypt: input.encryption != null,
     kmsKeyId: input.encryption?.kmsKeyId ?? null,
+    // Resolved once, as validated: each copy region's key, so the tracker never has to decide it.
     regionKmsKeyIds: input.encryption
-      ? Object.fromEntries((input.encryption.regionKmsKeyIds ?? []).map((k) => [k.region, k.kmsKeyId]))
+      ? resolveEncryption(input.encryption, encryptionContext(input, deps.sourceRegion)).regionKeys
       : null,
     deprecateAt: input.deprecateAt?.getTime() ?? null,
     deregistrationProtection: input.deregistrationProtection ?? false,

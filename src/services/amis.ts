@@ -139,7 +139,7 @@ async function assertPublishable(ec2: Ec2Gateway, ami: AmiRecord, images: AmiRec
     throw new ValidationError([
       {
         path: 'input.public',
-        message: `AMI ${ami.amiId} has encrypted snapshots; EC2 cannot make it public. Share it with accounts instead.`,
+        message: `AMI ${ami.amiId} is encrypted, and EC2 does not allow public encrypted AMIs. Share it with accounts instead: that works when it is encrypted with a customer managed key.`,
       },
     ]);
   }

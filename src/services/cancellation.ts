@@ -33,6 +33,9 @@ export async function removeCreationImages(ec2: Ec2Gateway, db: ServiceDeps['db'
   region(c.sourceRegion);
   if (c.amiId) region(c.sourceRegion).amiIds.add(c.amiId);
   for (const id of c.snapshotIds) region(c.sourceRegion).snapshotIds.add(id);
+  // An encrypted creation's unencrypted image (its amiId may already be the encrypted copy).
+  if (c.unencryptedAmiId) region(c.sourceRegion).amiIds.add(c.unencryptedAmiId);
+  for (const id of c.unencryptedSnapshotIds ?? []) region(c.sourceRegion).snapshotIds.add(id);
   for (const copy of c.copies) {
     // A copy that was never requested has nothing to remove.
     if (!copy.amiId && copy.startedAt === null) continue;

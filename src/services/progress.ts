@@ -1,14 +1,16 @@
 // Responsible for the progress arithmetic of a creation (pure): how much of the work is done,
 // what to tell a person about it, and how long the rest should take at the observed rate.
 //
-// Work units: the source snapshot counts its size in GiB, each regional copy its size again, and
-// the image settings and publishing/sharing a small fixed share each. Progress is the share of
-// units done, never decreasing.
+// Work units: the source snapshot counts its size in GiB, its encrypted copy (when encrypted) and
+// each regional copy its size again, and the image settings and publishing/sharing a small fixed
+// share each. Progress is the share of units done, never decreasing.
 import type { Ec2Snapshot } from './ec2/types.js';
 
 export interface WorkPlan {
   sizeGiB: number;
   copies: number;
+  /** The source image is copied once more in its own region, encrypted. */
+  encrypts?: boolean;
   /** Launch permissions to apply at the end (public and/or accounts). */
   publishes: boolean;
   /** Image settings to apply to every image (deprecation, deregistration protection, IMDSv2, SSM). */
@@ -18,6 +20,8 @@ export interface WorkPlan {
 export interface WorkDone {
   /** 0..1 */
   source: number;
+  /** 0..1, the encrypted copy of the source (counted only when the plan encrypts) */
+  encryption?: number;
   /** 0..1 each */
   copies: number[];
   /** 0..1: the share of images whose settings are applied */
@@ -37,7 +41,7 @@ function unit(plan: WorkPlan): number {
 
 export function totalWork(plan: WorkPlan): number {
   const u = unit(plan);
-  return u + plan.copies * u + smallStep(plan, u, plan.settings) + smallStep(plan, u, plan.publishes);
+  return u + (plan.encrypts ? u : 0) + plan.copies * u + smallStep(plan, u, plan.settings) + smallStep(plan, u, plan.publishes);
 }
 
 export function workDone(plan: WorkPlan, done: WorkDone): number {
@@ -45,7 +49,8 @@ export function workDone(plan: WorkPlan, done: WorkDone): number {
   const copies = done.copies.reduce((s, f) => s + clamp01(f), 0);
   const settings = smallStep(plan, u, plan.settings) * clamp01(done.settings ?? 0);
   const publish = smallStep(plan, u, plan.publishes) * clamp01(done.publish);
-  return clamp01(done.source) * u + copies * u + settings + publish;
+  const encryption = plan.encrypts ? clamp01(done.encryption ?? 0) * u : 0;
+  return clamp01(done.source) * u + encryption + copies * u + settings + publish;
 }
 
 /** Percent 0..99 while work remains (100 is reserved for a finished creation), never below `previous`. */

@@ -1,5 +1,6 @@
 // Responsible for checking a request the way EC2 would, before anything is recorded or sent, so bad
 // input gets every problem at once with the path of the offending field.
+import { resolveEncryption } from './encryption.js';
 import type { FieldError } from './errors.js';
 import { REGION_PATTERN } from './regions.js';
 import type { Tag } from './ec2/types.js';
@@ -160,7 +161,19 @@ export function validateCreateAmi(
   }
   if (input.retention != null) errors.push(...validateRetention(input.retention, input.templateName));
   errors.push(...validateImageSettings(input, ctx.now));
+  if (input.encryption != null)
+    errors.push(...resolveEncryption(input.encryption, encryptionContext(input, ctx.sourceRegion)).errors);
   return errors;
+}
+
+/** What the encryption of a request is judged against: the regions it goes to and who may launch it. */
+export function encryptionContext(input: CreateAmiRequest, sourceRegion: string) {
+  return {
+    sourceRegion,
+    copyToRegions: input.copyToRegions ?? [],
+    public: input.public ?? false,
+    shareWithAccounts: input.shareWithAccounts ?? [],
+  };
 }
 
 /** deprecateAt and ssmParameter, as EC2 and SSM would refuse them (the other settings are booleans). */

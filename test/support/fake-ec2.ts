@@ -95,6 +95,8 @@ interface FakeImage {
   architecture: string | undefined;
   snapshotIds: string[];
   encrypted: boolean;
+  /** As EC2 reports it: the key ARN of the encrypted snapshots. */
+  kmsKeyId: string | undefined;
   tags: Tag[];
   createdAt: string;
   hidden: boolean;
@@ -134,6 +136,16 @@ interface Hook {
 }
 
 export const FAKE_ACCOUNT_ID = '123456789012';
+
+/** The fake's AWS managed EBS key id: EC2 reports the key ARN of whatever key encrypted a snapshot. */
+export const FAKE_MANAGED_KEY_ID = '00000000-0000-4000-8000-00000000ebs0';
+
+/** The key ARN EC2 reports for a key given by id, ARN or alias (aliases resolve to a key of their own). */
+export function kmsKeyArn(region: string, key: string | undefined): string {
+  if (key?.startsWith('arn:')) return key;
+  const id = !key || key === 'alias/aws/ebs' ? FAKE_MANAGED_KEY_ID : key.startsWith('alias/') ? `key-for-${key.slice(6)}` : key;
+  return `arn:aws:kms:${region}:${FAKE_ACCOUNT_ID}:key/${id}`;
+}
 
 /** An EC2 filter value: `*` and `?` wildcards, `\\` escapes the next character. */
 function wildcard(pattern: string): RegExp {
@@ -254,13 +266,21 @@ export function createFakeEc2(options: { now?: () => number; regions?: string[];
 
   function register(
     region: string,
-    base: { name: string; description: string | undefined; architecture: string | undefined; encrypted: boolean; tags: Tag[] },
+    base: {
+      name: string;
+      description: string | undefined;
+      architecture: string | undefined;
+      encrypted: boolean;
+      kmsKeyId?: string | undefined;
+      tags: Tag[];
+    },
     volumeSizes: number[],
   ): FakeImage {
     const id = newId('ami');
     const image: FakeImage = {
       id,
       region,
+      kmsKeyId: undefined,
       ...base,
       state: 'pending',
       stateReason: undefined,
@@ -307,6 +327,8 @@ export function createFakeEc2(options: { now?: () => number; regions?: string[];
       snapshotIds: [...image.snapshotIds],
       sizeGiB: image.snapshotIds.reduce((sum, id) => sum + (snapshots.get(id)?.volumeSizeGiB ?? 0), 0),
       encrypted: image.encrypted,
+      // As EC2: DescribeImages shows Encrypted only; the key ARN is on the snapshots.
+      kmsKeyId: undefined,
       tags: image.tags.map((t) => ({ ...t })),
       createdAt: image.createdAt,
       deprecationTime: image.deprecationTime,
@@ -316,7 +338,15 @@ export function createFakeEc2(options: { now?: () => number; regions?: string[];
   }
 
   function snapshotView(s: FakeSnapshot): Ec2Snapshot {
-    return { id: s.id, state: s.state, progress: s.progress, volumeSizeGiB: s.volumeSizeGiB, stateMessage: s.stateMessage };
+    const kmsKeyId = images.get(s.imageId)?.kmsKeyId;
+    return {
+      id: s.id,
+      state: s.state,
+      progress: s.progress,
+      volumeSizeGiB: s.volumeSizeGiB,
+      stateMessage: s.stateMessage,
+      ...(kmsKeyId ? { kmsKeyId } : {}),
+    };
   }
 
   function mergeTags(existing: Tag[], added: Tag[]): Tag[] {
@@ -508,7 +538,9 @@ export function createFakeEc2(options: { now?: () => number; regions?: string[];
             name: params.name,
             description: params.description,
             architecture: source.architecture,
-            encrypted: source.encrypted,
+            // An encrypted copy takes the key asked for; otherwise it keeps the source's encryption.
+            encrypted: source.encrypted || params.encrypted === true,
+            kmsKeyId: params.encrypted ? kmsKeyArn(region, params.kmsKeyId) : source.kmsKeyId,
             tags: mergeTags(source.tags, params.tags),
           },
           sizes,

@@ -145,6 +145,35 @@ export async function recordCopy(
   return applied ? patch : undefined;
 }
 
+/**
+ * EC2 made the encrypted copy E of the source image in its own region: E becomes the creation's
+ * AMI (the one the user gets), tracked from its first snapshot like the source was; its AMI row
+ * exists (pending); false when the creation stopped being active meanwhile.
+ */
+export function recordEncryptedImage(deps: LifecycleDeps, c: CreationRecord, amiId: string, message: string): Promise<boolean> {
+  const now = deps.clock.now();
+  const patch: CreationPatch = { amiId, snapshotIds: [], snapshotsTagged: false, imageRequestedAt: now, message, updatedAt: now };
+  return transition(deps, c.id, 'active', patch, [], (tx) =>
+    upsertAmi(tx, { ...pendingAmi(c, amiId, c.sourceRegion, now), encrypted: true }, imageTags(c)),
+  );
+}
+
+/**
+ * The unencrypted source image is gone from EC2 (replaced by its encrypted copy, or removed after
+ * the encryption failed). Its AMI row stays, DEREGISTERED with the reason, rather than being
+ * deleted: the creation's history then names every image it registered (as a retired AMI's row
+ * does), and a cancel or the reconciler finding it on EC2 later still knows whose it was.
+ */
+export function retireUnencryptedImage(deps: LifecycleDeps, c: CreationRecord, reason: string): Promise<boolean> {
+  const now = deps.clock.now();
+  const amiId = c.unencryptedAmiId!;
+  return updateCreation(deps.db, c.id, {}, [], {
+    guard: 'active',
+    also: (tx) =>
+      updateAmi(tx, amiId, { state: 'DEREGISTERED', visibility: 'PRIVATE', deregisteredReason: reason, updatedAt: now }),
+  });
+}
+
 /** What one tick saw of a creation and its copies. Publishes only when there was something to write. */
 export function applyProgress(
   deps: LifecycleDeps,

@@ -10,11 +10,20 @@ import { recordSourceImage } from './lifecycle.js';
 export function sendCreateImage(deps: Pick<ServiceDeps, 'ec2'>, c: CreationRecord): Promise<string> {
   return deps.ec2.createImage(c.sourceRegion, {
     instanceId: c.instanceId,
-    name: c.name,
+    name: requestedImageName(c),
     description: c.description ?? undefined,
     noReboot: c.noReboot,
     tags: imageTags(c),
   });
+}
+
+/**
+ * The name CreateImage gives the image. An encrypted creation's first image is an intermediate:
+ * its encrypted copy in the same region takes the creation's name, and EC2 wants names unique
+ * per region, so the intermediate is named after the creation (Packer names it at random).
+ */
+export function requestedImageName(c: Pick<CreationRecord, 'id' | 'name' | 'encrypt'>): string {
+  return c.encrypt ? `prism-unencrypted-${c.id}` : c.name;
 }
 
 /**

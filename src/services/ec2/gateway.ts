@@ -261,6 +261,7 @@ function copyImage(call: Call, region: string, p: Params<'copyImage'>[1]): Promi
         Name: p.name,
         Description: p.description,
         ClientToken: p.clientToken,
+        ...(p.encrypted ? { Encrypted: true, ...(p.kmsKeyId ? { KmsKeyId: p.kmsKeyId } : {}) } : {}),
         CopyImageTags: true,
         TagSpecifications: imageTagSpecifications(p.tags),
       }),

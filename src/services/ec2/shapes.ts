@@ -34,6 +34,8 @@ export function toImage(img: Sdk.Image): Ec2Image {
     snapshotIds: ebs.flatMap((e) => (e.SnapshotId ? [e.SnapshotId] : [])),
     sizeGiB: ebs.reduce((sum, e) => sum + (e.VolumeSize ?? 0), 0),
     encrypted: ebs.some((e) => e.Encrypted === true),
+    // EC2 may name the key in an encrypted block device mapping; it always does on the snapshots.
+    kmsKeyId: ebs.find((e) => e.Encrypted === true && e.KmsKeyId)?.KmsKeyId,
     tags: fromSdkTags(img.Tags),
     createdAt: img.CreationDate,
     deprecationTime: img.DeprecationTime || undefined,
@@ -48,6 +50,7 @@ export function toSnapshot(s: Sdk.Snapshot): Ec2Snapshot {
     state: s.State ?? 'pending',
     progress: parsePercent(s.Progress),
     volumeSizeGiB: s.VolumeSize ?? 0,
+    kmsKeyId: s.Encrypted ? s.KmsKeyId : undefined,
     // An empty message is no message.
     stateMessage: s.StateMessage || undefined,
   };

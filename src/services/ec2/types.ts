@@ -49,6 +49,11 @@ export interface Ec2Image {
   snapshotIds: string[];
   sizeGiB: number;
   encrypted: boolean;
+  /**
+   * The KMS key of its encrypted snapshots when DescribeImages names it in the block device
+   * mappings; EC2 usually names it only on the snapshots (Ec2Snapshot.kmsKeyId).
+   */
+  kmsKeyId: string | undefined;
   tags: Tag[];
   createdAt: string | undefined;
   /** ISO-8601 DeprecationTime, when deprecation is scheduled. */
@@ -67,6 +72,8 @@ export interface Ec2Snapshot {
   progress: number;
   volumeSizeGiB: number;
   stateMessage: string | undefined;
+  /** The key ARN that encrypts it (DescribeSnapshots KmsKeyId); undefined when unencrypted. */
+  kmsKeyId?: string | undefined;
 }
 
 export interface LaunchPermissionChange {
@@ -121,6 +128,9 @@ export interface Ec2Gateway {
       description?: string;
       clientToken: string;
       tags: Tag[];
+      /** Encrypt the copy's snapshots, with kmsKeyId (none: the AWS managed key of the destination region). */
+      encrypted?: boolean;
+      kmsKeyId?: string;
     },
   ): Promise<string>;
   /** One instance (MinCount = MaxCount = 1), as RunInstances answers it: pending. */

@@ -4,6 +4,7 @@ import { findCreation, type CreationRecord } from '../../db/creations.js';
 import { applyProgress } from '../creations/lifecycle.js';
 import type { TrackerContext } from './context.js';
 import { advanceCopying } from './copying.js';
+import { advanceEncrypting, encryptedImageKnown } from './encrypting.js';
 import { observedAll, timeOut } from './finishing.js';
 import type { Observations } from './observe.js';
 import { advancePublishing } from './publishing.js';
@@ -15,7 +16,7 @@ export async function advance(ctx: TrackerContext, c: CreationRecord, obs: Obser
   const now = ctx.deps.clock.now();
   const result = await stageStep(ctx, c, obs);
   if (result === undefined) return false;
-  if (result === 'finished') return true;
+  if (result === 'finished' || result === 'written') return true;
   const { patch, copies } = result;
   if (now - c.createdAt > ctx.settings.maxDurationMs && observedAll(c, obs)) {
     // What the copies reached in this tick stands; only what is still under way times out.
@@ -30,7 +31,8 @@ export async function advance(ctx: TrackerContext, c: CreationRecord, obs: Obser
   if (!changed) return false;
   if (patch.stage && patch.stage !== c.stage) {
     const next = await findCreation(ctx.deps.db, c.id);
-    // Every stage after SNAPSHOTTING starts with requests of its own, not with an observation.
+    // Every stage after SNAPSHOTTING starts with requests of its own (ENCRYPTING's CopyImage was
+    // recorded by the stage change), not with an observation.
     if (next && next.stage !== c.stage && next.stage !== 'SNAPSHOTTING') await advance(ctx, next, obs);
   }
   return true;
@@ -41,6 +43,10 @@ function stageStep(ctx: TrackerContext, c: CreationRecord, obs: Observations): P
   switch (c.stage) {
     case 'SNAPSHOTTING':
       return obs.unavailable.has(c.sourceRegion) ? undefined : advanceSnapshotting(ctx, c, obs);
+    case 'ENCRYPTING':
+      // Until E's id is known nothing was observed of it: only the region's backoff holds the request back.
+      if (encryptedImageKnown(c) ? obs.unavailable.has(c.sourceRegion) : !ctx.regions.ready(c.sourceRegion)) return undefined;
+      return advanceEncrypting(ctx, c, obs);
     case 'COPYING':
       return advanceCopying(ctx, c, obs);
     case 'APPLYING_SETTINGS':

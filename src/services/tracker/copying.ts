@@ -12,16 +12,17 @@ import { isTerminal, type RegionCopyRow } from '../../db/schema.js';
 import { removeLateImage } from '../cancellation.js';
 import { queueCopy, recordCopy, requestCopy, type CopyChange } from '../creations/lifecycle.js';
 import { isCopyLimit, isRejection, toDomainError } from '../ec2/errors.js';
+import { isManagedKey } from '../encryption.js';
 import { imageTags, TAG_CREATION_ID } from '../system-tags.js';
 import type { TrackerContext } from './context.js';
 import { queuedCopies, type Admission } from './copy-queue.js';
 import { progressFields } from './estimate.js';
 import { complete } from './finishing.js';
 import { stepImage } from './image-step.js';
-import { copyingMessage, copyProgressMessage, queuedMessage } from './messages.js';
+import { copyingMessage, copyProgressMessage, queuedMessage, stageMessage } from './messages.js';
 import type { Observations } from './observe.js';
 import type { StageResult } from './snapshotting.js';
-import { enterStage, nextStage } from './stages.js';
+import { nextStage } from './stages.js';
 
 export async function advanceCopying(ctx: TrackerContext, c: CreationRecord, obs: Observations): Promise<StageResult> {
   const now = ctx.deps.clock.now();
@@ -34,10 +35,9 @@ export async function advanceCopying(ctx: TrackerContext, c: CreationRecord, obs
   }
   const next: CreationRecord = { ...c, copies };
   if (copies.every((x) => x.status === 'COMPLETED' || x.status === 'FAILED')) {
-    const stage = nextStage(next, 'COPYING');
+    const stage = nextStage(c, 'COPYING');
     if (stage !== 'DONE') {
-      const entered = { ...next, ...enterStage(next, stage) };
-      return { patch: { ...enterStage(next, stage), ...progressFields(ctx, entered, obs, 1) }, copies: changes };
+      return { patch: { stage, message: stageMessage(next, stage), ...progressFields(ctx, next, obs, 1) }, copies: changes };
     }
     await complete(ctx, next, [], changes);
     return 'finished';
@@ -173,7 +173,7 @@ async function startCopy(
 
 /** A copy requested before a crash whose id was never stored: found by the creation-id tag. */
 async function findEarlierCopy(ctx: TrackerContext, c: CreationRecord, copy: RegionCopyRow): Promise<string | undefined> {
-  const known = new Set([c.amiId, ...c.copies.map((x) => x.amiId)]);
+  const known = new Set([c.amiId, c.unencryptedAmiId, ...c.copies.map((x) => x.amiId)]);
   const found = await ctx.deps.ec2.findImages(copy.region, { tag: { key: TAG_CREATION_ID, values: [c.id] } });
   const amiId = found.find((i) => !known.has(i.id) && i.state !== 'deregistered')?.id;
   if (amiId) ctx.log.info({ creationId: c.id, region: copy.region, amiId }, 'adopted the copy of an unconfirmed CopyImage');
@@ -190,7 +190,15 @@ async function sendCopyImage(ctx: TrackerContext, c: CreationRecord, copy: Regio
     description: c.description ?? undefined,
     clientToken: copyClientToken(c.id, copy.region),
     tags: imageTags(c),
+    ...copyEncryption(c, copy.region),
   });
+}
+
+/** An encrypted creation's copy is encrypted with its region's key (resolved when the creation was accepted). */
+function copyEncryption(c: CreationRecord, region: string): { encrypted?: true; kmsKeyId?: string } {
+  if (!c.encrypt) return {};
+  const key = c.regionKmsKeyIds?.[region];
+  return isManagedKey(key) ? { encrypted: true } : { encrypted: true, kmsKeyId: key! };
 }
 
 /** Deterministic per creation and region, so a retried CopyImage never makes a second copy. */

@@ -1,5 +1,5 @@
 // Responsible for a creation's progress and ETA from what this tick saw: the weighted share of
-// work done (source snapshots, then copies, then settings, then publishing), never decreasing, and the seconds
+// work done (source snapshots, then its encrypted copy, then copies, then settings, then publishing), never decreasing, and the seconds
 // left at the rate observed since the first observation.
 import type { CreationPatch, CreationRecord } from '../../db/creations.js';
 import { estimateSecondsRemaining, percent, totalWork, workDone, type WorkDone, type WorkPlan } from '../progress.js';
@@ -9,7 +9,13 @@ import { hasSettings, publishes } from './stages.js';
 import { settingsPendingRegions } from './messages.js';
 
 export function plan(c: CreationRecord): WorkPlan {
-  return { sizeGiB: c.sizeGiB, copies: c.copies.length, publishes: publishes(c), settings: hasSettings(c) };
+  return {
+    sizeGiB: c.sizeGiB,
+    copies: c.copies.length,
+    encrypts: c.encrypt,
+    publishes: publishes(c),
+    settings: hasSettings(c),
+  };
 }
 
 /** The share of images whose settings are applied: none before the stage, all after it. */
@@ -29,7 +35,23 @@ function measure(c: CreationRecord, obs: Observations, sourceFraction?: number):
     const img = obs.images.get(copy.amiId);
     return img ? imageFraction(img, obs) : copy.progress / 100;
   });
-  return { source, copies, settings: settingsFraction(c), publish: c.stage === 'DONE' ? 1 : 0 };
+  return {
+    source,
+    encryption: encryptionFraction(c, obs),
+    copies,
+    settings: settingsFraction(c),
+    publish: c.stage === 'DONE' ? 1 : 0,
+  };
+}
+
+/** The encrypted copy's snapshot progress while encrypting (like a copy's); all done after, none before. */
+function encryptionFraction(c: CreationRecord, obs: Observations): number {
+  if (!c.encrypt || c.stage === 'SNAPSHOTTING') return 0;
+  if (c.stage !== 'ENCRYPTING') return 1;
+  // Until E's id is stored, the creation's amiId is still the unencrypted image.
+  const known = c.amiId && c.unencryptedAmiId && c.amiId !== c.unencryptedAmiId;
+  const img = known ? obs.images.get(c.amiId!) : undefined;
+  return img ? imageFraction(img, obs) : 0;
 }
 
 export function progressFields(

@@ -40,7 +40,7 @@ export async function complete(
 
 /** Whether this tick saw every region the creation is waiting on (needed before timing it out). */
 export function observedAll(c: CreationRecord, obs: Observations): boolean {
-  if (c.stage === 'SNAPSHOTTING') return !obs.unavailable.has(c.sourceRegion);
+  if (c.stage === 'SNAPSHOTTING' || c.stage === 'ENCRYPTING') return !obs.unavailable.has(c.sourceRegion);
   if (c.stage === 'COPYING') return c.copies.every((x) => x.status !== 'IN_PROGRESS' || !obs.unavailable.has(x.region));
   return true;
 }

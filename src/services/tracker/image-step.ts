@@ -64,12 +64,18 @@ export async function stepImage(
       state: 'AVAILABLE',
       sizeGiB: img.sizeGiB || c.sizeGiB,
       encrypted: img.encrypted,
+      kmsKeyId: imageKey(img, obs) ?? null,
       ...(target.kind === 'image' ? { architecture: img.architecture ?? c.architecture } : {}),
       updatedAt: now,
     });
     return { state: 'available', image: img, patch };
   }
   return { state: 'pending', fraction: imageFraction(img, obs), patch };
+}
+
+/** The image's KMS key: named in DescribeImages when EC2 does so, else on its snapshots (where EC2 always names it). */
+function imageKey(img: Ec2Image, obs: Observations): string | undefined {
+  return img.kmsKeyId ?? img.snapshotIds.map((id) => obs.snapshots.get(id)?.kmsKeyId).find((k) => k !== undefined);
 }
 
 /** Record the image's snapshot ids when EC2 shows new ones, and tag the snapshots once. */

@@ -31,6 +31,27 @@ export const queuedMessage = (inProgress: number, region: string) =>
     ? `Queued: ${inProgress} ${inProgress === 1 ? 'copy' : 'copies'} already in progress to ${region}`
     : `Queued: EC2's limit of concurrent copies to ${region} is reached`;
 
+/** The key a person reads in the encryption's messages. */
+export const keyLabel = (kmsKeyId: string | null) =>
+  !kmsKeyId || kmsKeyId === 'alias/aws/ebs' ? 'the AWS managed key' : kmsKeyId;
+
+export const encryptingMessage = (c: CreationRecord, pct?: number) =>
+  `Encrypting the image with ${keyLabel(c.kmsKeyId)}${pct === undefined ? '' : ` - ${pct}%`}`;
+
+/** What a creation entering `stage` says first. */
+export function stageMessage(c: CreationRecord, stage: 'ENCRYPTING' | 'COPYING' | 'APPLYING_SETTINGS' | 'PUBLISHING'): string {
+  if (stage === 'ENCRYPTING') return encryptingMessage(c);
+  if (stage === 'APPLYING_SETTINGS') return settingsMessage(c);
+  return stage === 'COPYING' ? copiesStartingMessage(c) : publishingMessage(c);
+}
+
+/** The deregisteredReason of the unencrypted source image once its encrypted copy replaced it. */
+export const replacedByEncryptedReason = (encryptedAmiId: string) => `Replaced by its encrypted copy ${encryptedAmiId}`;
+
+/** Why an encryption failed, and that nothing unencrypted was left behind. */
+export const encryptionFailedReason = (reason: string, unencryptedAmiId: string) =>
+  `Encrypting the image failed: ${reason}; the unencrypted image ${unencryptedAmiId} and its snapshots were removed, so nothing unencrypted is left behind`;
+
 export const copiesStartingMessage = (c: CreationRecord) => `Copying to ${c.copies.map((x) => x.region).join(', ')}`;
 
 /** The images whose settings are still to be applied: the source, then each completed copy. */

@@ -14,7 +14,7 @@ export interface Observations {
   unavailable: Set<string>;
 }
 
-/** The image ids each region is asked about: the source while snapshotting, the copies under way while copying. */
+/** The image ids each region is asked about: the source while snapshotting or encrypting, the copies under way while copying. */
 function wantedImages(creations: CreationRecord[]): Map<string, Set<string>> {
   const wanted = new Map<string, Set<string>>();
   const want = (region: string, id: string | null) => {
@@ -25,6 +25,8 @@ function wantedImages(creations: CreationRecord[]): Map<string, Set<string>> {
   };
   for (const c of creations) {
     if (c.stage === 'SNAPSHOTTING') want(c.sourceRegion, c.amiId);
+    // While encrypting, the encrypted copy once its id is known (the creation's amiId is then no longer U).
+    if (c.stage === 'ENCRYPTING' && c.amiId !== c.unencryptedAmiId) want(c.sourceRegion, c.amiId);
     if (c.stage === 'COPYING') for (const copy of c.copies) if (copy.status === 'IN_PROGRESS') want(copy.region, copy.amiId);
   }
   return wanted;

@@ -4,7 +4,7 @@
 import { listCancellingCreations, type CreationRecord } from '../../db/creations.js';
 import { finishCancel } from '../cancellation.js';
 import { markImageRequested, recordSourceImage } from '../creations/lifecycle.js';
-import { keepRequestedImage, sendCreateImage } from '../creations/request-image.js';
+import { keepRequestedImage, requestedImageName, sendCreateImage } from '../creations/request-image.js';
 import { isTransient, toDomainError } from '../ec2/errors.js';
 import type { Ec2Image } from '../ec2/types.js';
 import type { RegionCheck } from '../region-leases.js';
@@ -66,7 +66,8 @@ async function findOrphanImage(
   const image = tagged.find((i) => i.tags.some((t) => t.key === TAG_CREATION_ID && t.value === c.id));
   if (image) return image;
   // The tag may lag behind the image (or the endpoint may not tag); names are unique per region.
-  const byName = await ctx.deps.ec2.findImages(c.sourceRegion, { name: c.name });
+  const name = requestedImageName(c);
+  const byName = await ctx.deps.ec2.findImages(c.sourceRegion, { name });
   const candidate = byName.find((i) => i.state !== 'deregistered');
   if (!candidate) return undefined;
   const otherCreation = candidate.tags.find((t) => t.key === TAG_CREATION_ID)?.value;
@@ -77,7 +78,7 @@ async function findOrphanImage(
     await fail(
       ctx,
       c,
-      `Another AMI named "${c.name}" (${candidate.id}) exists in ${c.sourceRegion}; no image was made for this creation`,
+      `Another AMI named "${name}" (${candidate.id}) exists in ${c.sourceRegion}; no image was made for this creation`,
     );
     return 'taken';
   }

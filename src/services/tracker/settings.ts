@@ -12,10 +12,10 @@ import { Ec2CallError, isTransient, toDomainError } from '../ec2/errors.js';
 import type { TrackerContext } from './context.js';
 import { progressFields } from './estimate.js';
 import { complete } from './finishing.js';
-import { settingsMessage } from './messages.js';
+import { settingsMessage, stageMessage } from './messages.js';
 import type { Observations } from './observe.js';
 import type { StageResult } from './snapshotting.js';
-import { enterStage, nextStage } from './stages.js';
+import { nextStage } from './stages.js';
 
 interface Image {
   region: string;
@@ -56,8 +56,8 @@ export async function advanceApplyingSettings(ctx: TrackerContext, c: CreationRe
     await complete(ctx, current);
     return 'finished';
   }
-  const entered = { ...current, ...enterStage(current, next) };
-  return { patch: { ...enterStage(current, next), ...progressFields(ctx, entered, obs, 1) }, copies: [] };
+  const entered = { ...current, stage: next };
+  return { patch: { stage: next, message: stageMessage(current, next), ...progressFields(ctx, entered, obs, 1) }, copies: [] };
 }
 
 /** The source image unless done, then every completed copy not done, in the order of the copies. */
