@@ -220,4 +220,26 @@ describe('APPLYING_SETTINGS', () => {
     expect(h.fake.image(c.amiId!).state).toBe('deregistered');
     expect(h.fake.image(copyId).state).toBe('deregistered');
   });
+
+  it('applies the settings to the encrypted image, after ENCRYPTING, never to the unencrypted one it replaced', async () => {
+    h = await createUnitHarness();
+    const c = await h.create({
+      name: 'encrypted with settings',
+      encryption: { kmsKeyId: '1234abcd-12ab-34cd-56ef-1234567890ab' },
+      requireImdsV2: true,
+      ssmParameter: 'encrypted-latest',
+    });
+    const unencrypted = c.amiId!;
+    h.fake.complete(unencrypted);
+    await h.tick();
+    const encrypted = (await h.status(c.id)).amiId!;
+    expect(encrypted).not.toBe(unencrypted);
+    h.fake.complete(encrypted);
+    h.clock.advance(1000);
+    await h.tick();
+
+    expect(await h.status(c.id)).toMatchObject({ status: 'COMPLETED', amiId: encrypted, failureReason: null });
+    expect(h.fake.callsOf('ModifyImageAttribute').map((x) => x.args)).toEqual([{ imageId: encrypted, imdsSupport: 'v2.0' }]);
+    expect(h.ssm.parameter('us-east-1', 'encrypted-latest')?.value).toBe(encrypted);
+  });
 });
