@@ -281,6 +281,24 @@ describe('web dashboard', () => {
     expect(instance).toMatchObject({ name: 'browser launch', owner: 'tester', state: 'RUNNING' });
   }, 30_000);
 
+  it('Protect shows Protected on the card and deregistering is then refused with the reason; Unprotect lifts it', async () => {
+    const name = (await page.getByTestId('creation').first().getByRole('heading').textContent())!;
+    const ami = amiCard(page, 'user-amis', name);
+    const protectedChip = ami.getByTestId('ami-settings').locator('[data-setting="protected"]');
+    expect(await protectedChip.count()).toBe(0);
+    await ami.getByRole('button', { name: 'Protect', exact: true }).click();
+    await expect.poll(() => protectedChip.textContent()).toBe('Protected');
+
+    await ami.getByRole('button', { name: 'Deregister…' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Deregister' }).click();
+    await expect.poll(() => ami.getByRole('alert').textContent()).toMatch(/deregistration protection on.*protect .* --off/);
+    expect(await ami.textContent()).toContain('available');
+
+    await ami.getByRole('button', { name: 'Unprotect', exact: true }).click();
+    await expect.poll(() => protectedChip.count()).toBe(0);
+    expect(await ami.getByRole('button', { name: 'Protect', exact: true }).count()).toBe(1);
+  });
+
   it('deregisters an AMI only after the confirmation', async () => {
     const name = (await page.getByTestId('creation').first().getByRole('heading').textContent())!;
     const ami = amiCard(page, 'user-amis', name);
