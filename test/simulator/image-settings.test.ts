@@ -111,6 +111,17 @@ describe('CopyImage with Encrypted and KmsKeyId', () => {
     );
   });
 
+  it('refuses to share an image encrypted with the AWS managed key, even with one account', async () => {
+    const managed = await copyTo(east, { Encrypted: true });
+    h.advance(60);
+    const share = east.send(
+      new ModifyImageAttributeCommand({ ImageId: managed, LaunchPermission: { Add: [{ UserId: '210987654321' }] } }),
+    );
+    await expectEc2Error(share, 'InvalidParameter');
+    const attr = await east.send(new DescribeImageAttributeCommand({ ImageId: managed, Attribute: 'launchPermission' }));
+    expect(attr.LaunchPermissions).toEqual([]);
+  });
+
   it('lists encrypted snapshots through the encrypted filter', async () => {
     const encrypted = await copyTo(east, { Encrypted: true, KmsKeyId: KEY });
     const listed = await east.send(
