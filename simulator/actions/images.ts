@@ -191,7 +191,14 @@ export function copyImage(ctx: ActionContext, input: CopyImageRequest): CopyImag
   const token = input.ClientToken;
   const previous = token === undefined ? undefined : store.copyTokens.get(token);
   if (previous) {
-    if (previous.sourceImageId !== sourceImageId || previous.sourceRegion !== sourceRegion || previous.name !== name) {
+    const keyChanged =
+      input.Encrypted === true && previous.kmsKeyId !== resolveKmsKey(input.KmsKeyId, ctx.regionName, rt.accountId);
+    if (
+      previous.sourceImageId !== sourceImageId ||
+      previous.sourceRegion !== sourceRegion ||
+      previous.name !== name ||
+      keyChanged
+    ) {
       throw new Ec2ApiFault('IdempotentParameterMismatch', `Client token ${token} was already used with different parameters.`);
     }
     return { ImageId: previous.imageId };
@@ -239,7 +246,8 @@ export function copyImage(ctx: ActionContext, input: CopyImageRequest): CopyImag
     sourceImageId,
     sourceRegion,
   });
-  if (token !== undefined) store.copyTokens.set(token, { imageId, sourceImageId, sourceRegion, name });
+  if (token !== undefined)
+    store.copyTokens.set(token, { imageId, sourceImageId, sourceRegion, name, ...(kmsKeyId !== undefined && { kmsKeyId }) });
   return { ImageId: imageId };
 }
 

@@ -122,6 +122,13 @@ describe('CopyImage with Encrypted and KmsKeyId', () => {
     expect(attr.LaunchPermissions).toEqual([]);
   });
 
+  it('answers a repeated ClientToken with the same encrypted copy, and a token reused with another key with IdempotentParameterMismatch', async () => {
+    const first = await copyTo(west, { Name: 'enc-token', ClientToken: 't-1', Encrypted: true, KmsKeyId: KEY });
+    expect(await copyTo(west, { Name: 'enc-token', ClientToken: 't-1', Encrypted: true, KmsKeyId: KEY })).toBe(first);
+    const otherKey = copyTo(west, { Name: 'enc-token', ClientToken: 't-1', Encrypted: true, KmsKeyId: 'alias/other' });
+    await expectEc2Error(otherKey, 'IdempotentParameterMismatch');
+  });
+
   it('lists encrypted snapshots through the encrypted filter', async () => {
     const encrypted = await copyTo(east, { Encrypted: true, KmsKeyId: KEY });
     const listed = await east.send(
