@@ -47,6 +47,11 @@ export const errors = {
     ),
   encryptedNotPublic: () =>
     new Ec2ApiFault('UnsupportedOperation', "Encrypted snapshots can't be shared publicly. Specify another snapshot."),
+  managedKeyNotShareable: () =>
+    new Ec2ApiFault(
+      'InvalidParameter',
+      "Snapshots encrypted with the AWS Managed CMK can't be shared. Specify another snapshot.",
+    ),
   deregistrationProtected: (id: string) =>
     new Ec2ApiFault(
       'OperationNotPermitted',

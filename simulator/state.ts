@@ -143,6 +143,8 @@ export interface CopyTokenRecord {
   sourceImageId: string;
   sourceRegion: string;
   name: string;
+  /** The key ARN the copy was encrypted with (absent: unencrypted, or a token from an older state file). */
+  kmsKeyId?: string;
 }
 
 export interface RegionStore {

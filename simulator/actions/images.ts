@@ -21,7 +21,7 @@ import type { ActionContext, Runtime } from '../context.js';
 import { Ec2ApiFault, errors } from '../errors.js';
 import { applyFilters, paginate, type FilterTable } from '../filters.js';
 import { assertIds, newId } from '../ids.js';
-import { resolveKmsKey } from '../kms.js';
+import { AWS_MANAGED_EBS_ALIAS, resolveKmsKey } from '../kms.js';
 import { REGIONS } from '../seed.js';
 import {
   imageStatus,
@@ -191,7 +191,14 @@ export function copyImage(ctx: ActionContext, input: CopyImageRequest): CopyImag
   const token = input.ClientToken;
   const previous = token === undefined ? undefined : store.copyTokens.get(token);
   if (previous) {
-    if (previous.sourceImageId !== sourceImageId || previous.sourceRegion !== sourceRegion || previous.name !== name) {
+    const keyChanged =
+      input.Encrypted === true && previous.kmsKeyId !== resolveKmsKey(input.KmsKeyId, ctx.regionName, rt.accountId);
+    if (
+      previous.sourceImageId !== sourceImageId ||
+      previous.sourceRegion !== sourceRegion ||
+      previous.name !== name ||
+      keyChanged
+    ) {
       throw new Ec2ApiFault('IdempotentParameterMismatch', `Client token ${token} was already used with different parameters.`);
     }
     return { ImageId: previous.imageId };
@@ -239,7 +246,8 @@ export function copyImage(ctx: ActionContext, input: CopyImageRequest): CopyImag
     sourceImageId,
     sourceRegion,
   });
-  if (token !== undefined) store.copyTokens.set(token, { imageId, sourceImageId, sourceRegion, name });
+  if (token !== undefined)
+    store.copyTokens.set(token, { imageId, sourceImageId, sourceRegion, name, ...(kmsKeyId !== undefined && { kmsKeyId }) });
   return { ImageId: imageId };
 }
 
@@ -408,8 +416,14 @@ function requestedChange(input: ModifyImageAttributeRequest): AttributeChange {
   return change;
 }
 
-/** Refusals EC2 makes before changing anything: public sharing under block public access, or of encrypted snapshots. */
-function assertMayPublish(ctx: ActionContext, image: ImageRecord, change: AttributeChange): void {
+/**
+ * Refusals EC2 makes before changing anything: public sharing under block public access or of
+ * encrypted snapshots, and any sharing of snapshots under the AWS managed key (only a customer
+ * managed key can be granted to another account).
+ */
+function assertMayShare(ctx: ActionContext, image: ImageRecord, change: AttributeChange): void {
+  const managedKey = resolveKmsKey(AWS_MANAGED_EBS_ALIAS, ctx.regionName, ctx.rt.accountId);
+  if (change.add.length > 0 && image.devices.some((d) => d.kmsKeyId === managedKey)) throw errors.managedKeyNotShareable();
   if (!change.add.some((p) => 'group' in p)) return;
   if (ctx.rt.config.blockPublicAccess) {
     throw new Ec2ApiFault(
@@ -431,7 +445,7 @@ export function modifyImageAttribute(ctx: ActionContext, input: ModifyImageAttri
   if (imdsSupport !== undefined && imdsSupport !== 'v2.0') {
     throw errors.invalidParameterValue(`Value (${imdsSupport}) for parameter ImdsSupport is invalid. Valid value: v2.0.`);
   }
-  assertMayPublish(ctx, image, change);
+  assertMayShare(ctx, image, change);
   validateDescription(description);
 
   const removed = new Set(remove.map(permissionKey));

@@ -111,6 +111,24 @@ describe('CopyImage with Encrypted and KmsKeyId', () => {
     );
   });
 
+  it('refuses to share an image encrypted with the AWS managed key, even with one account', async () => {
+    const managed = await copyTo(east, { Encrypted: true });
+    h.advance(60);
+    const share = east.send(
+      new ModifyImageAttributeCommand({ ImageId: managed, LaunchPermission: { Add: [{ UserId: '210987654321' }] } }),
+    );
+    await expectEc2Error(share, 'InvalidParameter');
+    const attr = await east.send(new DescribeImageAttributeCommand({ ImageId: managed, Attribute: 'launchPermission' }));
+    expect(attr.LaunchPermissions).toEqual([]);
+  });
+
+  it('answers a repeated ClientToken with the same encrypted copy, and a token reused with another key with IdempotentParameterMismatch', async () => {
+    const first = await copyTo(west, { Name: 'enc-token', ClientToken: 't-1', Encrypted: true, KmsKeyId: KEY });
+    expect(await copyTo(west, { Name: 'enc-token', ClientToken: 't-1', Encrypted: true, KmsKeyId: KEY })).toBe(first);
+    const otherKey = copyTo(west, { Name: 'enc-token', ClientToken: 't-1', Encrypted: true, KmsKeyId: 'alias/other' });
+    await expectEc2Error(otherKey, 'IdempotentParameterMismatch');
+  });
+
   it('lists encrypted snapshots through the encrypted filter', async () => {
     const encrypted = await copyTo(east, { Encrypted: true, KmsKeyId: KEY });
     const listed = await east.send(

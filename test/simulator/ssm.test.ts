@@ -148,6 +148,39 @@ describe('SSM validation', () => {
   });
 });
 
+describe('SSM protocol', () => {
+  const post = (target: string, body: string) =>
+    fetch(h.sim.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-amz-json-1.1',
+        'x-amz-target': target,
+        authorization: 'AWS4-HMAC-SHA256 Credential=test/20261125/eu-west-1/ssm/aws4_request, SignedHeaders=host, Signature=00',
+      },
+      body,
+    });
+
+  it('answers JSON errors with __type and HTTP 400 for an unknown operation and a body that is not JSON', async () => {
+    const unknown = await post('AmazonSSM.SendCommand', '{}');
+    expect(unknown.status).toBe(400);
+    expect(unknown.headers.get('content-type')).toBe('application/x-amz-json-1.1');
+    expect(await unknown.json()).toMatchObject({ __type: 'UnknownOperationException' });
+    const garbled = await post('AmazonSSM.GetParameter', '{not json');
+    expect(garbled.status).toBe(400);
+    expect(await garbled.json()).toMatchObject({ __type: 'SerializationException' });
+  });
+
+  it('takes the region from the ssm credential scope and answers timestamps as epoch seconds', async () => {
+    const put = await post('AmazonSSM.PutParameter', JSON.stringify({ Name: 'scoped', Value: 'x', Type: 'String' }));
+    expect(await put.json()).toEqual({ Version: 1, Tier: 'Standard' });
+    const got = (await (await post('AmazonSSM.GetParameter', JSON.stringify({ Name: 'scoped' }))).json()) as {
+      Parameter: { ARN: string; LastModifiedDate: number };
+    };
+    expect(got.Parameter.ARN).toBe('arn:aws:ssm:eu-west-1:123456789012:parameter/scoped');
+    expect(got.Parameter.LastModifiedDate).toBe(START / 1000);
+  });
+});
+
 describe('SSM with the AWS CLI', () => {
   it('aws ssm put-parameter and get-parameter --endpoint-url work against the simulator', async () => {
     const putOut = await awsCli(
