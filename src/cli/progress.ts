@@ -16,6 +16,8 @@ export interface ProgressView {
   stop(): void;
 }
 
+/** The longest stage name (APPLYING_SETTINGS), so that plain progress lines stay aligned. */
+const STAGE_WIDTH = 17;
 const TERMINAL: readonly AmiCreationStatus[] = ['COMPLETED', 'PARTIALLY_COMPLETED', 'FAILED', 'CANCELLED'];
 export const isTerminal = (status: AmiCreationStatus) => TERMINAL.includes(status);
 
@@ -49,7 +51,7 @@ function timing(elapsed: number, remaining: number | null): string {
 /** `[ 42%] SNAPSHOTTING  Creating snapshot - 42% complete  (12s elapsed, ~20s remaining)  copies: …` */
 export function plainProgressLine(c: Creation): string {
   const copies = c.regions.length ? `  copies: ${c.regions.map((r) => `${r.region} ${copyState(r)}`).join(', ')}` : '';
-  return `[${String(c.progress).padStart(3)}%] ${c.stage.padEnd(12)} ${c.message}  (${timing(c.elapsedSeconds, c.estimatedSecondsRemaining)})${copies}`;
+  return `[${String(c.progress).padStart(3)}%] ${c.stage.padEnd(STAGE_WIDTH)} ${c.message}  (${timing(c.elapsedSeconds, c.estimatedSecondsRemaining)})${copies}`;
 }
 
 export function plainView(out: Output): ProgressView {

@@ -158,8 +158,8 @@ describe('progress views', () => {
       }),
     );
     expect(out.lines).toEqual([
-      '[ 40%] SNAPSHOTTING Creating snapshot - 40% complete  (9m 00s elapsed, ~3m 00s remaining)',
-      '[ 55%] SNAPSHOTTING Creating snapshot - 40% complete  (9m 00s elapsed, ~3m 00s remaining)  copies: us-west-2 PENDING 0%',
+      '[ 40%] SNAPSHOTTING      Creating snapshot - 40% complete  (9m 00s elapsed, ~3m 00s remaining)',
+      '[ 55%] SNAPSHOTTING      Creating snapshot - 40% complete  (9m 00s elapsed, ~3m 00s remaining)  copies: us-west-2 PENDING 0%',
     ]);
     expect(
       plainProgressLine(creation({ progress: 100, stage: 'DONE', status: 'COMPLETED', estimatedSecondsRemaining: null })),
