@@ -17,7 +17,7 @@ import type { TrackerContext } from './context.js';
 import { copyClientToken } from './copying.js';
 import { progressFields } from './estimate.js';
 import { complete, fail } from './finishing.js';
-import { stepImage, type SnapshotPatch } from './image-step.js';
+import { sourceImageTarget, stepImage, type SnapshotPatch } from './image-step.js';
 import { encryptingMessage, encryptionFailedReason, replacedByEncryptedReason, stageMessage } from './messages.js';
 import type { Observations } from './observe.js';
 import type { StageResult } from './snapshotting.js';
@@ -28,15 +28,7 @@ export const encryptedImageKnown = (c: CreationRecord): boolean => c.amiId !== n
 
 export async function advanceEncrypting(ctx: TrackerContext, c: CreationRecord, obs: Observations): Promise<StageResult> {
   if (!encryptedImageKnown(c)) return requestEncryptedCopy(ctx, c);
-  const target = {
-    kind: 'image' as const,
-    region: c.sourceRegion,
-    amiId: c.amiId!,
-    snapshotIds: c.snapshotIds,
-    snapshotsTagged: c.snapshotsTagged,
-    requestedAt: c.imageRequestedAt ?? c.updatedAt,
-  };
-  const step = await stepImage(ctx, c, target, obs);
+  const step = await stepImage(ctx, c, sourceImageTarget(c, c.imageRequestedAt ?? c.updatedAt), obs);
   switch (step.state) {
     case 'waiting':
       return { patch: { message: step.message }, copies: [] };

@@ -24,6 +24,18 @@ export interface ImageTarget {
   requestedAt: number;
 }
 
+/** The creation's own image in its source region (the captured one, or its encrypted copy), requested at `requestedAt`. */
+export function sourceImageTarget(c: CreationRecord, requestedAt: number): ImageTarget {
+  return {
+    kind: 'image',
+    region: c.sourceRegion,
+    amiId: c.amiId!,
+    snapshotIds: c.snapshotIds,
+    snapshotsTagged: c.snapshotsTagged,
+    requestedAt,
+  };
+}
+
 /** What changed about the image's snapshots, for its creation's (or copy's) row. */
 export interface SnapshotPatch {
   snapshotIds?: string[];

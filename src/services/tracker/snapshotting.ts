@@ -6,7 +6,7 @@ import type { TrackerContext } from './context.js';
 import type { Ec2Image } from '../ec2/types.js';
 import { progressFields } from './estimate.js';
 import { complete, fail } from './finishing.js';
-import { stepImage, type SnapshotPatch } from './image-step.js';
+import { sourceImageTarget, stepImage, type SnapshotPatch } from './image-step.js';
 import { snapshotMessage, stageMessage } from './messages.js';
 import type { Observations } from './observe.js';
 import { nextStage } from './stages.js';
@@ -22,15 +22,7 @@ export type StageResult = StageChange | 'finished' | 'written';
 const change = (patch: CreationPatch): StageChange => ({ patch, copies: [] });
 
 export async function advanceSnapshotting(ctx: TrackerContext, c: CreationRecord, obs: Observations): Promise<StageResult> {
-  const target = {
-    kind: 'image' as const,
-    region: c.sourceRegion,
-    amiId: c.amiId!,
-    snapshotIds: c.snapshotIds,
-    snapshotsTagged: c.snapshotsTagged,
-    requestedAt: c.imageRequestedAt ?? c.createdAt,
-  };
-  const step = await stepImage(ctx, c, target, obs);
+  const step = await stepImage(ctx, c, sourceImageTarget(c, c.imageRequestedAt ?? c.createdAt), obs);
   switch (step.state) {
     case 'waiting':
       return change({ message: step.message });
