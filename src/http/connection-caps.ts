@@ -23,6 +23,17 @@ export function closeCodeFor(refusal: LimitRefusal): number {
 
 const UNAVAILABLE = 'SERVICE_UNAVAILABLE';
 
+/**
+ * The context key of an operation on a graphql-sse single connection stream (sse-single-connection.ts),
+ * which counts its own subscriptions: the stream is the connection, not each operation.
+ */
+export const SINGLE_CONNECTION_STREAM = 'singleConnectionStream';
+
+/** HTTP's answer to a refusal: 503 when the shared count cannot be reached, 429 past a cap. */
+export function refusalStatus(refusal: LimitRefusal): number {
+  return refusal.limit === 'REDIS_UNAVAILABLE' ? 503 : 429;
+}
+
 // graphql-ws takes an `error` answer only as instances of its own graphql's GraphQLError. Node loads
 // graphql's CommonJS build for it, while a test runner may hand this file the ES build (another
 // class): the class is taken from where graphql-ws takes it.
@@ -68,14 +79,15 @@ export async function acquireStream(limiter: ConnectionLimiter, user: string): P
 
 /**
  * Subscriptions over HTTP (SSE): counted from subscribe until the stream ends (the client leaving
- * included). graphql-ws operations pass through: graphql-ws.ts counts them per connection.
+ * included). graphql-ws operations pass through: graphql-ws.ts counts them per connection, and
+ * sse-single-connection.ts those of its streams.
  */
 export function streamCapsPlugin(limiter: ConnectionLimiter): Plugin {
   return {
     async onSubscribe({ args, setResultAndStopExecution }) {
       // envelop types the context loosely: it is yoga's, built by contextOf (yoga.ts).
       const context = args.contextValue as unknown as Context & Record<string, unknown>;
-      if ('extra' in context || 'socket' in context) return undefined;
+      if ('extra' in context || 'socket' in context || SINGLE_CONNECTION_STREAM in context) return undefined;
       const lease = await acquireStream(limiter, context.viewer.user);
       if (!lease.ok) {
         setResultAndStopExecution({ errors: [limitError(lease)] });

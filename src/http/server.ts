@@ -8,6 +8,7 @@ import type { AccessLog } from './access-log.js';
 import { streamCapsPlugin } from './connection-caps.js';
 import { attachGraphqlWs } from './graphql-ws.js';
 import { createRouter, type HttpRoute } from './router.js';
+import { sseSingleConnectionPlugin } from './sse-single-connection.js';
 import { createYogaServer, GRAPHQL_PATH, type Yoga, type YogaOptions } from './yoga.js';
 
 export interface GraphqlServer {
@@ -32,7 +33,12 @@ export interface ServerOptions extends YogaOptions {
 
 export function createGraphqlServer(options: ServerOptions): GraphqlServer {
   const { limiter, accessLog } = options;
-  const yoga = createYogaServer({ ...options, plugins: [streamCapsPlugin(limiter), ...(options.plugins ?? [])] });
+  const plugins = [
+    streamCapsPlugin(limiter),
+    sseSingleConnectionPlugin({ auth: options.auth, limiter }),
+    ...(options.plugins ?? []),
+  ];
+  const yoga = createYogaServer({ ...options, plugins });
   const { maxBodyBytes } = options.security;
   const routes = options.routes ?? [];
   const http = createServer(createRouter({ yoga, routes, maxBodyBytes, health: options.health, accessLog }));

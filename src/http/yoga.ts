@@ -148,7 +148,7 @@ async function contextOf(initial: InitialContext, { auth, services }: YogaOption
   return { viewer, services, requestId: request.headers.get(REQUEST_ID_HEADER) ?? randomUUID() };
 }
 
-function unauthenticated(reason: string): GraphQLError {
+export function unauthenticated(reason: string): GraphQLError {
   return new GraphQLError(
     `Authentication required: ${reason}. Send "Authorization: Bearer <token>" (create one with: prism-ami token create --user NAME).`,
     {
