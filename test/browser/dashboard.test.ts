@@ -364,9 +364,18 @@ describe('web dashboard', () => {
     await expect.poll(() => option.getAttribute('aria-pressed')).toBe('false');
   }, 30_000);
 
-  it('falls back to Server-Sent Events when the WebSocket is refused', async () => {
+  it('falls back to Server-Sent Events in single connection mode when the WebSocket is refused, and progress streams to completed', async () => {
     const p = await newPage();
     await p.routeWebSocket(/\/graphql$/, (ws) => ws.close({ code: 1011, reason: 'blocked by test proxy' }));
+    // graphql-sse's single connection mode: a PUT reserves the stream, a GET opens it, operations
+    // are POSTed with its token; every one of them carries the bearer token.
+    const protocol: { method: string; stream: boolean; authorized: boolean }[] = [];
+    p.on('request', (r) => {
+      if (!r.url().endsWith('/graphql')) return;
+      const headers = r.headers();
+      if (r.method() !== 'PUT' && !headers['x-graphql-event-stream-token']) return;
+      protocol.push({ method: r.method(), stream: headers.accept === 'text/event-stream', authorized: !!headers.authorization });
+    });
     await p.goto(`${origin}/?token=${t.token}`);
     const name = `sse-ami-${Date.now()}`;
     // teaching-env: stopped, 16 GiB (about 5 s at the test speed).
@@ -375,6 +384,10 @@ describe('web dashboard', () => {
     expect(await p.getByTestId('transport').textContent()).toContain('Server-Sent Events');
     expect(status).toBe('completed');
     expect(values.some((v) => v > 0 && v < 100)).toBe(true);
+    expect(protocol.filter((r) => r.method === 'PUT').length, 'one stream reserved').toBe(1);
+    expect(protocol.filter((r) => r.method === 'GET' && r.stream).length, 'one stream opened').toBe(1);
+    expect(protocol.filter((r) => r.method === 'POST').length).toBeGreaterThanOrEqual(1);
+    expect(protocol.every((r) => r.authorized)).toBe(true);
     await p.close();
   }, 60_000);
 

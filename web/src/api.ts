@@ -1,7 +1,9 @@
 // The dashboard's GraphQL client: typed documents (generated from web/operations) over HTTP, and
 // subscriptions over graphql-ws with Server-Sent Events as the fallback when a WebSocket cannot be
-// opened (proxies that drop the upgrade). The token goes in the Authorization header on HTTP/SSE
-// and in connectionParams on the WebSocket, as the server expects.
+// opened (proxies that drop the upgrade): graphql-sse's single connection mode, one event stream
+// for all subscriptions. The token goes in the Authorization header on HTTP/SSE and in
+// connectionParams on the WebSocket, as the server expects.
+import { createClient as createSseClient, type Client as SseClient } from 'graphql-sse';
 import { createClient, type Client } from 'graphql-ws';
 import type { TypedDocumentString } from './generated/graphql.js';
 
@@ -56,6 +58,10 @@ interface ClientState {
   /** Whether the WebSocket ever opened: only then is a failure a drop worth reconnecting after. */
   wsConnectedOnce: boolean;
   ws: Client | undefined;
+  /** The SSE fallback's client: one event stream for all subscriptions, opened on the first. */
+  sse: SseClient<true> | undefined;
+  /** Why the server last refused a request of the SSE fallback, for the subscriber to read. */
+  sseRefusal: ApiError | undefined;
 }
 
 export function createApi(options: ApiOptions): Api {
@@ -65,6 +71,8 @@ export function createApi(options: ApiOptions): Api {
     transport: options.transport,
     wsConnectedOnce: false,
     ws: undefined,
+    sse: undefined,
+    sseRefusal: undefined,
   };
   return {
     request: (document, variables) => request(state, document, variables),
@@ -73,6 +81,7 @@ export function createApi(options: ApiOptions): Api {
     transport: () => state.transport,
     dispose() {
       void state.ws?.dispose();
+      state.sse?.dispose();
     },
   };
 }
@@ -100,13 +109,11 @@ function post<R, V>(
   document: TypedDocumentString<R, V>,
   variables: V | undefined,
   accept: string,
-  signal?: AbortSignal,
 ): Promise<Response> {
   return fetch(ENDPOINT, {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept, authorization: state.authorization },
     body: JSON.stringify({ query: document.toString(), variables }),
-    signal,
   });
 }
 
@@ -191,78 +198,69 @@ function wsError(state: ClientState, err: unknown): ApiError | undefined {
   return new ApiError('Live updates were interrupted', 'NETWORK');
 }
 
+/**
+ * The SSE fallback: graphql-sse's single connection mode, so that all of the page's subscriptions
+ * share one event stream (browsers open at most 6 HTTP/1 connections per host). The client sends the
+ * Authorization header on every request of the protocol (reservation, stream, each operation).
+ */
+function sseClient(state: ClientState): SseClient<true> {
+  state.sse ??= createSseClient({
+    url: new URL(ENDPOINT, window.location.href).href,
+    singleConnection: true,
+    headers: { authorization: state.authorization },
+    // Reconnect (and resubscribe) after a dropped stream, up to 5 times in a row.
+    retryAttempts: 5,
+    fetchFn: (input: RequestInfo | URL, init?: RequestInit) => refusalsNoted(state, input, init),
+  });
+  return state.sse;
+}
+
+/**
+ * fetch, noting why the server refused (401, 429, …): the client reports only "Server responded
+ * with 429", and the refusal's own message (which cap, what to do) is what the page should show.
+ */
+async function refusalsNoted(state: ClientState, input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+  const response = await fetch(input, init);
+  if (response.ok) return response;
+  const body = (await response
+    .clone()
+    .json()
+    .catch(() => ({}))) as GraphqlResponse<unknown>;
+  try {
+    result(state, body, response.status); // throws with the server's message (signing out on 401)
+    state.sseRefusal = new ApiError(`Live updates failed: HTTP ${response.status}`, 'BAD_RESPONSE');
+  } catch (err) {
+    state.sseRefusal = err as ApiError;
+  }
+  return response;
+}
+
 function subscribeSse<R, V>(state: ClientState, document: TypedDocumentString<R, V>, variables: V, sink: Sink<R>): () => void {
-  const controller = new AbortController();
-  void followEventStream(state, document, variables, sink, controller.signal);
-  return () => controller.abort();
-}
-
-/** Reads the event stream until it completes, reconnecting after a dropped stream up to 5 times in a row. */
-async function followEventStream<R, V>(
-  state: ClientState,
-  document: TypedDocumentString<R, V>,
-  variables: V,
-  sink: Sink<R>,
-  signal: AbortSignal,
-): Promise<void> {
-  let attempt = 0;
-  for (;;) {
-    try {
-      return await readEventStream(state, document, variables, sink, signal, () => {
-        attempt = 0;
-      });
-    } catch (err) {
-      if (signal.aborted) return;
-      const apiError = err instanceof ApiError ? err : new ApiError('Live updates were interrupted', 'NETWORK');
-      // Reconnect after a dropped stream (the subscription starts with the current state).
-      if (apiError.code !== 'NETWORK' || ++attempt > 5) return sink.error(apiError);
-      await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** attempt));
-    }
-  }
-}
-
-/** One SSE connection: resolves when the server completes the subscription, throws when it fails or drops. */
-async function readEventStream<R, V>(
-  state: ClientState,
-  document: TypedDocumentString<R, V>,
-  variables: V,
-  sink: Sink<R>,
-  signal: AbortSignal,
-  onData: () => void,
-): Promise<void> {
-  const response = await post(state, document, variables, 'text/event-stream', signal);
-  if (!response.ok || !response.body) {
-    const body = (await response.json().catch(() => ({}))) as GraphqlResponse<R>;
-    result(state, body, response.status); // throws with the server's message
-    throw new ApiError(`Live updates failed: HTTP ${response.status}`, 'BAD_RESPONSE');
-  }
-  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = '';
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) throw new ApiError('The event stream ended early', 'NETWORK');
-    buffer += value;
-    let end: number;
-    while ((end = buffer.indexOf('\n\n')) >= 0) {
-      const { event, data } = parseEvent(buffer.slice(0, end));
-      buffer = buffer.slice(end + 2);
-      if (event === 'complete') return sink.complete();
-      if (!data) continue; // keep-alive comment
-      onData();
-      sink.next(result(state, JSON.parse(data) as GraphqlResponse<R>, 200));
-    }
-  }
-}
-
-/** One Server-Sent Events block: its event name (default `message`) and its data lines joined. */
-function parseEvent(block: string): { event: string; data: string } {
-  const event = /^event: ?(.*)$/m.exec(block)?.[1] ?? 'message';
-  const data = block
-    .split('\n')
-    .filter((line) => line.startsWith('data:'))
-    .map((line) => line.slice(5).trimStart())
-    .join('\n');
-  return { event, data };
+  let stopped = false;
+  const stop = sseClient(state).subscribe<R>(
+    { query: document.toString(), variables: variables as Record<string, unknown> },
+    {
+      next: (value) => {
+        try {
+          sink.next(result(state, value as GraphqlResponse<R>, 200));
+        } catch (err) {
+          sink.error(err as ApiError);
+        }
+      },
+      complete: () => {
+        if (!stopped) sink.complete();
+      },
+      error: (err) => {
+        if (stopped) return;
+        if (err instanceof ApiError) return sink.error(err);
+        sink.error(state.sseRefusal ?? new ApiError('Live updates were interrupted', 'NETWORK'));
+      },
+    },
+  );
+  return () => {
+    stopped = true;
+    stop();
+  };
 }
 
 function isForbidden(e: unknown): boolean {
