@@ -15,6 +15,7 @@ import { CREATION_STATUSES } from '../db/schema.js';
 import { bearerToken } from '../services/auth.js';
 import type { ConnectionLimiter, LimitName } from '../services/connection-limits.js';
 import { THROTTLING } from '../services/ec2/errors.js';
+import { SINGLE_CONNECTION_STREAM } from './connection-caps.js';
 import { pathOf, type HttpRoute } from './router.js';
 
 export const METRICS_PATH = '/metrics';
@@ -375,6 +376,8 @@ function timeStatements(sqlite: Database.Database, histogram: Instruments['sqlit
 function transportOf(context: Record<string, unknown>): 'ws' | 'sse' | 'http' {
   // graphql-ws operations are enveloped with the socket's context (graphql-ws.ts); HTTP ones carry a Request.
   if ('extra' in context || 'socket' in context) return 'ws';
+  // An operation of graphql-sse's single connection mode is POSTed as JSON; its results go to the stream.
+  if (SINGLE_CONNECTION_STREAM in context) return 'sse';
   const request = context.request as Request | undefined;
   return request?.headers.get('accept')?.includes('text/event-stream') ? 'sse' : 'http';
 }

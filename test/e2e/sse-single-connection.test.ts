@@ -12,6 +12,7 @@ import {
   type AmiProgressSubscription,
   type CreateAmiInput,
 } from '../../src/generated/graphql/graphql.js';
+import { baseOf, scrape } from '../ops/support.js';
 import { collectOverSse, eventually, startTestApp, type TestApp } from '../support/harness.js';
 
 const PROGRESS = print(AmiProgressDocument);
@@ -95,6 +96,7 @@ describe('single connection mode on the simulator', () => {
     const both = Promise.all([progressOf(c, first), progressOf(c, second)]);
     const counted = await eventually(() => (t.app.limiter.counts().subscriptions === 2 ? t.app.limiter.counts() : undefined));
     expect(counted).toMatchObject({ connections: 1, subscriptions: 2 });
+    expect((await scrape(baseOf(t.url))).value('prism_ami_subscriptions_open', { transport: 'sse' })).toBe(2);
     const [a, b] = await both;
     expect(a.at(-1)).toMatchObject({ id: first, status: 'COMPLETED' });
     expect(b.at(-1)).toMatchObject({ id: second, status: 'COMPLETED' });
