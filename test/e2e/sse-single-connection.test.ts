@@ -119,6 +119,12 @@ describe('single connection mode on the simulator', () => {
     expect((await raw(t.url, undefined, 'DELETE', headers)).status).toBe(401);
   });
 
+  it('keeps CSRF prevention on the rest of /graphql: a GET query with neither Authorization nor the CSRF header is refused 403', async () => {
+    const res = await fetch(`${t.url}?query=${encodeURIComponent('{ __typename }')}`);
+    expect(res.status).toBe(403);
+    expect(((await res.json()) as Errors).errors[0]!.message).toMatch(/CSRF/);
+  });
+
   it("answers 404 to another user's requests on a stream, and runs its owner's", async () => {
     const stream = await reserve(t.url, alice);
     const headers = { [TOKEN_HEADER]: stream };
