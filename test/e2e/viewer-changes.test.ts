@@ -14,11 +14,11 @@ import {
   type AmiChangesSubscription,
   type AmiCreationChangesSubscription,
 } from '../../src/generated/graphql/graphql.js';
-import type { RedisEventHub } from '../../src/redis/event-hub.js';
 import { ownerAmisTopic, ownerCreationsTopic } from '../../src/services/context.js';
 import { SEEDED_INSTANCES } from '../../simulator/index.js';
 import { eventually, startTestApp, withTimeout, type TestApp } from '../support/harness.js';
 import { openRaw, type RawConnection } from '../support/raw-ws.js';
+import { topicsSubscribed } from '../support/topics.js';
 
 type Change = AmiCreationChangesSubscription['amiCreationChanges'];
 type AmiChange = AmiChangesSubscription['amiChanges'];
@@ -43,32 +43,7 @@ afterEach(async () => {
   await Promise.all(open.splice(0).map((c) => c.close()));
 });
 
-/**
- * Resolves once the server subscribed `topic` (and the bus confirmed it, with Redis): a stream has
- * no first value to wait for, and a change published before it would not reach the test.
- */
-function subscribed(...topics: string[]): Promise<void> {
-  const events = t.app.deps.events;
-  const original = events.subscribe.bind(events);
-  const waiting = [...topics];
-  const confirmed: Promise<void>[] = [];
-  return new Promise((resolve) => {
-    events.subscribe = (name, options) => {
-      const iterator = original(name, options);
-      const at = waiting.indexOf(name);
-      if (at >= 0) {
-        waiting.splice(at, 1);
-        const bus = events as Partial<RedisEventHub<unknown>>;
-        confirmed.push(bus.ready ? bus.ready(name) : Promise.resolve());
-        if (waiting.length === 0) {
-          events.subscribe = original;
-          void Promise.all(confirmed).then(() => resolve());
-        }
-      }
-      return iterator;
-    };
-  });
-}
+const subscribed = (...topics: string[]) => topicsSubscribed(t.app, ...topics);
 
 async function ws(token: string): Promise<RawConnection> {
   const c = await openRaw(t.url, token);
