@@ -319,8 +319,9 @@ async function imageNotConfirmed(deps: ServiceDeps, log: Log, c: CreationRecord,
       }
     }
     // EC2 refused: no image exists, so nothing must remain of this request.
-    await discard(deps, c.id);
-    throw toDomainError(err);
+    const refusal = toDomainError(err);
+    await discard(deps, c.id, refusal.message);
+    throw refusal;
   }
   // The outcome is unknown (network, 5xx, throttled past retries): keep the creation; the
   // tracker adopts the image by its tag or name, or asks again, so no second AMI is made.

@@ -78,9 +78,18 @@ export async function record(
   return (await publish(deps, row.id))!;
 }
 
-/** EC2 refused CreateImage: no image exists, so nothing remains of the request. */
-export async function discard(deps: LifecycleDeps, id: string): Promise<void> {
+/**
+ * EC2 refused CreateImage: no image exists, so nothing remains of the request. The owner's stream
+ * (amiCreationChanges) was told of the new creation by `record`, so it is told of its end too: as
+ * FAILED with EC2's reason, the last word on a row that no longer exists.
+ */
+export async function discard(deps: LifecycleDeps, id: string, reason: string): Promise<void> {
+  const last = await findCreation(deps.db, id);
   await deleteCreation(deps.db, id);
+  if (!last) return;
+  const now = deps.clock.now();
+  const ended = { ...last, status: 'FAILED' as const, message: reason, failureReason: reason, completedAt: now, updatedAt: now };
+  deps.events.publish(ownerCreationsTopic(last.owner), ended);
 }
 
 /** CreateImage is about to be sent (again); a later look for its image waits a while after this. */

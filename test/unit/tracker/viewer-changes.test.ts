@@ -96,4 +96,17 @@ describe('amiCreationChanges', () => {
     await settle();
     expect(all.at(-1)!.id).toBe(again.id);
   });
+
+  it('tells the owner a creation EC2 refused ended FAILED with the reason, though its row is gone', async () => {
+    h = await createUnitHarness();
+    const all = collect<CreationRecord>(h.services.creations.changes(h.viewer));
+    h.fake.failNext('CreateImage', { error: { code: 'InvalidParameterValue', status: 400 } });
+    await expect(h.create({ name: 'refused' })).rejects.toThrow();
+    await settle();
+
+    expect(all.map((c) => c.status)).toEqual(['PENDING', 'FAILED']);
+    expect(all[1]!.failureReason).toBeTruthy();
+    expect(all[1]!.completedAt).toBe(h.clock.now());
+    expect(await h.services.creations.get(h.viewer, all[0]!.id)).toBeNull();
+  });
 });
