@@ -5,7 +5,6 @@ import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { startSimulator, type RunningSimulator } from '../simulator/index.js';
 import type { Config } from './config.js';
-import type { CreationRecord } from './db/creations.js';
 import { describeUrl, openStore, type Store } from './db/store.js';
 import { createAccessLog } from './http/access-log.js';
 import { createDashboardRoute } from './http/dashboard.js';
@@ -17,7 +16,7 @@ import { createGraphqlServer } from './http/server.js';
 import { schema } from './schema/index.js';
 import type { AuthService } from './services/auth.js';
 import { createConnectionLimiter, type ConnectionLimiter } from './services/connection-limits.js';
-import { systemClock, type Clock, type ServiceDeps } from './services/context.js';
+import { systemClock, type Clock, type LiveRecord, type ServiceDeps } from './services/context.js';
 import type { CreationReservations } from './services/creation-cap.js';
 import { createEc2Gateway } from './services/ec2/gateway.js';
 import { createEventHub, type EventHub } from './services/events.js';
@@ -97,7 +96,7 @@ function createObservedGateway(config: Config, logger: Logger, backend: Ec2Backe
  * Redis when REDIS_URL is set; otherwise in this process (one replica).
  */
 interface SharedState {
-  events: EventHub<CreationRecord>;
+  events: EventHub<LiveRecord>;
   limiter: ConnectionLimiter;
   rateLimiter?: RateLimiter;
   reservations?: CreationReservations;
@@ -109,14 +108,14 @@ async function createSharedState(config: Config, logger: Logger, metrics: Metric
   const onRefusal = (limit: Parameters<Metrics['observeRefusal']>[0]) => metrics.observeRefusal(limit);
   if (!config.redis) {
     return {
-      events: createEventHub<CreationRecord>(),
+      events: createEventHub<LiveRecord>(),
       limiter: createConnectionLimiter(config.limits, onRefusal),
       eventBus: { kind: 'in-process', isReady: () => true },
       stop: () => Promise.resolve(),
     };
   }
   const { createRedisScaleOut } = await import('./redis/index.js');
-  const redis = await createRedisScaleOut<CreationRecord>({
+  const redis = await createRedisScaleOut<LiveRecord>({
     url: config.redis.url,
     keyPrefix: config.redis.keyPrefix,
     replicaId: config.instanceId,

@@ -17,5 +17,7 @@ export const shareAmi = (ctx: Context, input: { amiId: string; accountIds: strin
 export const deregisterAmi = (ctx: Context, input: { amiId: string; deleteSnapshots?: boolean | null }) =>
   ctx.services.amis.deregister(ctx.viewer, input);
 
+export const amiChanges = (ctx: Context) => ctx.services.amis.changes(ctx.viewer);
+
 export const protectAmi = (ctx: Context, input: { amiId: string; enabled: boolean }) =>
   ctx.services.amis.protect(ctx.viewer, input);

@@ -18,6 +18,9 @@ export const amiCreations = (
 
 export const amiProgress = (ctx: Context, id: string) => ctx.services.creations.watch(ctx.viewer, id);
 
+export const amiCreationChanges = (ctx: Context, statuses: readonly CreationStatus[] | null | undefined) =>
+  ctx.services.creations.changes(ctx.viewer, statuses);
+
 /** The AMI records a creation produced, for `Ami.creation` (null where another user's). */
 export const creationOfAmi = (ctx: Context, creationId: string | null) =>
   creationId ? ctx.services.creations.get(ctx.viewer, creationId) : null;

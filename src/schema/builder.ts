@@ -40,4 +40,7 @@ builder.scalarType('DateTime', {
 
 builder.queryType({ description: 'Reads: creations, AMIs, the community list', authScopes: { authenticated: true } });
 builder.mutationType({ description: 'Changes: create, cancel, publish, share, deregister', authScopes: { authenticated: true } });
-builder.subscriptionType({ description: 'Live progress of a creation', authScopes: { authenticated: true } });
+builder.subscriptionType({
+  description: "Live changes: one creation's progress, and the viewer's creations and AMIs",
+  authScopes: { authenticated: true },
+});

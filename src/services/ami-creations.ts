@@ -13,9 +13,10 @@ import {
 } from '../db/creations.js';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../db/pagination.js';
 import type { CreationStatus } from '../db/schema.js';
+import { only } from './ami-events.js';
 import { finishCancel } from './cancellation.js';
 import { createCreationCap, type CreationCap } from './creation-cap.js';
-import { creationTopic, type ServiceDeps } from './context.js';
+import { creationTopic, creationUpdates, ownerCreationsTopic, type ServiceDeps } from './context.js';
 import { awaitImageConfirmation, beginCancel, discard, hasEnded, isTerminal, record } from './creations/lifecycle.js';
 import { keepRequestedImage, sendCreateImage } from './creations/request-image.js';
 import { Ec2CallError, isRejection, publicAccessBlockedMessage, toDomainError } from './ec2/errors.js';
@@ -72,6 +73,17 @@ export function createAmiCreationService(deps: ServiceDeps) {
 
     cancel: (viewer: Viewer, id: string) => cancel(deps, log, viewer, id),
     watch: (viewer: Viewer, id: string) => watch(deps, viewer, id),
+
+    /**
+     * Every change of the viewer's own creations from now on (admins too: only their own), new
+     * ones included; only those whose status is in `statuses` when given. Never completes.
+     */
+    changes(viewer: Viewer, statuses?: readonly CreationStatus[] | null): AsyncIterableIterator<CreationRecord> {
+      const updates = creationUpdates(deps.events, ownerCreationsTopic(viewer.user));
+      if (!statuses) return updates;
+      const wanted = new Set(statuses);
+      return only(updates, (c) => wanted.has(c.status));
+    },
   };
 }
 
@@ -307,8 +319,9 @@ async function imageNotConfirmed(deps: ServiceDeps, log: Log, c: CreationRecord,
       }
     }
     // EC2 refused: no image exists, so nothing must remain of this request.
-    await discard(deps, c.id);
-    throw toDomainError(err);
+    const refusal = toDomainError(err);
+    await discard(deps, c.id, refusal.message);
+    throw refusal;
   }
   // The outcome is unknown (network, 5xx, throttled past retries): keep the creation; the
   // tracker adopts the image by its tag or name, or asks again, so no second AMI is made.
@@ -347,7 +360,7 @@ async function cancel(deps: ServiceDeps, log: Log, viewer: Viewer, id: string): 
  */
 function watch(deps: ServiceDeps, viewer: Viewer, id: string): AsyncIterableIterator<CreationRecord> {
   // Subscribe before reading, so a change between the read and the subscription is not lost.
-  const updates = deps.events.subscribe(creationTopic(id));
+  const updates = creationUpdates(deps.events, creationTopic(id));
   const records = follow(deps, viewer, id, updates);
   const iterator: AsyncIterableIterator<CreationRecord> = {
     next: () => records.next(),

@@ -11,6 +11,7 @@ import { isDeregistrationProtected, publicAccessBlockedMessage, toDomainError } 
 import { ForbiddenError, InvalidStateError, NotFoundError, ValidationError } from './errors.js';
 import { deleteSnapshotsOnEc2, deregisteredPatch, deregisterOnEc2 } from './image-removal.js';
 import { applyLaunchPermissions, type PermissionChange } from './launch-permissions.js';
+import { announceAmis, ownerAmiChanges } from './ami-events.js';
 import { pageSize } from './ami-creations.js';
 import { AMI_ID_PATTERN, validateAccountIds, validateTags } from './validation.js';
 import type { Viewer } from './viewer.js';
@@ -25,12 +26,13 @@ interface AmiDeps {
   db: Store;
   ec2: Ec2Gateway;
   clock: Clock;
+  events: ServiceDeps['events'];
   log: Logger;
 }
 
 export function createAmiService(deps: ServiceDeps) {
   const { db, ec2, clock } = deps;
-  const amiDeps: AmiDeps = { db, ec2, clock, log: deps.logger.child({ service: 'amis' }) };
+  const amiDeps: AmiDeps = { db, ec2, clock, events: deps.events, log: deps.logger.child({ service: 'amis' }) };
 
   return {
     listUser(viewer: Viewer, args: ListArgs) {
@@ -69,6 +71,11 @@ export function createAmiService(deps: ServiceDeps) {
     /** Deregister one region's AMI and delete its snapshots; it stays in history as DEREGISTERED. */
     deregister(viewer: Viewer, input: { amiId: string; deleteSnapshots?: boolean | null }): Promise<AmiRecord> {
       return deregisterAmi(amiDeps, viewer, input);
+    },
+
+    /** The viewer's own AMIs (admins too: only their own) as they change, from now on; never completes. */
+    changes(viewer: Viewer): AsyncIterableIterator<AmiRecord> {
+      return ownerAmiChanges(deps.events, viewer.user);
     },
   };
 }
@@ -171,10 +178,10 @@ function applyTo(
   image: AmiRecord,
   change: Omit<PermissionChange, 'region' | 'amiId' | 'snapshotIds'>,
 ): Promise<AmiVisibility> {
-  const { db, ec2, clock } = deps;
+  const { db, ec2, clock, events } = deps;
   return domainErrors(
     applyLaunchPermissions(
-      { db, ec2, now: clock.now },
+      { db, ec2, events, now: clock.now },
       { region: image.region, amiId: image.amiId, snapshotIds: image.snapshotIds, ...change },
     ),
   );
@@ -199,6 +206,7 @@ async function deregisterAmi(
   });
   // Recorded before the snapshots go: a snapshot EC2 will not delete must not leave the row AVAILABLE.
   await updateAmi(db, ami.amiId, deregisteredPatch(clock.now()));
+  await announceAmis(deps, [ami.amiId]);
   const deleteSnapshots = input.deleteSnapshots ?? true;
   if (deleteSnapshots) await domainErrors(deleteSnapshotsOnEc2(ec2, ami.region, snapshotIds));
   deps.log.info({ amiId: ami.amiId, snapshots: deleteSnapshots ? snapshotIds.length : 0 }, 'deregistered');

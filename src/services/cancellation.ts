@@ -5,6 +5,7 @@
 import { amisOfCreation, updateAmi } from '../db/amis.js';
 import { findCreation, type CreationRecord } from '../db/creations.js';
 import type { ServiceDeps } from './context.js';
+import { announceAmis } from './ami-events.js';
 import { completeCancel, noteCancelProblem, reopenCancel } from './creations/lifecycle.js';
 import { isNotFound } from './ec2/errors.js';
 import type { Ec2Gateway } from './ec2/types.js';
@@ -96,6 +97,7 @@ export async function finishCancel(deps: ServiceDeps, id: string): Promise<boole
   const now = clock.now();
   // AMI rows of a cancelled creation are no longer the tracker's: they follow the removal.
   for (const amiId of removed) await updateAmi(db, amiId, { state: 'DEREGISTERED', updatedAt: now });
+  await announceAmis(deps, removed);
   if (problems.length) {
     deps.logger.warn({ creationId: id, problems }, 'cancel could not remove everything yet; will retry');
     await noteCancelProblem(deps, id, problems);

@@ -2,8 +2,8 @@
 // accounts (with create-volume permission on the snapshots, so colleagues can copy the AMI).
 // Writes EC2 first, then the local record, so the database never claims more than EC2 holds.
 import { findAmi, launchPermissions, removeAmiTag, setAmiTag, setLaunchPermissions, updateAmi } from '../db/amis.js';
-import type { Store } from '../db/store.js';
 import type { AmiVisibility } from '../db/schema.js';
+import { announceAmis, type AmiEventDeps } from './ami-events.js';
 import type { Ec2Gateway } from './ec2/types.js';
 import { TAG_COMMUNITY } from './system-tags.js';
 
@@ -18,7 +18,7 @@ export interface PermissionChange {
 }
 
 export async function applyLaunchPermissions(
-  deps: { db: Store; ec2: Ec2Gateway; now: () => number },
+  deps: AmiEventDeps & { ec2: Ec2Gateway; now: () => number },
   change: PermissionChange,
 ): Promise<AmiVisibility> {
   const { db, ec2 } = deps;
@@ -59,5 +59,6 @@ export async function applyLaunchPermissions(
     updatedAt: now,
     ...(addPublic ? { publishedAt: now } : removePublic ? { publishedAt: null } : {}),
   });
+  await announceAmis(deps, [change.amiId]);
   return visibility;
 }

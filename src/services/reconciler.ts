@@ -8,6 +8,7 @@ import { updateAmi, type AmiPatch } from '../db/amis.js';
 import { amisToReconcile } from '../db/creations.js';
 import type { AmiRow, AmiState } from '../db/schema.js';
 import type { ServiceDeps } from './context.js';
+import { announceAmis } from './ami-events.js';
 import type { Ec2Image } from './ec2/types.js';
 import { createPeriodic } from './periodic.js';
 import { everyRegion, type RegionLeases } from './region-leases.js';
@@ -103,6 +104,7 @@ export function createReconciler(deps: ServiceDeps, options: ReconcilerOptions) 
           updatedAt: now,
         });
         report.changed.push({ amiId: row.amiId, from: row.state, to });
+        await announceAmis(deps, [row.amiId]);
       }
     }
     if (report.changed.length) log.info({ changed: report.changed }, 'AMI states reconciled with EC2');

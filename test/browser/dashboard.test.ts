@@ -12,7 +12,7 @@ import type { BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { dashboardIsStale } from '../../web/build.js';
 import { chromiumForTests, launchChromium } from '../support/browser.js';
-import { AmiCreationsDocument, InstanceDocument } from '../../src/generated/graphql/graphql.js';
+import { AmiCreationsDocument, CreateAmiDocument, InstanceDocument } from '../../src/generated/graphql/graphql.js';
 import { startTestApp, TEST_CREDENTIALS, type TestApp } from '../support/harness.js';
 import { BASE_IMAGES } from '../../simulator/index.js';
 
@@ -241,6 +241,25 @@ describe('web dashboard', () => {
 
     const ami = amiCard(page, 'user-amis', name);
     await expect.poll(() => ami.textContent(), { timeout: 10_000 }).toContain('available');
+  }, 60_000);
+
+  it('shows a creation made through the API, not the page, live without reloading, and its AMI once available', async () => {
+    await page.evaluate(() => {
+      (window as unknown as { notReloaded: boolean }).notReloaded = true;
+    });
+    // The page's amiCreationChanges and amiChanges streams are open before the creation is made.
+    await expect.poll(() => t.app.limiter.counts().subscriptions, { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
+    const name = `api-ami-${Date.now()}`;
+    const created = await t.gql(CreateAmiDocument, { input: { instance: 'teaching-env', name } });
+    expect(created.createAmi.__typename).toBe('CreateAmiSuccess');
+
+    const card = creationCard(page, name);
+    await card.waitFor();
+    const { status } = await followProgress(page, card);
+    expect(status).toBe('completed');
+    const ami = amiCard(page, 'user-amis', name);
+    await expect.poll(() => ami.textContent(), { timeout: 10_000 }).toContain('available');
+    expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
   }, 60_000);
 
   it('publishes the AMI and sees it in the community list, then unpublishes it', async () => {

@@ -4,12 +4,19 @@
 // connection, stream or subscription ends.
 import { print } from 'graphql';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { AmiProgressDocument, CreateAmiDocument } from '../../src/generated/graphql/graphql.js';
+import {
+  AmiChangesDocument,
+  AmiCreationChangesDocument,
+  AmiProgressDocument,
+  CreateAmiDocument,
+} from '../../src/generated/graphql/graphql.js';
 import { eventually, startTestApp, type TestApp } from '../support/harness.js';
 import { openRaw, type RawConnection } from '../support/raw-ws.js';
 import { baseOf, scrape } from '../ops/support.js';
 
 const PROGRESS = print(AmiProgressDocument);
+const CREATION_CHANGES = print(AmiCreationChangesDocument);
+const AMI_CHANGES = print(AmiChangesDocument);
 
 let t: TestApp;
 let alice: string;
@@ -146,6 +153,25 @@ describe('MAX_SUBSCRIPTIONS_PER_USER', () => {
     expect((await c.first('q', ['next'])).type).toBe('next');
     // Completing one frees its slot for the next.
     c.complete('s1');
+    await eventually(() => (t.app.limiter.counts().subscriptions === 3 ? true : undefined), 5_000);
+    c.subscribe('s6', PROGRESS, { id: creationId });
+    expect((await c.first('s6', ['next', 'error'])).type).toBe('next');
+  });
+
+  it('counts amiCreationChanges and amiChanges as subscriptions: with two of each open, a 5th subscription is refused', async () => {
+    const c = await ws(alice);
+    c.subscribe('c1', CREATION_CHANGES, {});
+    c.subscribe('c2', CREATION_CHANGES, { statuses: ['COMPLETED'] });
+    c.subscribe('a1', AMI_CHANGES);
+    c.subscribe('a2', AMI_CHANGES);
+    // These streams send nothing until something changes: the count says they were taken.
+    await eventually(() => (t.app.limiter.counts().subscriptions === 4 ? true : undefined), 5_000);
+    c.subscribe('s5', PROGRESS, { id: creationId });
+    const refused = await c.first('s5', ['next', 'error', 'complete']);
+    expect(refused.type).toBe('error');
+    expect((refused.payload as Errors['errors'])[0]!.extensions.limit).toBe('MAX_SUBSCRIPTIONS_PER_USER');
+    // Completing one of them frees its slot.
+    c.complete('a2');
     await eventually(() => (t.app.limiter.counts().subscriptions === 3 ? true : undefined), 5_000);
     c.subscribe('s6', PROGRESS, { id: creationId });
     expect((await c.first('s6', ['next', 'error'])).type).toBe('next');

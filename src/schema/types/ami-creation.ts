@@ -330,4 +330,18 @@ builder.subscriptionFields((t) => ({
     subscribe: (_root, args, ctx) => resolvers.amiProgress(ctx, String(args.id)),
     resolve: (creation) => creation,
   }),
+  amiCreationChanges: t.field({
+    type: AmiCreationType,
+    description:
+      "Every change of any of the viewer's own creations from now on, new ones included (made by any client); " +
+      'never completes. Admins too get only their own creations. With statuses, only changes to one of them are sent',
+    args: {
+      statuses: t.arg({
+        type: [AmiCreationStatusEnum],
+        description: 'Send only changes whose status is one of these (all when omitted)',
+      }),
+    },
+    subscribe: (_root, args, ctx) => resolvers.amiCreationChanges(ctx, args.statuses),
+    resolve: (creation) => creation,
+  }),
 }));

@@ -214,3 +214,15 @@ builder.mutationFields((t) => ({
     resolve: (_root, args, ctx) => amiResolvers.protectAmi(ctx, args.input),
   }),
 }));
+
+builder.subscriptionFields((t) => ({
+  amiChanges: t.field({
+    type: AmiType,
+    description:
+      "The viewer's own AMIs whenever one becomes available (or fails), is published or unpublished, shared or " +
+      'revoked, or deregistered (by the user, retention, a cancel or the reconciler); never completes. Admins too ' +
+      'get only their own AMIs',
+    subscribe: (_root, _args, ctx) => amiResolvers.amiChanges(ctx),
+    resolve: (ami) => ami,
+  }),
+}));

@@ -19,7 +19,8 @@ import {
 import type { Store } from '../../db/store.js';
 import { isTerminal, type CreationStatus, type NewCreationRow } from '../../db/schema.js';
 import { pendingAmi } from '../ami-records.js';
-import { creationTopic, type ServiceDeps } from '../context.js';
+import { announceAmis } from '../ami-events.js';
+import { creationTopic, ownerCreationsTopic, type ServiceDeps } from '../context.js';
 import { imageTags } from '../system-tags.js';
 
 export { isTerminal };
@@ -58,7 +59,11 @@ async function transition(
 /** Tell the creation's subscribers its full current state, so that one who missed an event loses nothing. */
 async function publish(deps: LifecycleDeps, id: string): Promise<CreationRecord | undefined> {
   const record = await findCreation(deps.db, id);
-  if (record) deps.events.publish(creationTopic(id), record);
+  if (record) {
+    deps.events.publish(creationTopic(id), record);
+    // The owner's viewer-wide stream (amiCreationChanges) hears every change too, new creations included.
+    deps.events.publish(ownerCreationsTopic(record.owner), record);
+  }
   return record;
 }
 
@@ -73,9 +78,18 @@ export async function record(
   return (await publish(deps, row.id))!;
 }
 
-/** EC2 refused CreateImage: no image exists, so nothing remains of the request. */
-export async function discard(deps: LifecycleDeps, id: string): Promise<void> {
+/**
+ * EC2 refused CreateImage: no image exists, so nothing remains of the request. The owner's stream
+ * (amiCreationChanges) was told of the new creation by `record`, so it is told of its end too: as
+ * FAILED with EC2's reason, the last word on a row that no longer exists.
+ */
+export async function discard(deps: LifecycleDeps, id: string, reason: string): Promise<void> {
+  const last = await findCreation(deps.db, id);
   await deleteCreation(deps.db, id);
+  if (!last) return;
+  const now = deps.clock.now();
+  const ended = { ...last, status: 'FAILED' as const, message: reason, failureReason: reason, completedAt: now, updatedAt: now };
+  deps.events.publish(ownerCreationsTopic(last.owner), ended);
 }
 
 /** CreateImage is about to be sent (again); a later look for its image waits a while after this. */
@@ -167,11 +181,22 @@ export function recordEncryptedImage(deps: LifecycleDeps, c: CreationRecord, ami
 export function retireUnencryptedImage(deps: LifecycleDeps, c: CreationRecord, reason: string): Promise<boolean> {
   const now = deps.clock.now();
   const amiId = c.unencryptedAmiId!;
-  return updateCreation(deps.db, c.id, {}, [], {
-    guard: 'active',
-    also: (tx) =>
-      updateAmi(tx, amiId, { state: 'DEREGISTERED', visibility: 'PRIVATE', deregisteredReason: reason, updatedAt: now }),
-  });
+  return announcedIf(
+    deps,
+    [amiId],
+    updateCreation(deps.db, c.id, {}, [], {
+      guard: 'active',
+      also: (tx) =>
+        updateAmi(tx, amiId, { state: 'DEREGISTERED', visibility: 'PRIVATE', deregisteredReason: reason, updatedAt: now }),
+    }),
+  );
+}
+
+/** Once `write` applied, the owner's amiChanges hear these AMIs' new state. */
+async function announcedIf(deps: LifecycleDeps, amiIds: string[], write: Promise<boolean>): Promise<boolean> {
+  const applied = await write;
+  if (applied && amiIds.length) await announceAmis(deps, amiIds);
+  return applied;
 }
 
 /** What one tick saw of a creation and its copies. Publishes only when there was something to write. */
@@ -189,10 +214,12 @@ export function applyProgress(
 
 /**
  * An AMI row follows EC2 only while its creation is tracked, so a cancel's DEREGISTERED stays. The
- * creation itself does not change, so nothing is published.
+ * creation itself does not change, so nothing is published on its topics; a new state (AVAILABLE,
+ * FAILED) goes to the owner's amiChanges.
  */
 export function updateAmiWhileTracked(deps: LifecycleDeps, creationId: string, amiId: string, patch: AmiPatch): Promise<boolean> {
-  return updateCreation(deps.db, creationId, {}, [], { guard: 'active', also: (tx) => updateAmi(tx, amiId, patch) });
+  const write = updateCreation(deps.db, creationId, {}, [], { guard: 'active', also: (tx) => updateAmi(tx, amiId, patch) });
+  return announcedIf(deps, patch.state ? [amiId] : [], write);
 }
 
 /**
@@ -256,7 +283,12 @@ export function finish(deps: LifecycleDeps, c: CreationRecord, ending: Ending): 
         for (const a of amis) await updateAmi(tx, a.amiId, a.patch);
       }
     : undefined;
-  return transition(deps, c.id, 'active', patch, ending.copies ?? [], also);
+  const write = transition(deps, c.id, 'active', patch, ending.copies ?? [], also);
+  return announcedIf(
+    deps,
+    amis.map((a) => a.amiId),
+    write,
+  );
 }
 
 /**

@@ -28,7 +28,7 @@ export async function advancePublishing(ctx: TrackerContext, c: CreationRecord):
 
 /** Apply the creation's launch permissions to one image; the problems that kept it from being public. */
 async function publishImage(ctx: TrackerContext, c: CreationRecord, image: { region: string; amiId: string }): Promise<string[]> {
-  const { db, ec2, clock } = ctx.deps;
+  const { db, ec2, clock, events } = ctx.deps;
   const ami = await findAmi(db, image.amiId);
   const problems: string[] = [];
   let makePublic = c.public;
@@ -41,7 +41,7 @@ async function publishImage(ctx: TrackerContext, c: CreationRecord, image: { reg
     makePublic = false;
   }
   await applyLaunchPermissions(
-    { db, ec2, now: clock.now },
+    { db, ec2, events, now: clock.now },
     {
       region: image.region,
       amiId: image.amiId,

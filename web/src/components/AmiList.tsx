@@ -1,8 +1,11 @@
 // The viewer's AMIs (one entry per region), filtered by tag, region and template, with the
-// actions: publish / unpublish, share with accounts (or revoke), protect / unprotect, deregister after confirmation.
-import { useState } from 'preact/hooks';
+// actions: publish / unpublish, share with accounts (or revoke), protect / unprotect, deregister after
+// confirmation. The amiChanges subscription reloads it whenever one of the viewer's AMIs becomes
+// available, is published, shared or deregistered, wherever that happened (the CLI, another tab).
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { useDashboard } from '../context.js';
 import {
+  WebAmiChangesDocument,
   WebDeregisterAmiDocument,
   WebProtectAmiDocument,
   WebPublishAmiDocument,
@@ -25,6 +28,7 @@ export function AmiList() {
   const filtering = useFilter();
   const { filter } = filtering;
   const list = usePagedAmis((variables) => api.request(WebUserAmisDocument, variables).then((d) => d.userAmis), filter);
+  useAmiChanges();
 
   return (
     <section class="card amis" aria-labelledby="amis-title">
@@ -56,6 +60,27 @@ export function AmiList() {
         </button>
       )}
     </section>
+  );
+}
+
+/**
+ * Reloads the AMI lists (the page shown, with its filter) on every change amiChanges reports: a
+ * refetch rather than a merge, since the change may move the AMI into or out of the filter.
+ */
+function useAmiChanges(): void {
+  const { api, amisChanged } = useDashboard();
+  // amisChanged is a new function after every reload: the subscription stays, the ref follows it.
+  const changed = useRef(amisChanged);
+  changed.current = amisChanged;
+  useEffect(
+    () =>
+      api.subscribe(
+        WebAmiChangesDocument,
+        {},
+        // A stream that stops leaves the list as it is; actions and creations still reload it.
+        { next: () => changed.current(), error: () => undefined, complete: () => undefined },
+      ),
+    [api],
   );
 }
 

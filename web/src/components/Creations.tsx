@@ -1,12 +1,13 @@
-// The viewer's recent creations. Each unfinished one follows the amiProgress subscription (its
-// current state at once, then every change, until it ends), so the bars move without reloading;
-// elapsed and remaining time tick locally between updates.
+// The viewer's recent creations, kept live by one amiCreationChanges subscription for the whole
+// list (every change of any of the viewer's creations, new ones made elsewhere — the CLI, another
+// tab — included), so the bars move and new creations appear without reloading; elapsed and
+// remaining time tick locally between updates.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Transport } from '../api.js';
 import { useDashboard } from '../context.js';
 import {
-  WebAmiProgressDocument,
   WebCancelCreationDocument,
+  WebCreationChangesDocument,
   WebCreationsDocument,
   type WebCreationFragment,
 } from '../generated/graphql.js';
@@ -19,20 +20,22 @@ export function Creations({ latest, transport }: { latest: WebCreationFragment |
   const { api } = useDashboard();
   const [items, setItems] = useState<WebCreationFragment[]>();
   const [error, setError] = useState<string>();
+  // Subscribed before the list loads, so that a change made meanwhile is not lost.
+  const live = useLiveCreations(setItems);
 
   useEffect(() => {
     api.request(WebCreationsDocument, { first: SHOWN }).then(
       (data) => {
         const loaded = data.amiCreations.edges.map((e) => e.node);
-        // A creation made while the list was loading stays on top.
-        setItems((current) => [...(current ?? []).filter((c) => !loaded.some((l) => l.id === c.id)), ...loaded]);
+        // What the stream told while the list was loading is newer: it stays, on top.
+        setItems((current) => [...(current ?? []), ...loaded.filter((l) => !current?.some((c) => c.id === l.id))]);
       },
       (err: Error) => setError(err.message),
     );
   }, [api]);
 
   useEffect(() => {
-    if (latest) setItems((current) => [latest, ...(current ?? []).filter((c) => c.id !== latest.id)].slice(0, SHOWN));
+    if (latest) setItems((current) => upsert(current, latest));
   }, [latest]);
 
   const update = (next: WebCreationFragment) => setItems((current) => current?.map((c) => (c.id === next.id ? next : c)));
@@ -50,12 +53,20 @@ export function Creations({ latest, transport }: { latest: WebCreationFragment |
           {error}
         </p>
       )}
+      {live.error && (
+        <p role="alert" class="error">
+          Live updates stopped: {live.error}{' '}
+          <button type="button" class="secondary small" onClick={live.reconnect}>
+            Reconnect
+          </button>
+        </p>
+      )}
       {!items && !error && <p role="status">Loading…</p>}
       {items?.length === 0 && <p class="empty">No creations yet. Create your first AMI with the form.</p>}
       {items && items.length > 0 && (
         <ul class="creation-list">
           {items.map((c) => (
-            <CreationCard key={c.id} creation={c} onUpdate={update} />
+            <CreationCard key={c.id} creation={c} onUpdate={update} receivedAt={live.receivedAt.get(c.id)} />
           ))}
         </ul>
       )}
@@ -65,9 +76,17 @@ export function Creations({ latest, transport }: { latest: WebCreationFragment |
 
 type OnUpdate = (creation: WebCreationFragment) => void;
 
-function CreationCard({ creation, onUpdate }: { creation: WebCreationFragment; onUpdate: OnUpdate }) {
+/** `current` with `next` in its place (so cards do not jump as they change), or on top when new; at most SHOWN. */
+function upsert(current: WebCreationFragment[] | undefined, next: WebCreationFragment): WebCreationFragment[] {
+  if (current?.some((c) => c.id === next.id)) return current.map((c) => (c.id === next.id ? next : c));
+  return [next, ...(current ?? [])].slice(0, SHOWN);
+}
+
+function CreationCard(props: { creation: WebCreationFragment; onUpdate: OnUpdate; receivedAt: number | undefined }) {
+  const { creation, onUpdate } = props;
   const terminal = isTerminal(creation.status);
-  const live = useLiveProgress(creation.id, terminal, onUpdate);
+  // When the card was first shown, for a creation the stream has said nothing of yet.
+  const [shownAt] = useState(() => Date.now());
   useTicking(terminal);
   useAmiListRefresh(creation, terminal);
   const cancelling = useCancel(creation, onUpdate);
@@ -91,17 +110,9 @@ function CreationCard({ creation, onUpdate }: { creation: WebCreationFragment; o
         <span class="stage">{label(creation.stage)}</span>
         <span data-testid="message">{creation.message}</span>
       </p>
-      <Times creation={creation} terminal={terminal} receivedAt={live.receivedAt} />
+      <Times creation={creation} terminal={terminal} receivedAt={props.receivedAt ?? shownAt} />
       {creation.regions.length > 0 && <RegionCopies regions={creation.regions} />}
       {creation.failureReason && <p class="error">{creation.failureReason}</p>}
-      {live.error && (
-        <p role="alert" class="error">
-          Live updates stopped: {live.error}{' '}
-          <button type="button" class="secondary small" onClick={live.reconnect}>
-            Reconnect
-          </button>
-        </p>
-      )}
       {cancelling.error && (
         <p role="alert" class="error">
           {cancelling.error}
@@ -129,32 +140,34 @@ function CreationCard({ creation, onUpdate }: { creation: WebCreationFragment; o
 }
 
 /**
- * Follows an unfinished creation over the amiProgress subscription. `receivedAt` is when the last
- * update arrived, so the card can count elapsed and remaining time on from there.
+ * The viewer's creations over one amiCreationChanges subscription: a change replaces the
+ * creation's card, a new creation (made here, with the CLI, in another
+ * tab) is added. `receivedAt` is when each creation's last update arrived, so its card can count
+ * elapsed and remaining time on from there.
  */
-function useLiveProgress(id: string, terminal: boolean, onUpdate: OnUpdate) {
+function useLiveCreations(setItems: (update: (current: WebCreationFragment[] | undefined) => WebCreationFragment[]) => void) {
   const { api } = useDashboard();
-  const [receivedAt, setReceivedAt] = useState(() => Date.now());
+  const [receivedAt, setReceivedAt] = useState(() => new Map<string, number>());
   const [error, setError] = useState<string>();
   const [attempt, setAttempt] = useState(0);
 
   useEffect(() => {
-    if (terminal) return;
     setError(undefined);
     return api.subscribe(
-      WebAmiProgressDocument,
-      { id },
+      WebCreationChangesDocument,
+      {},
       {
         next: (data) => {
-          setReceivedAt(Date.now());
-          onUpdate(data.amiProgress);
+          const next = data.amiCreationChanges;
+          setReceivedAt((times) => new Map(times).set(next.id, Date.now()));
+          setItems((current) => upsert(current, next));
         },
         error: (err) => setError(err.message),
         complete: () => undefined,
       },
     );
-    // onUpdate only calls setItems: resubscribing when it changes identity would be wasted work.
-  }, [api, id, terminal, attempt]);
+    // setItems is a state setter: its identity never changes.
+  }, [api, attempt]);
 
   return { receivedAt, error, reconnect: () => setAttempt((a) => a + 1) };
 }
@@ -182,10 +195,8 @@ function useAmiListRefresh(creation: WebCreationFragment, terminal: boolean): vo
     if (before.amiId !== creation.amiId || before.stage !== creation.stage || regionIds(before) !== regionIds(creation)) {
       if (!terminal) amisChanged();
     }
-    if (!isTerminal(before.status) && terminal) {
-      amisChanged();
-      announce(`${creation.name}: ${label(creation.status)}`);
-    }
+    // The end needs no reload here: amiChanges tells the AMI list of each image that became available.
+    if (!isTerminal(before.status) && terminal) announce(`${creation.name}: ${label(creation.status)}`);
   }, [creation, terminal, amisChanged, announce]);
 }
 

@@ -265,12 +265,15 @@ export type WebCommunityAmisQueryVariables = Exact<{
 
 export type WebCommunityAmisQuery = { communityAmis: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ node: { id: string, amiId: string, region: string, name: string, description: string | null, architecture: string | null, state: AmiState, visibility: AmiVisibility, createdAt: string, sizeGiB: number | null, templateName: string | null, publisher: string, deregisteredReason: string | null, encrypted: boolean, kmsKeyId: string | null, deprecationTime: string | null, deregistrationProtection: boolean, imdsSupport: string | null, ssmParameter: string | null, tags: Array<{ key: string, value: string }> } }> } };
 
-export type WebAmiProgressSubscriptionVariables = Exact<{
-  id: string | number;
-}>;
+export type WebCreationChangesSubscriptionVariables = Exact<{ [key: string]: never; }>;
 
 
-export type WebAmiProgressSubscription = { amiProgress: { id: string, name: string, description: string | null, templateName: string | null, instanceId: string, sourceRegion: string, amiId: string | null, status: AmiCreationStatus, stage: AmiCreationStage, progress: number, message: string, failureReason: string | null, public: boolean, createdAt: string, completedAt: string | null, elapsedSeconds: number, estimatedSecondsRemaining: number | null, tags: Array<{ key: string, value: string }>, regions: Array<{ region: string, amiId: string | null, status: AmiCreationStatus, progress: number, message: string | null, queuedAt: string | null }> } };
+export type WebCreationChangesSubscription = { amiCreationChanges: { id: string, name: string, description: string | null, templateName: string | null, instanceId: string, sourceRegion: string, amiId: string | null, status: AmiCreationStatus, stage: AmiCreationStage, progress: number, message: string, failureReason: string | null, public: boolean, createdAt: string, completedAt: string | null, elapsedSeconds: number, estimatedSecondsRemaining: number | null, tags: Array<{ key: string, value: string }>, regions: Array<{ region: string, amiId: string | null, status: AmiCreationStatus, progress: number, message: string | null, queuedAt: string | null }> } };
+
+export type WebAmiChangesSubscriptionVariables = Exact<{ [key: string]: never; }>;
+
+
+export type WebAmiChangesSubscription = { amiChanges: { id: string, amiId: string, region: string, name: string, description: string | null, architecture: string | null, state: AmiState, visibility: AmiVisibility, createdAt: string, sizeGiB: number | null, templateName: string | null, publisher: string, deregisteredReason: string | null, encrypted: boolean, kmsKeyId: string | null, deprecationTime: string | null, deregistrationProtection: boolean, imdsSupport: string | null, ssmParameter: string | null, tags: Array<{ key: string, value: string }> } };
 
 export type WebCreateAmiMutationVariables = Exact<{
   input: CreateAmiInput;
@@ -644,9 +647,9 @@ export const WebCommunityAmisDocument = new TypedDocumentString(`
     value
   }
 }`) as unknown as TypedDocumentString<WebCommunityAmisQuery, WebCommunityAmisQueryVariables>;
-export const WebAmiProgressDocument = new TypedDocumentString(`
-    subscription WebAmiProgress($id: ID!) {
-  amiProgress(id: $id) {
+export const WebCreationChangesDocument = new TypedDocumentString(`
+    subscription WebCreationChanges {
+  amiCreationChanges {
     ...WebCreation
   }
 }
@@ -680,7 +683,38 @@ export const WebAmiProgressDocument = new TypedDocumentString(`
   completedAt
   elapsedSeconds
   estimatedSecondsRemaining
-}`) as unknown as TypedDocumentString<WebAmiProgressSubscription, WebAmiProgressSubscriptionVariables>;
+}`) as unknown as TypedDocumentString<WebCreationChangesSubscription, WebCreationChangesSubscriptionVariables>;
+export const WebAmiChangesDocument = new TypedDocumentString(`
+    subscription WebAmiChanges {
+  amiChanges {
+    ...WebAmi
+  }
+}
+    fragment WebAmi on Ami {
+  id
+  amiId
+  region
+  name
+  description
+  architecture
+  state
+  visibility
+  createdAt
+  sizeGiB
+  templateName
+  publisher
+  deregisteredReason
+  encrypted
+  kmsKeyId
+  deprecationTime
+  deregistrationProtection
+  imdsSupport
+  ssmParameter
+  tags {
+    key
+    value
+  }
+}`) as unknown as TypedDocumentString<WebAmiChangesSubscription, WebAmiChangesSubscriptionVariables>;
 export const WebCreateAmiDocument = new TypedDocumentString(`
     mutation WebCreateAmi($input: CreateAmiInput!) {
   createAmi(input: $input) {
