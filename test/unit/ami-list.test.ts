@@ -3,7 +3,7 @@
 // order and totalCount are those of the plain definition (every criterion, newest first); and the
 // batched creation lookup of Ami.creation.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { listAmis, TAG_FIRST_LIMIT, type AmiListFilter, type AmiRecord } from '../../src/db/amis.js';
+import { listAmis, setAmiTag, TAG_FIRST_LIMIT, type AmiListFilter, type AmiRecord } from '../../src/db/amis.js';
 import type { AmiState } from '../../src/db/schema.js';
 import { createUnitHarness, type UnitHarness } from '../support/unit-harness.js';
 
@@ -131,6 +131,17 @@ describe('AMI list query paths', () => {
     const got = await walk(filter, 40);
     expect(got.ids).toEqual(want);
     expect(got.total).toBe(want.length);
+  });
+
+  it('lists an AMI tagged after a first tag-first page, with totalCount one higher', async () => {
+    const rows = await seed();
+    const filter = { tags: [{ key: 'project', value: 'rare' }] };
+    const before = await walk(filter, 100);
+    const untagged = rows.find((r) => r.owner === 'tester' && !r.tags.some((t) => t.value === 'rare'))!;
+    await setAmiTag(h.deps.db, untagged.amiId, { key: 'project', value: 'rare' });
+    const after = await walk(filter, 100);
+    expect(after.total).toBe(before.total + 1);
+    expect(after.ids).toContain(untagged.amiId);
   });
 
   it('returns each AMI of a tag-first page with its full tag set', async () => {
