@@ -5,6 +5,7 @@ const STORE_SUITES = [
   'test/unit/tracker/**/*.test.ts',
   'test/unit/ownership.test.ts',
   'test/unit/instance-list.test.ts',
+  'test/unit/ami-list.test.ts',
   'test/api/**/*.test.ts',
 ];
 

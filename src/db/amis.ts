@@ -1,5 +1,5 @@
 // Data access for registered AMIs (one row per image per region), their tags and launch permissions.
-import { and, asc, count, desc, eq, exists, inArray, sql, type SQL } from 'drizzle-orm';
+import { and, asc, count, desc, eq, exists, getTableColumns, inArray, sql, type SQL } from 'drizzle-orm';
 import type { TagRow } from './creations.js';
 import { encodeCursor, keyset, pageOf, type Page } from './pagination.js';
 import { ACTIVE_STATUSES, type AmiRow, type AmiState, type AmiVisibility, type amis } from './schema.js';
@@ -127,22 +127,16 @@ export async function listAmis(
   store: Store,
   args: { owner?: string; visibility?: AmiVisibility; filter?: AmiListFilter | null; first: number; after?: string | null },
 ): Promise<Page<AmiRecord> & { cursorOf(r: AmiRecord): string }> {
-  const { amis } = store.t;
   const f = args.filter ?? {};
-  const base = listConditions(store, args, f);
-  const ks = keyset({ createdAt: amis.createdAt, id: amis.amiId }, base, args);
-  const rows = await store.orm
-    .select()
-    .from(amis)
-    .where(ks.where)
+  const driver = await selectiveTag(store, f.tags);
+  const base = listConditions(store, args, f, driver);
+  const ks = keyset({ createdAt: store.t.amis.createdAt, id: store.t.amis.amiId }, base, args);
+  const rows = await listedRows(store, driver, ks.where)
     .orderBy(...ks.orderBy)
     .limit(ks.limit);
   const total = () =>
     memoCount(store, JSON.stringify([args.owner ?? null, args.visibility ?? null, f]), async () => {
-      const counted = await store.orm
-        .select({ n: count() })
-        .from(amis)
-        .where(and(...base));
+      const counted = await listedCount(store, driver, and(...base));
       return first(counted)?.n ?? 0;
     });
   return {
@@ -151,7 +145,76 @@ export async function listAmis(
   };
 }
 
-function listConditions(store: Store, args: { owner?: string; visibility?: AmiVisibility }, f: AmiListFilter): SQL[] {
+/**
+ * Below this many AMIs carrying a tag, a tag-filtered list is read tag-first: those few AMIs by
+ * primary key, then sorted. Above it the owner's (created_at-ordered) index is walked instead,
+ * since a common tag matches within the first few hundred rows and a sort of thousands costs more.
+ */
+export const TAG_FIRST_LIMIT = 1000;
+
+/**
+ * The filter's tag with the fewest AMIs, when it has fewer than TAG_FIRST_LIMIT: the one to read
+ * first. SQLite has no statistics (the server never runs ANALYZE) and walks the owner index
+ * probing each row's tags, 20+ ms for a rare tag with region and state; each probe here reads at
+ * most TAG_FIRST_LIMIT + 1 entries of ami_tags_key_value_idx. PostgreSQL plans this itself.
+ */
+async function selectiveTag(store: Store, tags: readonly TagRow[] | null | undefined): Promise<TagRow | undefined> {
+  if (store.dialect !== 'sqlite' || !tags?.length) return undefined;
+  const { amiTags } = store.t;
+  let best: { tag: TagRow; n: number } | undefined;
+  for (const tag of tags) {
+    // Memoized with the counts (dropped on every write): a common tag's probe reads 1,001 entries.
+    const n = await memoCount(store, JSON.stringify(['tag-first', tag.key, tag.value]), async () => {
+      const capped = store.orm
+        .select({ one: sql`1` })
+        .from(amiTags)
+        .where(and(eq(amiTags.key, tag.key), eq(amiTags.value, tag.value)))
+        .limit(TAG_FIRST_LIMIT + 1)
+        .as('capped');
+      return first(await store.orm.select({ n: count() }).from(capped))?.n ?? 0;
+    });
+    if (n <= TAG_FIRST_LIMIT && (!best || n < best.n)) best = { tag, n };
+  }
+  return best?.tag;
+}
+
+/**
+ * The AMIs matching `where`, or (with a driving tag) the AMIs carrying that tag: `ami_tags CROSS
+ * JOIN amis`, which SQLite's planner never reorders, so the tag index drives and amis is read by
+ * primary key.
+ */
+function listedRows(store: Store, driver: TagRow | undefined, where: SQL | undefined) {
+  const { amis } = store.t;
+  if (!driver) return store.orm.select(getTableColumns(amis)).from(amis).where(where).$dynamic();
+  return store.orm
+    .select(getTableColumns(amis))
+    .from(store.t.amiTags)
+    .crossJoin(amis)
+    .where(byTag(store, driver, where))
+    .$dynamic();
+}
+
+function listedCount(store: Store, driver: TagRow | undefined, where: SQL | undefined) {
+  const { amis } = store.t;
+  if (!driver) return store.orm.select({ n: count() }).from(amis).where(where);
+  return store.orm
+    .select({ n: count() })
+    .from(store.t.amiTags)
+    .crossJoin(amis)
+    .where(byTag(store, driver, where));
+}
+
+function byTag(store: Store, driver: TagRow, where: SQL | undefined): SQL | undefined {
+  const { amis, amiTags } = store.t;
+  return and(eq(amiTags.key, driver.key), eq(amiTags.value, driver.value), eq(amis.amiId, amiTags.amiId), where);
+}
+
+function listConditions(
+  store: Store,
+  args: { owner?: string; visibility?: AmiVisibility },
+  f: AmiListFilter,
+  driver?: TagRow,
+): SQL[] {
   const { amis, amiTags } = store.t;
   const base: SQL[] = [];
   if (args.owner !== undefined) base.push(eq(amis.owner, args.owner));
@@ -162,6 +225,7 @@ function listConditions(store: Store, args: { owner?: string; visibility?: AmiVi
   if (f.visibility) base.push(eq(amis.visibility, f.visibility));
   if (f.state) base.push(eq(amis.state, f.state));
   for (const tag of f.tags ?? []) {
+    if (tag === driver) continue; // joined instead (listedRows)
     base.push(
       exists(
         store.orm

@@ -35,6 +35,7 @@ export function openSqliteStore(path: string): SqliteStore {
   sqlite.pragma('synchronous = NORMAL');
   const orm = drizzle(sqlite, { schema });
   migrate(orm, { migrationsFolder: MIGRATIONS });
+  reuseStatements(sqlite);
 
   let queue: Promise<unknown> = Promise.resolve();
   const identity = {};
@@ -83,6 +84,32 @@ export function openSqliteStore(path: string): SqliteStore {
       },
     };
   }
+}
+
+/** Statements kept per SQL text; past this many distinct texts the cache starts over. */
+const STATEMENT_CACHE_SIZE = 500;
+
+/**
+ * drizzle prepares a new statement for every query it runs, and compiling SQL was ~5% of a list
+ * page's CPU (bench/README.md §12). The server sends a few dozen distinct texts (values are bound
+ * parameters), so each is compiled once. drizzle runs a statement as soon as it prepares it
+ * (better-sqlite3 is synchronous), so one statement object is never in use twice at once; raw mode
+ * is reset on reuse because drizzle switches it on for some reads and expects objects for others.
+ */
+function reuseStatements(sqlite: Database.Database): void {
+  const prepare = sqlite.prepare.bind(sqlite);
+  const cache = new Map<string, Database.Statement>();
+  sqlite.prepare = ((source: string) => {
+    let stmt = cache.get(source);
+    if (!stmt) {
+      stmt = prepare(source);
+      if (cache.size >= STATEMENT_CACHE_SIZE) cache.clear();
+      cache.set(source, stmt);
+    } else if (stmt.reader) {
+      stmt.raw(false);
+    }
+    return stmt;
+  }) as typeof sqlite.prepare;
 }
 
 function migrationState(sqlite: Database.Database): { expected: number; applied: number } {

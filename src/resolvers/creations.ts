@@ -21,6 +21,16 @@ export const amiProgress = (ctx: Context, id: string) => ctx.services.creations.
 export const amiCreationChanges = (ctx: Context, statuses: readonly CreationStatus[] | null | undefined) =>
   ctx.services.creations.changes(ctx.viewer, statuses);
 
+/**
+ * One loader per context (a request, or a subscription's lifetime), made on first use: the
+ * creations of a page of AMIs are read in one query instead of one each.
+ */
+const creationLoaders = new WeakMap<Context, ReturnType<Context['services']['creations']['loader']>>();
+
 /** The AMI records a creation produced, for `Ami.creation` (null where another user's). */
-export const creationOfAmi = (ctx: Context, creationId: string | null) =>
-  creationId ? ctx.services.creations.get(ctx.viewer, creationId) : null;
+export const creationOfAmi = (ctx: Context, creationId: string | null) => {
+  if (!creationId) return null;
+  let loader = creationLoaders.get(ctx);
+  if (!loader) creationLoaders.set(ctx, (loader = ctx.services.creations.loader(ctx.viewer)));
+  return loader.load(creationId);
+};

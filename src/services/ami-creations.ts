@@ -2,11 +2,13 @@
 // request as EC2 would, resolves the instance, records the creation *before* CreateImage (so a
 // crash loses nothing), then hands the rest to the progress tracker.
 import { randomUUID } from 'node:crypto';
+import DataLoader from 'dataloader';
 import {
   countActiveCreations,
   findCreation,
   findCreationByAmiId,
   findCreationByIdempotencyKey,
+  findCreations,
   listCreations,
   pendingCreationWithName,
   type CreationRecord,
@@ -58,6 +60,23 @@ export function createAmiCreationService(deps: ServiceDeps) {
     async get(viewer: Viewer, id: string): Promise<CreationRecord | null> {
       const record = await findCreation(db, id);
       return record && record.owner === viewer.user ? record : null;
+    },
+
+    /**
+     * Batches `get` within one tick: a page of AMIs asks for its creations in one query. It keeps no
+     * cache (a subscription's context lives across events, which must see the creation as it is now).
+     */
+    loader(viewer: Viewer): DataLoader<string, CreationRecord | null> {
+      return new DataLoader(
+        async (ids) => {
+          const found = new Map((await findCreations(db, ids)).map((c) => [c.id, c]));
+          return ids.map((id) => {
+            const c = found.get(id);
+            return c && c.owner === viewer.user ? c : null;
+          });
+        },
+        { cache: false },
+      );
     },
 
     /** A creation id, or an AMI id (source or copy) that a creation produced. */

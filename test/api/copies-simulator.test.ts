@@ -92,6 +92,8 @@ describe('copies on the simulator', () => {
     const listed = await t.gql(UserAmisDocument, {});
     const states = Object.fromEntries(listed.userAmis.edges.map((e) => [e.node.region, e.node.state]));
     expect(states).toEqual({ 'us-east-1': 'AVAILABLE', 'us-west-2': 'FAILED' });
+    // Both regions' AMIs name their creation (Ami.creation, one batched lookup for the page).
+    expect(listed.userAmis.edges.map((e) => e.node.creation?.id)).toEqual([created.creation.id, created.creation.id]);
   });
 });
 
