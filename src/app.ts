@@ -237,6 +237,7 @@ export async function buildApp(config: Config, logger: Logger, overrides: AppOve
     tracker,
     reconciler,
     yoga: server.yoga,
+    cohorts: server.cohorts,
     deps,
     metrics,
     readiness,

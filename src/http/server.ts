@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type { ConnectionLimiter } from '../services/connection-limits.js';
 import type { AccessLog } from './access-log.js';
 import { streamCapsPlugin } from './connection-caps.js';
+import { createCohorts, type Cohorts } from './cohorts.js';
 import { attachGraphqlWs } from './graphql-ws.js';
 import { createRouter, type HttpRoute } from './router.js';
 import { createYogaServer, GRAPHQL_PATH, type Yoga, type YogaOptions } from './yoga.js';
@@ -13,6 +14,8 @@ import { createYogaServer, GRAPHQL_PATH, type Yoga, type YogaOptions } from './y
 export interface GraphqlServer {
   yoga: Yoga;
   http: Server;
+  /** The subscription cohorts graphql-ws shares executions in (their counters: tests, bench). */
+  cohorts: Cohorts;
   listen(port: number, host: string): Promise<string>;
   close(): Promise<void>;
 }
@@ -36,10 +39,12 @@ export function createGraphqlServer(options: ServerOptions): GraphqlServer {
   const { maxBodyBytes } = options.security;
   const routes = options.routes ?? [];
   const http = createServer(createRouter({ yoga, routes, maxBodyBytes, health: options.health, accessLog }));
-  const ws = attachGraphqlWs({ server: http, yoga, auth: options.auth, maxPayload: maxBodyBytes, limiter, accessLog });
+  const cohorts = createCohorts();
+  const ws = attachGraphqlWs({ server: http, yoga, auth: options.auth, maxPayload: maxBodyBytes, limiter, accessLog, cohorts });
   return {
     yoga,
     http,
+    cohorts,
     listen: (port, host) => listen(http, port, host),
     async close() {
       await ws.close();

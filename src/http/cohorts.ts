@@ -1,0 +1,217 @@
+// Responsible for one execution per cohort: subscribers of the same document, variables and
+// authorization scope share one upstream subscription (envelop's subscribe, so auth, masking and
+// metrics hooks run for it), and each of its results is serialized once and handed to every member
+// as a JSON string; the transport wraps it in its own frame by concatenation.
+//
+// A member joining a running cohort of a current-state-first field (amiProgress: "current state at
+// once, then every change") gets the cohort's last result first; one leaving does not end the cohort
+// for the others; the last one leaving ends the upstream (return()). The end or error of the
+// upstream reaches every member.
+import { getOperationAST, Kind, print, type DocumentNode, type ExecutionResult } from 'graphql';
+import type { Viewer } from '../services/viewer.js';
+
+/** What a transport gives a cohort for one subscriber. */
+export interface CohortMember {
+  /** One result, already serialized (the same string for every member). */
+  next(json: string): void;
+  /** Called once before the member's stream ends, so that what it holds back goes out first. */
+  flush?(): void;
+}
+
+/** An upstream stream, or the single result of a subscription that did not start (refused, not found). */
+export type Upstream = AsyncIterable<ExecutionResult> | ExecutionResult;
+
+/** A member's stream of no values: it ends when the cohort's stream does, and leaves on return(). */
+export type Membership = AsyncGenerator<never, void, unknown>;
+
+export interface CohortStats {
+  /** Upstream results serialized (one per event per cohort). */
+  executions: number;
+  /** Messages handed to members (one per event per subscriber). */
+  delivered: number;
+  /** Cohorts running now. */
+  cohorts: number;
+}
+
+export interface Cohorts {
+  /** Joins the cohort `key`, started with `start` when there is none; or the single result when it did not start. */
+  join(
+    key: string,
+    start: () => Promise<Upstream> | Upstream,
+    member: CohortMember,
+    replay: boolean,
+  ): Promise<Membership | ExecutionResult>;
+  readonly stats: CohortStats;
+}
+
+interface Member {
+  transport: CohortMember;
+  end(error?: unknown): void;
+}
+
+interface Cohort {
+  members: Set<Member>;
+  started: Promise<AsyncIterator<ExecutionResult> | ExecutionResult>;
+  iterator?: AsyncIterator<ExecutionResult>;
+  last?: string;
+}
+
+export function createCohorts(): Cohorts {
+  const cohorts = new Map<string, Cohort>();
+  const stats: CohortStats = { executions: 0, delivered: 0, cohorts: 0 };
+
+  function dissolve(key: string, cohort: Cohort): void {
+    if (cohorts.get(key) !== cohort) return;
+    cohorts.delete(key);
+    stats.cohorts = cohorts.size;
+  }
+
+  async function pump(key: string, cohort: Cohort, iterator: AsyncIterator<ExecutionResult>): Promise<void> {
+    let failure: unknown;
+    try {
+      for (;;) {
+        const step = await iterator.next();
+        if (step.done) break;
+        // GraphQLError has toJSON: the same JSON graphql-ws and yoga's SSE would send.
+        const json = JSON.stringify(step.value);
+        stats.executions++;
+        cohort.last = json;
+        for (const m of cohort.members) m.transport.next(json);
+        stats.delivered += cohort.members.size;
+      }
+    } catch (error) {
+      failure = error ?? new Error('subscription failed');
+    }
+    dissolve(key, cohort);
+    for (const m of [...cohort.members]) m.end(failure);
+  }
+
+  function open(key: string, start: () => Promise<Upstream> | Upstream): Cohort {
+    const cohort: Cohort = { members: new Set(), started: undefined as never };
+    cohort.started = (async () => {
+      const upstream = await start();
+      if (!isAsyncIterable(upstream)) return upstream;
+      return upstream[Symbol.asyncIterator]();
+    })();
+    cohort.started.then(
+      (started) => {
+        if (!isIterator(started)) return dissolve(key, cohort);
+        cohort.iterator = started;
+        void pump(key, cohort, started);
+      },
+      () => dissolve(key, cohort),
+    );
+    cohorts.set(key, cohort);
+    stats.cohorts = cohorts.size;
+    return cohort;
+  }
+
+  async function join(key: string, start: () => Promise<Upstream> | Upstream, transport: CohortMember, replay: boolean) {
+    const cohort = cohorts.get(key) ?? open(key, start);
+    const started = await cohort.started;
+    if (!isIterator(started)) return started;
+    const leave = (member: Member) => {
+      if (!cohort.members.delete(member) || cohort.members.size > 0) return;
+      dissolve(key, cohort);
+      void cohort.iterator?.return?.();
+    };
+    const { member, membership } = memberOf(transport, leave);
+    cohort.members.add(member);
+    if (replay && cohort.last !== undefined) {
+      transport.next(cohort.last);
+      stats.delivered++;
+    }
+    return membership;
+  }
+
+  return { join, stats };
+}
+
+/** A member and the stream of no values its transport iterates (graphql-ws awaits it, then completes). */
+function memberOf(transport: CohortMember, leave: (member: Member) => void): { member: Member; membership: Membership } {
+  let settle: { resolve: () => void; reject: (e: unknown) => void } | undefined;
+  const ended = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+  // Nobody may be awaiting it (the transport left first): that is not an unhandled rejection.
+  ended.catch(() => undefined);
+  let finished = false;
+  const done = { value: undefined, done: true } as const;
+  const member: Member = {
+    transport,
+    end(error) {
+      if (finished) return;
+      finished = true;
+      transport.flush?.();
+      if (error === undefined) settle!.resolve();
+      else settle!.reject(error);
+    },
+  };
+  const stop = () => {
+    leave(member);
+    member.end();
+    return Promise.resolve(done);
+  };
+  const membership: Membership = {
+    next: () => ended.then(() => done),
+    return: stop,
+    throw: async (error: unknown) => {
+      await stop();
+      throw error;
+    },
+    [Symbol.asyncIterator]() {
+      return membership;
+    },
+  };
+  return { member, membership };
+}
+
+/**
+ * The cohort key, or undefined when the operation may not be shared: the viewer carries something
+ * besides its name and admin flag that a resolver might read. Variables are keyed with sorted object
+ * keys, so that the same values in another order share.
+ */
+export function cohortKey(
+  document: DocumentNode,
+  operationName: string | null | undefined,
+  variables: unknown,
+  viewer: Viewer | undefined,
+): string | undefined {
+  if (!viewer || Object.keys(viewer).some((k) => k !== 'user' && k !== 'admin')) return undefined;
+  const scope = JSON.stringify([viewer.user, viewer.admin === true]);
+  return `${scope}\n${operationName ?? ''}\n${stableJson(variables ?? {})}\n${printed(document)}`;
+}
+
+/**
+ * Subscription fields whose stream starts with the current state (a joiner gets the cohort's last
+ * result first); the others send changes only, so a joiner waits for the next one.
+ */
+const CURRENT_STATE_FIRST = new Set(['amiProgress']);
+
+export function replaysCurrentState(document: DocumentNode, operationName: string | null | undefined): boolean {
+  const fields = getOperationAST(document, operationName)?.selectionSet.selections ?? [];
+  return fields.length > 0 && fields.every((s) => s.kind === Kind.FIELD && CURRENT_STATE_FIRST.has(s.name.value));
+}
+
+/** Documents come from yoga's parse cache: the same object for the same text, printed once. */
+const PRINTED = new WeakMap<DocumentNode, string>();
+
+function printed(document: DocumentNode): string {
+  let text = PRINTED.get(document);
+  if (text === undefined) PRINTED.set(document, (text = print(document)));
+  return text;
+}
+
+function stableJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<ExecutionResult> {
+  return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
+}
+
+function isIterator(value: AsyncIterator<ExecutionResult> | ExecutionResult): value is AsyncIterator<ExecutionResult> {
+  return typeof (value as AsyncIterator<ExecutionResult>).next === 'function';
+}
