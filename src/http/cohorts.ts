@@ -8,12 +8,14 @@
 // for the others; the last one leaving ends the upstream (return()). The end or error of the
 // upstream reaches every member.
 import { getOperationAST, Kind, print, type DocumentNode, type ExecutionResult } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import type { Context } from '../resolvers/context.js';
 import type { Viewer } from '../services/viewer.js';
 
 /** What a transport gives a cohort for one subscriber. */
 export interface CohortMember {
-  /** One result, already serialized (the same string for every member). */
-  next(json: string): void;
+  /** One result, already serialized (the same string and object for every member). */
+  next(json: string, result: ExecutionResult): void;
   /** Called once before the member's stream ends, so that what it holds back goes out first. */
   flush?(): void;
 }
@@ -53,7 +55,7 @@ interface Cohort {
   members: Set<Member>;
   started: Promise<AsyncIterator<ExecutionResult> | ExecutionResult>;
   iterator?: AsyncIterator<ExecutionResult>;
-  last?: string;
+  last?: { json: string; result: ExecutionResult };
 }
 
 export function createCohorts(): Cohorts {
@@ -73,10 +75,14 @@ export function createCohorts(): Cohorts {
         const step = await iterator.next();
         if (step.done) break;
         // GraphQLError has toJSON: the same JSON graphql-ws and yoga's SSE would send.
-        const json = JSON.stringify(step.value);
+        const result = step.value;
+        const json = JSON.stringify(result);
+        // Yoga's SSE (and multipart) writer calls a result's own stringify: the JSON made here. Not
+        // enumerable, so a copy (error masking makes one) is serialized afresh.
+        Object.defineProperty(result, 'stringify', { value: () => json });
         stats.executions++;
-        cohort.last = json;
-        for (const m of cohort.members) m.transport.next(json);
+        cohort.last = { json, result };
+        for (const m of cohort.members) m.transport.next(json, result);
         stats.delivered += cohort.members.size;
       }
     } catch (error) {
@@ -118,7 +124,7 @@ export function createCohorts(): Cohorts {
     const { member, membership } = memberOf(transport, leave);
     cohort.members.add(member);
     if (replay && cohort.last !== undefined) {
-      transport.next(cohort.last);
+      transport.next(cohort.last.json, cohort.last.result);
       stats.delivered++;
     }
     return membership;
@@ -162,6 +168,64 @@ function memberOf(transport: CohortMember, leave: (member: Member) => void): { m
     },
   };
   return { member, membership };
+}
+
+/** Results a slow stream member keeps (the newest; every one is the full current state). */
+const STREAM_BUFFER = 8;
+
+/**
+ * A member as an iterator of the cohort's result objects, for transports that iterate (yoga's SSE
+ * inside envelop, so that each subscriber's masking and metrics hooks still run); a slow reader keeps
+ * the newest STREAM_BUFFER, like the event hub. Or the single result when it did not start.
+ */
+export async function joinAsStream(
+  cohorts: Cohorts,
+  key: string,
+  start: () => Promise<Upstream> | Upstream,
+  replay: boolean,
+): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
+  const queue: ExecutionResult[] = [];
+  let wake: (() => void) | undefined;
+  const joined = await cohorts.join(
+    key,
+    start,
+    {
+      next(_json, result) {
+        queue.push(result);
+        if (queue.length > STREAM_BUFFER) queue.shift();
+        wake?.();
+      },
+    },
+    replay,
+  );
+  if (!('next' in joined)) return joined;
+  let end: { error?: unknown } | undefined;
+  joined
+    .next()
+    .then(
+      () => (end ??= {}),
+      (error: unknown) => (end ??= { error }),
+    )
+    .finally(() => wake?.());
+  const iterator: AsyncIterableIterator<ExecutionResult> = {
+    async next() {
+      while (queue.length === 0 && !end) await new Promise<void>((resolve) => (wake = resolve));
+      if (queue.length > 0) return { value: queue.shift()!, done: false };
+      if (end?.error !== undefined) throw end.error instanceof Error ? end.error : new Error('subscription failed');
+      return { value: undefined, done: true };
+    },
+    async return() {
+      end ??= {};
+      queue.length = 0;
+      wake?.();
+      await joined.return(undefined);
+      return { value: undefined, done: true };
+    },
+    [Symbol.asyncIterator]() {
+      return iterator;
+    },
+  };
+  return iterator;
 }
 
 /**
@@ -214,4 +278,28 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<ExecutionResult
 
 function isIterator(value: AsyncIterator<ExecutionResult> | ExecutionResult): value is AsyncIterator<ExecutionResult> {
   return typeof (value as AsyncIterator<ExecutionResult>).next === 'function';
+}
+
+/**
+ * Cohorts for subscriptions yoga streams itself (SSE): the plugin swaps in a subscribe that joins the
+ * cohort of the same key, so the execution is shared while every subscriber's envelop hooks run.
+ * graphql-ws subscriptions are joined at the transport instead (graphql-ws.ts), and pass through.
+ */
+export function cohortsPlugin(cohorts: Cohorts): Plugin {
+  return {
+    onSubscribe({ args, subscribeFn, setSubscribeFn }) {
+      const context = args.contextValue as unknown as Record<string, unknown>;
+      if ('socket' in context || 'extra' in context) return;
+      // envelop types these loosely; they are the execution args graphql-js received.
+      const document = args.document as DocumentNode;
+      const operationName = args.operationName as string | null | undefined;
+      const key = cohortKey(document, operationName, args.variableValues, (context as unknown as Context).viewer);
+      if (key === undefined) return;
+      const replay = replaysCurrentState(document, operationName);
+      // Its own key space: this upstream is inside envelop (unmasked until each member's hooks run),
+      // graphql-ws's is envelop's whole subscribe; the two must never share.
+      const sse = `sse\n${key}`;
+      setSubscribeFn((own) => joinAsStream(cohorts, sse, () => subscribeFn(own) as Promise<Upstream>, replay));
+    },
+  };
 }

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type { ConnectionLimiter } from '../services/connection-limits.js';
 import type { AccessLog } from './access-log.js';
 import { streamCapsPlugin } from './connection-caps.js';
-import { createCohorts, type Cohorts } from './cohorts.js';
+import { cohortsPlugin, createCohorts, type Cohorts } from './cohorts.js';
 import { attachGraphqlWs } from './graphql-ws.js';
 import { createRouter, type HttpRoute } from './router.js';
 import { createYogaServer, GRAPHQL_PATH, type Yoga, type YogaOptions } from './yoga.js';
@@ -35,11 +35,13 @@ export interface ServerOptions extends YogaOptions {
 
 export function createGraphqlServer(options: ServerOptions): GraphqlServer {
   const { limiter, accessLog } = options;
-  const yoga = createYogaServer({ ...options, plugins: [streamCapsPlugin(limiter), ...(options.plugins ?? [])] });
+  const cohorts = createCohorts();
+  // Last: the other plugins' subscribe hooks (caps, metrics) run for every subscriber, then it joins.
+  const plugins = [streamCapsPlugin(limiter), ...(options.plugins ?? []), cohortsPlugin(cohorts)];
+  const yoga = createYogaServer({ ...options, plugins });
   const { maxBodyBytes } = options.security;
   const routes = options.routes ?? [];
   const http = createServer(createRouter({ yoga, routes, maxBodyBytes, health: options.health, accessLog }));
-  const cohorts = createCohorts();
   const ws = attachGraphqlWs({ server: http, yoga, auth: options.auth, maxPayload: maxBodyBytes, limiter, accessLog, cohorts });
   return {
     yoga,
