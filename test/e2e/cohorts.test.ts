@@ -39,7 +39,7 @@ async function createAmi(input: CreateAmiInput): Promise<string> {
 }
 
 interface Sub {
-  got: ExecutionResult[];
+  got: ExecutionResult<Record<string, unknown>, unknown>[];
   errors: unknown[];
   stop(): Promise<void>;
 }
@@ -101,7 +101,7 @@ function sseSubscriber(query: string, variables: Record<string, unknown>): Sub {
 const stopAll = (subs: Sub[]) => Promise.all(subs.map((s) => s.stop()));
 
 /** Waits for `events` more executions of the cohorts, then for every subscriber to have received them. */
-async function nextEvents(subs: Sub[], events: number): Promise<ExecutionResult[][]> {
+async function nextEvents(subs: Sub[], events: number): Promise<Sub['got'][]> {
   const marks = subs.map((s) => s.got.length);
   const e0 = t.app.cohorts.stats.executions;
   await eventually(() => (t.app.cohorts.stats.executions >= e0 + events ? true : undefined));
