@@ -223,6 +223,7 @@ export async function buildApp(config: Config, logger: Logger, overrides: AppOve
     health: () => ({ tracker: tracker.isRunning() ? 'running' : 'stopped' }),
     routes,
     plugins: metrics.yogaPlugins,
+    cohortHooks: metrics.cohortHooks,
     limiter,
     ...(shared.rateLimiter ? { rateLimiter: shared.rateLimiter } : {}),
     accessLog: createAccessLog(logger, config.logRequests),

@@ -35,6 +35,14 @@ export interface CohortStats {
   cohorts: number;
 }
 
+/** What the cohorts report, per transport (the key's first line for SSE; 'ws' otherwise). */
+export interface CohortHooks {
+  /** `delta` members joined (+) or left (−) a cohort beyond its first, whose execution counts already. */
+  onShared?(transport: string, delta: number): void;
+  /** `executions` results executed (0 for a replay to a joiner) and `messages` handed to subscribers. */
+  onDelivered?(transport: string, executions: number, messages: number): void;
+}
+
 export interface Cohorts {
   /** Joins the cohort `key`, started with `start` when there is none; or the single result when it did not start. */
   join(
@@ -58,13 +66,12 @@ interface Cohort {
   last?: { json: string; result: ExecutionResult };
 }
 
-export function createCohorts(): Cohorts {
+export function createCohorts(hooks: CohortHooks = {}): Cohorts {
   const cohorts = new Map<string, Cohort>();
   const stats: CohortStats = { executions: 0, delivered: 0, cohorts: 0 };
 
   function dissolve(key: string, cohort: Cohort): void {
-    if (cohorts.get(key) !== cohort) return;
-    cohorts.delete(key);
+    if (cohorts.get(key) === cohort) cohorts.delete(key);
     stats.cohorts = cohorts.size;
   }
 
@@ -84,12 +91,16 @@ export function createCohorts(): Cohorts {
         cohort.last = { json, result };
         for (const m of cohort.members) m.transport.next(json, result);
         stats.delivered += cohort.members.size;
+        hooks.onDelivered?.(transportOf(key), 1, cohort.members.size);
       }
     } catch (error) {
       failure = error ?? new Error('subscription failed');
     }
     dissolve(key, cohort);
-    for (const m of [...cohort.members]) m.end(failure);
+    const members = [...cohort.members];
+    cohort.members.clear();
+    if (members.length > 1) hooks.onShared?.(transportOf(key), -(members.length - 1));
+    for (const m of members) m.end(failure);
   }
 
   function open(key: string, start: () => Promise<Upstream> | Upstream): Cohort {
@@ -117,15 +128,18 @@ export function createCohorts(): Cohorts {
     const started = await cohort.started;
     if (!isIterator(started)) return started;
     const leave = (member: Member) => {
-      if (!cohort.members.delete(member) || cohort.members.size > 0) return;
+      if (!cohort.members.delete(member)) return;
+      if (cohort.members.size > 0) return hooks.onShared?.(transportOf(key), -1);
       dissolve(key, cohort);
       void cohort.iterator?.return?.();
     };
     const { member, membership } = memberOf(transport, leave);
     cohort.members.add(member);
+    if (cohort.members.size > 1) hooks.onShared?.(transportOf(key), 1);
     if (replay && cohort.last !== undefined) {
       transport.next(cohort.last.json, cohort.last.result);
       stats.delivered++;
+      hooks.onDelivered?.(transportOf(key), 0, 1);
     }
     return membership;
   }
@@ -168,6 +182,11 @@ function memberOf(transport: CohortMember, leave: (member: Member) => void): { m
     },
   };
   return { member, membership };
+}
+
+/** Keys of SSE cohorts start with `sse\n` (cohortsPlugin); graphql-ws's with the viewer's scope. */
+function transportOf(key: string): string {
+  return key.startsWith('sse\n') ? 'sse' : 'ws';
 }
 
 /** Results a slow stream member keeps (the newest; every one is the full current state). */

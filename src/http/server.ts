@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type { ConnectionLimiter } from '../services/connection-limits.js';
 import type { AccessLog } from './access-log.js';
 import { streamCapsPlugin } from './connection-caps.js';
-import { cohortsPlugin, createCohorts, type Cohorts } from './cohorts.js';
+import { cohortsPlugin, createCohorts, type CohortHooks, type Cohorts } from './cohorts.js';
 import { attachGraphqlWs } from './graphql-ws.js';
 import { createRouter, type HttpRoute } from './router.js';
 import { createYogaServer, GRAPHQL_PATH, type Yoga, type YogaOptions } from './yoga.js';
@@ -31,11 +31,13 @@ export interface ServerOptions extends YogaOptions {
   /** Counts WebSocket connections, SSE streams and subscriptions against the caps. */
   limiter: ConnectionLimiter;
   accessLog: AccessLog;
+  /** Metrics of the subscription cohorts (members beyond the first, executions, deliveries). */
+  cohortHooks?: CohortHooks;
 }
 
 export function createGraphqlServer(options: ServerOptions): GraphqlServer {
   const { limiter, accessLog } = options;
-  const cohorts = createCohorts();
+  const cohorts = createCohorts(options.cohortHooks);
   // Last: the other plugins' subscribe hooks (caps, metrics) run for every subscriber, then it joins.
   const plugins = [streamCapsPlugin(limiter), ...(options.plugins ?? []), cohortsPlugin(cohorts)];
   const yoga = createYogaServer({ ...options, plugins });
