@@ -322,3 +322,44 @@ export function cohortsPlugin(cohorts: Cohorts): Plugin {
     },
   };
 }
+
+/** Frames in flight per subscriber before it counts as slow; then only its newest result waits. */
+const IN_FLIGHT = 8;
+
+/** What framedMember needs of a socket (ws's WebSocket). */
+export interface FrameSocket {
+  readonly readyState: number;
+  readonly OPEN: number;
+  send(data: string, done: (err?: Error) => void): void;
+}
+
+/**
+ * A member that writes `frame(json)` on a socket. A slow socket keeps the bounded behaviour of the
+ * event hub: every result is the full current state, so past IN_FLIGHT unacknowledged frames it
+ * skips to the newest, never losing the last (flushed before the stream ends).
+ */
+export function framedMember(socket: FrameSocket, frame: (json: string) => string): CohortMember {
+  let inFlight = 0;
+  let waiting: string | undefined;
+  const send = (json: string) => {
+    inFlight++;
+    socket.send(frame(json), () => {
+      inFlight--;
+      const next = waiting;
+      waiting = undefined;
+      if (next !== undefined && socket.readyState === socket.OPEN) send(next);
+    });
+  };
+  return {
+    next(json) {
+      if (socket.readyState !== socket.OPEN) return;
+      if (inFlight < IN_FLIGHT) send(json);
+      else waiting = json;
+    },
+    flush() {
+      const last = waiting;
+      waiting = undefined;
+      if (last !== undefined && socket.readyState === socket.OPEN) send(last);
+    },
+  };
+}

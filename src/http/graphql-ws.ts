@@ -26,7 +26,7 @@ import type { AuthService } from '../services/auth.js';
 import type { ConnectionLimiter, Lease } from '../services/connection-limits.js';
 import type { Viewer } from '../services/viewer.js';
 import type { AccessLog } from './access-log.js';
-import { cohortKey, createCohorts, replaysCurrentState, type CohortMember, type Cohorts } from './cohorts.js';
+import { cohortKey, createCohorts, framedMember, replaysCurrentState, type Cohorts } from './cohorts.js';
 import { closeCodeFor, limitError } from './connection-caps.js';
 import { settleRequestId } from './request-id.js';
 import { GRAPHQL_PATH, type Yoga } from './yoga.js';
@@ -260,42 +260,11 @@ function subscribeInCohort(cohorts: Cohorts, args: ExecutionArgs, root: Root) {
   const key = cohortKey(document, operationName, variableValues, (args.contextValue as Context).viewer);
   if (key === undefined) return root.subscribe(args);
   const replay = replaysCurrentState(document, operationName);
-  return cohorts.join(key, () => root.subscribe(args), socketMember(root.frames), replay);
-}
-
-/** Frames in flight per subscriber before it counts as slow; then only its newest result waits. */
-const IN_FLIGHT = 8;
-
-/**
- * graphql-ws's `next` message around the cohort's JSON, sent on the socket itself (graphql-ws would
- * serialize the result again for each subscriber). A slow socket keeps the bounded behaviour of the
- * event hub: every result is the full current state, so it skips to the newest, never losing the last.
- */
-function socketMember({ socket, id }: Frames): CohortMember {
+  const { socket, id } = root.frames;
+  // graphql-ws's `next` message around the cohort's JSON (graphql-ws would serialize it again).
   const head = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
-  let inFlight = 0;
-  let waiting: string | undefined;
-  const send = (json: string) => {
-    inFlight++;
-    socket.send(head + json + '}', () => {
-      inFlight--;
-      const next = waiting;
-      waiting = undefined;
-      if (next !== undefined && socket.readyState === socket.OPEN) send(next);
-    });
-  };
-  return {
-    next(json) {
-      if (socket.readyState !== socket.OPEN) return;
-      if (inFlight < IN_FLIGHT) send(json);
-      else waiting = json;
-    },
-    flush() {
-      const last = waiting;
-      waiting = undefined;
-      if (last !== undefined && socket.readyState === socket.OPEN) send(last);
-    },
-  };
+  const member = framedMember(socket, (json) => head + json + '}');
+  return cohorts.join(key, () => root.subscribe(args), member, replay);
 }
 
 type Execute = (args: ExecutionArgs) => ReturnType<typeof execute>;

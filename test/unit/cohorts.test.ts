@@ -3,7 +3,15 @@
 import type { ExecutionResult } from 'graphql';
 import { parse } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { cohortKey, createCohorts, replaysCurrentState, type CohortMember, type Membership } from '../../src/http/cohorts.js';
+import {
+  cohortKey,
+  createCohorts,
+  framedMember,
+  replaysCurrentState,
+  type CohortMember,
+  type FrameSocket,
+  type Membership,
+} from '../../src/http/cohorts.js';
 import { createLocalEventHub } from '../../src/services/events.js';
 
 /** An upstream fed by `push`, counting how often it was started and whether it was returned. */
@@ -159,6 +167,58 @@ describe('cohorts', () => {
     const m = await joined(cohorts.join('k', one, slow, true));
     await m.next();
     expect(sent).toEqual(['{"data":{"n":1}}']);
+  });
+});
+
+/** A socket whose writes complete only when the test says so. */
+function stalledSocket() {
+  const frames: string[] = [];
+  const pending: (() => void)[] = [];
+  const socket: FrameSocket = {
+    readyState: 1,
+    OPEN: 1,
+    send(data, done) {
+      frames.push(data);
+      pending.push(() => done());
+    },
+  };
+  return { socket, frames, drainOne: () => pending.shift()?.() };
+}
+
+describe('framedMember', () => {
+  it('does not let a stalled socket hold up the cohort: past 8 frames in flight it keeps only the newest, and sends it once the socket drains', async () => {
+    const cohorts = createCohorts();
+    const up = upstream();
+    const slow = stalledSocket();
+    const fast = recorder();
+    await joined(
+      cohorts.join(
+        'k',
+        up.start,
+        framedMember(slow.socket, (json) => `<${json}>`),
+        false,
+      ),
+    );
+    await joined(cohorts.join('k', up.start, fast, false));
+    for (let p = 1; p <= 20; p++) up.push(p);
+    await tick();
+    expect(fast.got).toHaveLength(20);
+    expect(slow.frames).toHaveLength(8);
+    expect(slow.frames[0]).toBe('<{"data":{"amiProgress":{"progress":1}}}>');
+    slow.drainOne();
+    expect(slow.frames).toHaveLength(9);
+    expect(slow.frames[8]).toBe('<{"data":{"amiProgress":{"progress":20}}}>');
+    slow.drainOne();
+    expect(slow.frames).toHaveLength(9);
+  });
+
+  it('sends the result it held back before the stream ends', () => {
+    const slow = stalledSocket();
+    const member = framedMember(slow.socket, (json) => json);
+    for (let i = 0; i < 10; i++) member.next(String(i), { data: null });
+    expect(slow.frames).toEqual(['0', '1', '2', '3', '4', '5', '6', '7']);
+    member.flush!();
+    expect(slow.frames.at(-1)).toBe('9');
   });
 });
 
