@@ -83,10 +83,7 @@ export function createCohorts(hooks: CohortHooks = {}): Cohorts {
         if (step.done) break;
         // GraphQLError has toJSON: the same JSON graphql-ws and yoga's SSE would send.
         const result = step.value;
-        const json = JSON.stringify(result);
-        // Yoga's SSE (and multipart) writer calls a result's own stringify: the JSON made here. Not
-        // enumerable, so a copy (error masking makes one) is serialized afresh.
-        Object.defineProperty(result, 'stringify', { value: () => json });
+        const json = serializeOnce(result);
         stats.executions++;
         cohort.last = { json, result };
         for (const m of cohort.members) m.transport.next(json, result);
@@ -182,6 +179,18 @@ function memberOf(transport: CohortMember, leave: (member: Member) => void): { m
     },
   };
   return { member, membership };
+}
+
+/**
+ * The result's JSON, made once. Yoga's SSE (and multipart) writer calls a result's own stringify:
+ * this JSON. Not enumerable, so a copy (error masking makes one) is serialized afresh.
+ */
+function serializeOnce(result: ExecutionResult): string {
+  const json = JSON.stringify(result);
+  if (Object.isExtensible(result) && !('stringify' in result)) {
+    Object.defineProperty(result, 'stringify', { value: () => json, configurable: true });
+  }
+  return json;
 }
 
 /** Keys of SSE cohorts start with `sse\n` (cohortsPlugin); graphql-ws's with the viewer's scope. */
