@@ -9,7 +9,10 @@
 // The floor: a bare `ws` server (bench/support/bare-ws-child.ts) broadcasting the same frame to the
 // same number of sockets at the same rate.
 //
-//   npx tsx bench/fanout.ts [--scenarios ws-1000-1,ws-5000-1,ws-1000-100,sse-1000-1] [--seconds 15]
+// Subscribers of one creation with the same document form one cohort (src/http/cohorts.ts): one
+// execution per event, serialized once.
+//
+//   npx tsx bench/fanout.ts [--scenarios ws-1000-1,bare-1000,ws-10000-1,bare-10000,sse-1000-1] [--seconds 15]
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -37,7 +40,10 @@ import { sseSubscriber, wsSubscriber, type Received, type Subscriber } from './s
 
 const { values: args } = parseArgs({
   options: {
-    scenarios: { type: 'string', default: 'ws-1000-1,ws-5000-1,ws-1000-100,sse-1000-1,bare-1000,bare-5000' },
+    scenarios: {
+      type: 'string',
+      default: 'ws-1000-1,bare-1000,ws-5000-1,bare-5000,ws-10000-1,bare-10000,sse-1000-1,sse-5000-1,ws-1000-100',
+    },
     seconds: { type: 'string', default: '15' },
     'interval-ms': { type: 'string', default: '1000' },
     /** Write a V8 CPU profile of the server process, measured window only, to bench/results/profiles/. */
@@ -156,6 +162,10 @@ function serverEnv(simulatorUrl: string): Record<string, string> {
     MUTATIONS_PER_MINUTE: '0',
     METRICS: 'off',
     ...BENCH_LIMITS,
+    // One user opens every subscriber's connection: the caps would refuse all but the first 20.
+    MAX_CONNECTIONS_PER_USER: '100000',
+    MAX_SUBSCRIPTIONS_PER_USER: '1000000',
+    MAX_CONNECTIONS: '1000000',
   };
 }
 

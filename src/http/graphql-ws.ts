@@ -4,6 +4,8 @@
 // masking as HTTP), inside a request scope so its log lines carry its request id. A connection holds
 // a slot of the connection limiter from connection_init to close (4429 when none is left; 1013 while Redis cannot count), and each
 // subscription one until it completes (an `error` message when none is left; the socket stays open).
+// Subscriptions run in cohorts (cohorts.ts): one execution per event for every subscriber of the same
+// document, variables and viewer, its result serialized once and framed here by concatenation.
 import type { IncomingMessage, Server } from 'node:http';
 import {
   getOperationAST,
@@ -24,6 +26,7 @@ import type { AuthService } from '../services/auth.js';
 import type { ConnectionLimiter, Lease } from '../services/connection-limits.js';
 import type { Viewer } from '../services/viewer.js';
 import type { AccessLog } from './access-log.js';
+import { cohortKey, createCohorts, framedMember, replaysCurrentState, type Cohorts } from './cohorts.js';
 import { closeCodeFor, limitError } from './connection-caps.js';
 import { settleRequestId } from './request-id.js';
 import { GRAPHQL_PATH, type Yoga } from './yoga.js';
@@ -36,11 +39,15 @@ export interface GraphqlWsOptions {
   maxPayload: number;
   limiter: ConnectionLimiter;
   accessLog: AccessLog;
+  /** The cohorts subscriptions share; a module of its own when absent. */
+  cohorts?: Cohorts;
 }
 
 export interface GraphqlWs {
   /** Closes every connection and stops accepting new ones. */
   close(): Promise<void>;
+  /** Executions and deliveries of the subscription cohorts (tests, bench). */
+  cohorts: Cohorts;
 }
 
 // A type alias (not an interface): graphql-ws requires Record<PropertyKey, unknown>.
@@ -61,6 +68,7 @@ interface Connection {
 
 export function attachGraphqlWs(options: GraphqlWsOptions): GraphqlWs {
   const { server, yoga, maxPayload } = options;
+  const cohorts = options.cohorts ?? createCohorts();
   const wss = new WebSocketServer({ server, path: GRAPHQL_PATH, maxPayload });
   const connections = new WeakMap<WebSocket, Connection>();
   // Registered before useServer's own listener, so the facts exist by the time its hooks run.
@@ -72,7 +80,7 @@ export function attachGraphqlWs(options: GraphqlWsOptions): GraphqlWs {
   const wsServer = useServer<Record<string, unknown>, WsExtra>(
     {
       execute: (args: ExecutionArgs) => inRequestScope(args, (fns) => fns.execute(args)),
-      subscribe: (args: ExecutionArgs) => inRequestScope(args, (fns) => fns.subscribe(args)),
+      subscribe: (args: ExecutionArgs) => inRequestScope(args, (root) => subscribeInCohort(cohorts, args, root)),
       onConnect: (ctx) => acceptConnection(ctx, of(ctx), options),
       onSubscribe: (ctx, id, payload) => startOperation(yoga, ctx, of(ctx), id, payload, options.limiter),
       onComplete: (ctx, id) => releaseSubscription(of(ctx), id),
@@ -81,6 +89,7 @@ export function attachGraphqlWs(options: GraphqlWsOptions): GraphqlWs {
     wss,
   );
   return {
+    cohorts,
     async close() {
       await wsServer.dispose();
       for (const client of wss.clients) client.terminate();
@@ -157,7 +166,7 @@ async function startOperation(
     const refused = connection.subscriptions.has(id) ? undefined : await take();
     if (refused) return refused;
   }
-  const execution = await prepareOperation(fns, document, payload);
+  const execution = await prepareOperation(fns, document, payload, { socket: ctx.extra.socket, id });
   // Refused by validation, or the socket closed meanwhile (onClose has released what it found).
   if (!('document' in execution) || ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) releaseSubscription(connection, id);
   return execution;
@@ -226,6 +235,7 @@ async function prepareOperation(
   fns: EnvelopedFns,
   document: DocumentNode,
   payload: SubscribePayload,
+  frames: Frames,
 ): Promise<ExecutionArgs | readonly GraphQLError[]> {
   const { schema, execute, subscribe, contextFactory, validate } = fns;
   const errors = validate(schema, document);
@@ -236,12 +246,25 @@ async function prepareOperation(
     document,
     variableValues: payload.variables,
     contextValue: await contextFactory(),
-    rootValue: { execute, subscribe } satisfies Enveloped,
+    rootValue: { execute, subscribe, frames } satisfies Root,
   };
 }
 
-function inRequestScope<T>(args: ExecutionArgs, run: (fns: Enveloped) => T): T {
-  return requestScope.run({ requestId: (args.contextValue as Context).requestId }, () => run(args.rootValue as Enveloped));
+function inRequestScope<T>(args: ExecutionArgs, run: (root: Root) => T): T {
+  return requestScope.run({ requestId: (args.contextValue as Context).requestId }, () => run(args.rootValue as Root));
+}
+
+/** The first subscriber of a cohort runs envelop's subscribe; the others join its stream. */
+function subscribeInCohort(cohorts: Cohorts, args: ExecutionArgs, root: Root) {
+  const { document, operationName, variableValues } = args;
+  const key = cohortKey(document, operationName, variableValues, (args.contextValue as Context).viewer);
+  if (key === undefined) return root.subscribe(args);
+  const replay = replaysCurrentState(document, operationName);
+  const { socket, id } = root.frames;
+  // graphql-ws's `next` message around the cohort's JSON (graphql-ws would serialize it again).
+  const head = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
+  const member = framedMember(socket, (json) => head + json + '}');
+  return cohorts.join(key, () => root.subscribe(args), member, replay);
 }
 
 type Execute = (args: ExecutionArgs) => ReturnType<typeof execute>;
@@ -250,6 +273,17 @@ type Subscribe = (args: ExecutionArgs) => ReturnType<typeof subscribe>;
 interface Enveloped {
   execute: Execute;
   subscribe: Subscribe;
+}
+
+/** Where a subscription's frames go: its socket and operation id. */
+interface Frames {
+  socket: WebSocket;
+  id: string;
+}
+
+/** The root value graphql-ws hands back to execute/subscribe: envelop's functions and the frames' target. */
+interface Root extends Enveloped {
+  frames: Frames;
 }
 
 /** The envelop functions yoga hands out (typed `any` by envelop). */

@@ -84,6 +84,22 @@ export function createMetrics(options: { enabled: boolean; token: string | undef
       if (options.enabled) instruments.limitRefusals.inc({ limit });
     },
 
+    /**
+     * For the subscription cohorts: members beyond a cohort's first (whose execution envelop counts
+     * already) are open subscriptions too; and executions and deliveries per transport.
+     */
+    cohortHooks: {
+      onShared(transport: string, delta: number): void {
+        // Every SSE subscriber runs envelop's subscribe (cohorts.ts joins inside it): counted there.
+        if (options.enabled && transport === 'ws') instruments.subscriptionsOpen.inc({ transport }, delta);
+      },
+      onDelivered(transport: string, executions: number, messages: number): void {
+        if (!options.enabled) return;
+        instruments.subscriptionExecutions.inc({ transport }, executions);
+        instruments.subscriptionMessages.inc({ transport }, messages);
+      },
+    },
+
     /** Binds the scrape-time gauges to the app's database and tracker. */
     watch(s: Sources): void {
       scrape.sources = s;
@@ -122,6 +138,18 @@ function createInstruments(registry: Registry) {
       registers,
     }),
     subscriptionsOpen,
+    subscriptionMessages: new Counter({
+      name: 'prism_ami_subscription_messages_total',
+      help: 'Subscription results handed to subscribers, one per subscriber (cohorts share one execution per event)',
+      labelNames: ['transport'] as const,
+      registers,
+    }),
+    subscriptionExecutions: new Counter({
+      name: 'prism_ami_subscription_executions_total',
+      help: 'Subscription results executed and serialized, one per event per cohort of subscribers',
+      labelNames: ['transport'] as const,
+      registers,
+    }),
     ec2Calls: new Counter({
       name: 'prism_ami_ec2_calls_total',
       help: 'EC2 API calls (after the SDK retries), by action, region and outcome (ok, throttled, error)',

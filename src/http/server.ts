@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type { ConnectionLimiter } from '../services/connection-limits.js';
 import type { AccessLog } from './access-log.js';
 import { streamCapsPlugin } from './connection-caps.js';
+import { cohortsPlugin, createCohorts, type CohortHooks, type Cohorts } from './cohorts.js';
 import { attachGraphqlWs } from './graphql-ws.js';
 import { createRouter, type HttpRoute } from './router.js';
 import { sseSingleConnectionPlugin } from './sse-single-connection.js';
@@ -14,6 +15,8 @@ import { createYogaServer, GRAPHQL_PATH, type Yoga, type YogaOptions } from './y
 export interface GraphqlServer {
   yoga: Yoga;
   http: Server;
+  /** The subscription cohorts graphql-ws shares executions in (their counters: tests, bench). */
+  cohorts: Cohorts;
   listen(port: number, host: string): Promise<string>;
   close(): Promise<void>;
 }
@@ -29,23 +32,29 @@ export interface ServerOptions extends YogaOptions {
   /** Counts WebSocket connections, SSE streams and subscriptions against the caps. */
   limiter: ConnectionLimiter;
   accessLog: AccessLog;
+  /** Metrics of the subscription cohorts (members beyond the first, executions, deliveries). */
+  cohortHooks?: CohortHooks;
 }
 
 export function createGraphqlServer(options: ServerOptions): GraphqlServer {
   const { limiter, accessLog } = options;
+  const cohorts = createCohorts(options.cohortHooks);
+  // Last: the other plugins' subscribe hooks (caps, metrics) run for every subscriber, then it joins.
   const plugins = [
     streamCapsPlugin(limiter),
     sseSingleConnectionPlugin({ auth: options.auth, limiter }),
     ...(options.plugins ?? []),
+    cohortsPlugin(cohorts),
   ];
   const yoga = createYogaServer({ ...options, plugins });
   const { maxBodyBytes } = options.security;
   const routes = options.routes ?? [];
   const http = createServer(createRouter({ yoga, routes, maxBodyBytes, health: options.health, accessLog }));
-  const ws = attachGraphqlWs({ server: http, yoga, auth: options.auth, maxPayload: maxBodyBytes, limiter, accessLog });
+  const ws = attachGraphqlWs({ server: http, yoga, auth: options.auth, maxPayload: maxBodyBytes, limiter, accessLog, cohorts });
   return {
     yoga,
     http,
+    cohorts,
     listen: (port, host) => listen(http, port, host),
     async close() {
       await ws.close();

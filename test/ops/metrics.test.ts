@@ -162,6 +162,38 @@ describe('open subscriptions', () => {
     await ws.dispose();
     await eventually(async () => ((await open('sse')) === 0 && (await open('ws')) === 0 ? true : undefined), 5_000);
   });
+
+  it('counts every graphql-ws subscriber of a shared cohort as open, and each delivered message once per subscriber', async () => {
+    const open = async () => (await scrape(base)).value('prism_ami_subscriptions_open', { transport: 'ws' });
+    const ws = createClient({
+      url: t.url.replace(/^http/, 'ws'),
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      connectionParams: { authorization: `Bearer ${t.token}` },
+    });
+    const subscribe = () =>
+      new Promise<void>((resolve, reject) => {
+        ws.subscribe(
+          { query: print(AmiProgressDocument), variables: { id } },
+          { next: () => resolve(), error: reject, complete: () => undefined },
+        );
+      });
+    const counts = async () => {
+      const m = await scrape(base);
+      const of = (name: string) => m.value(name, { transport: 'ws' }) || 0;
+      return { executions: of('prism_ami_subscription_executions_total'), messages: of('prism_ami_subscription_messages_total') };
+    };
+    const before = await counts();
+    await Promise.all([subscribe(), subscribe(), subscribe()]);
+    expect(t.app.cohorts.stats.cohorts).toBe(1);
+    await eventually(async () => ((await open()) === 3 ? true : undefined), 5_000);
+    // One execution of the current state for the three (each joiner gets it as executed, or replayed).
+    const after = await counts();
+    expect(after.executions - before.executions).toBeGreaterThanOrEqual(1);
+    expect(after.messages - before.messages).toBe(3 * (after.executions - before.executions));
+    await ws.dispose();
+    await eventually(async () => ((await open()) === 0 ? true : undefined), 5_000);
+  });
 });
 
 describe('metrics switches and EC2 throttling', () => {
