@@ -6,7 +6,7 @@ import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { WebSocket } from 'ws';
 import { CreateAmiDocument, type CreateAmiInput } from '../../src/generated/graphql/graphql.js';
-import { eventually, startTestApp, type TestApp } from '../support/harness.js';
+import { eventually, sseEvents, startTestApp, type TestApp } from '../support/harness.js';
 
 const PROGRESS = `subscription($id: ID!) { amiProgress(id: $id) { id status progress elapsedSeconds estimatedSecondsRemaining } }`;
 const OTHER_SELECTION = `subscription($id: ID!) { amiProgress(id: $id) { id progress } }`;
@@ -80,17 +80,8 @@ function sseSubscriber(query: string, variables: Record<string, unknown>): Sub {
       body: JSON.stringify({ query, variables }),
       signal: controller.signal,
     });
-    let buffer = '';
-    const decoder = new TextDecoder();
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      buffer += decoder.decode(chunk, { stream: true });
-      let idx;
-      while ((idx = buffer.indexOf('\n\n')) >= 0) {
-        const block = buffer.slice(0, idx);
-        buffer = buffer.slice(idx + 2);
-        const data = /^data: (.+)$/m.exec(block)?.[1];
-        if (/^event: next$/m.test(block) && data) sub.got.push(JSON.parse(data) as ExecutionResult);
-      }
+    for await (const { event, data } of sseEvents(res)) {
+      if (event === 'next' && data) sub.got.push(JSON.parse(data) as ExecutionResult);
     }
   })().catch((e: unknown) => {
     if (!controller.signal.aborted) sub.errors.push(e);

@@ -16,7 +16,7 @@ import {
 } from '../../src/generated/graphql/graphql.js';
 import { ownerAmisTopic, ownerCreationsTopic } from '../../src/services/context.js';
 import { SEEDED_INSTANCES } from '../../simulator/index.js';
-import { eventually, startTestApp, withTimeout, type TestApp } from '../support/harness.js';
+import { eventually, sseEvents, startTestApp, withTimeout, type TestApp } from '../support/harness.js';
 import { openRaw, type RawConnection } from '../support/raw-ws.js';
 import { topicsSubscribed } from '../support/topics.js';
 
@@ -162,18 +162,8 @@ function matches(x: AmiChange, expected: Partial<AmiChange>): boolean {
 function readSse<T>(res: Response, field: string): T[] {
   const out: T[] = [];
   void (async () => {
-    const decoder = new TextDecoder();
-    let buffer = '';
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      buffer += decoder.decode(chunk, { stream: true });
-      let idx;
-      while ((idx = buffer.indexOf('\n\n')) >= 0) {
-        const block = buffer.slice(0, idx);
-        buffer = buffer.slice(idx + 2);
-        const event = /^event: (.*)$/m.exec(block)?.[1] ?? 'message';
-        const data = /^data: (.*)$/m.exec(block)?.[1];
-        if (event === 'next' && data) out.push((JSON.parse(data) as { data: Record<string, T> }).data[field]!);
-      }
+    for await (const { event, data } of sseEvents(res)) {
+      if (event === 'next' && data) out.push((JSON.parse(data) as { data: Record<string, T> }).data[field]!);
     }
   })().catch(() => undefined);
   return out;

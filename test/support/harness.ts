@@ -160,6 +160,27 @@ export async function collectOverWebSocket<R, V>(
   return values;
 }
 
+/** The events of a Server-Sent Events response as they arrive: each block's event name and its data lines joined. */
+export async function* sseEvents(res: Response): AsyncGenerator<{ event: string; data: string }> {
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    buffer += decoder.decode(chunk, { stream: true });
+    let idx;
+    while ((idx = buffer.indexOf('\n\n')) >= 0) {
+      const block = buffer.slice(0, idx);
+      buffer = buffer.slice(idx + 2);
+      const event = /^event: (.*)$/m.exec(block)?.[1] ?? 'message';
+      const data = block
+        .split('\n')
+        .filter((l) => l.startsWith('data:'))
+        .map((l) => l.slice(5).trimStart())
+        .join('\n');
+      yield { event, data };
+    }
+  }
+}
+
 /** Every value a subscription yields until it completes, over Server-Sent Events. */
 export async function collectOverSse<R, V>(
   url: string,
@@ -183,26 +204,12 @@ export async function collectOverSse<R, V>(
       signal: controller.signal,
     });
     if (!res.ok || !res.body) throw new Error(`SSE request failed: HTTP ${res.status} ${await res.text()}`);
-    const decoder = new TextDecoder();
-    let buffer = '';
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      buffer += decoder.decode(chunk, { stream: true });
-      let idx;
-      while ((idx = buffer.indexOf('\n\n')) >= 0) {
-        const block = buffer.slice(0, idx);
-        buffer = buffer.slice(idx + 2);
-        const event = /^event: (.*)$/m.exec(block)?.[1] ?? 'message';
-        const data = block
-          .split('\n')
-          .filter((l) => l.startsWith('data:'))
-          .map((l) => l.slice(5).trimStart())
-          .join('\n');
-        if (event === 'complete') return;
-        if (!data) continue;
-        const result = JSON.parse(data) as ExecutionResult<R>;
-        if (result.errors?.length) throw new Error(`subscription errors: ${JSON.stringify(result.errors)}`);
-        values.push(result.data!);
-      }
+    for await (const { event, data } of sseEvents(res)) {
+      if (event === 'complete') return;
+      if (!data) continue;
+      const result = JSON.parse(data) as ExecutionResult<R>;
+      if (result.errors?.length) throw new Error(`subscription errors: ${JSON.stringify(result.errors)}`);
+      values.push(result.data!);
     }
   };
   try {
