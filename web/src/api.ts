@@ -163,13 +163,7 @@ function subscribeWs<R, V>(state: ClientState, document: TypedDocumentString<R, 
   const stop = wsClient(state).subscribe<R>(
     { query: document.toString(), variables: variables as Record<string, unknown> },
     {
-      next: (value) => {
-        try {
-          sink.next(result(state, value as GraphqlResponse<R>, 200));
-        } catch (err) {
-          sink.error(err as ApiError);
-        }
-      },
+      next: (value) => deliver(state, sink, value as GraphqlResponse<R>),
       complete: () => sink.complete(),
       error: (err) => {
         if (stopped) return;
@@ -240,13 +234,7 @@ function subscribeSse<R, V>(state: ClientState, document: TypedDocumentString<R,
   const stop = sseClient(state).subscribe<R>(
     { query: document.toString(), variables: variables as Record<string, unknown> },
     {
-      next: (value) => {
-        try {
-          sink.next(result(state, value as GraphqlResponse<R>, 200));
-        } catch (err) {
-          sink.error(err as ApiError);
-        }
-      },
+      next: (value) => deliver(state, sink, value as GraphqlResponse<R>),
       complete: () => {
         if (!stopped) sink.complete();
       },
@@ -261,6 +249,15 @@ function subscribeSse<R, V>(state: ClientState, document: TypedDocumentString<R,
     stopped = true;
     stop();
   };
+}
+
+/** One subscription value to the sink: its data, or its GraphQL errors as an ApiError (both transports). */
+function deliver<R>(state: ClientState, sink: Sink<R>, value: GraphqlResponse<R>): void {
+  try {
+    sink.next(result(state, value, 200));
+  } catch (err) {
+    sink.error(err as ApiError);
+  }
 }
 
 function isForbidden(e: unknown): boolean {
