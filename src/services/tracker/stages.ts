@@ -1,20 +1,13 @@
 // Responsible for the order of a creation's stages after its source image is available, and for
 // which of them a creation passes through: SNAPSHOTTING → ENCRYPTING → COPYING → APPLYING_SETTINGS
 // → PUBLISHING → DONE, each optional stage only when the creation asks for its work. Every step
-// that ends a stage asks nextStage, so a stage is added here, in one place.
+// that ends a stage asks nextStage: the order is the schema's CREATION_STAGES, the rules of each stage are here.
 import type { CreationRecord } from '../../db/creations.js';
-import type { CreationStage } from '../../db/schema.js';
+import { CREATION_STAGES, type CreationStage } from '../../db/schema.js';
 
-/** The tracker's stages, in the order it runs them. */
-const ORDER = [
-  'SNAPSHOTTING',
-  'ENCRYPTING',
-  'COPYING',
-  'APPLYING_SETTINGS',
-  'PUBLISHING',
-  'DONE',
-] as const satisfies readonly CreationStage[];
-type TrackedStage = (typeof ORDER)[number];
+type TrackedStage = Exclude<CreationStage, 'VALIDATING'>;
+/** The tracker's stages, in the order it runs them: the schema's list after VALIDATING (createAmi's own). */
+const ORDER = CREATION_STAGES.filter((s): s is TrackedStage => s !== 'VALIDATING');
 
 /** Whether any of the image settings (deprecation, deregistration protection, IMDSv2, SSM) is asked for. */
 export function hasSettings(c: CreationRecord): boolean {
