@@ -8,8 +8,6 @@
 // for the others; the last one leaving ends the upstream (return()). The end or error of the
 // upstream reaches every member.
 import { getOperationAST, Kind, print, type DocumentNode, type ExecutionResult } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
-import type { Context } from '../resolvers/context.js';
 import type { Viewer } from '../services/viewer.js';
 
 /** What a transport gives a cohort for one subscriber. */
@@ -193,7 +191,7 @@ function serializeOnce(result: ExecutionResult): string {
   return json;
 }
 
-/** Keys of SSE cohorts start with `sse\n` (cohortsPlugin); graphql-ws's with the viewer's scope. */
+/** Keys of SSE cohorts start with `sse\n` (sse-cohorts.ts); graphql-ws's with the viewer's scope. */
 function transportOf(key: string): string {
   return key.startsWith('sse\n') ? 'sse' : 'ws';
 }
@@ -306,30 +304,6 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<ExecutionResult
 
 function isIterator(value: AsyncIterator<ExecutionResult> | ExecutionResult): value is AsyncIterator<ExecutionResult> {
   return typeof (value as AsyncIterator<ExecutionResult>).next === 'function';
-}
-
-/**
- * Cohorts for subscriptions yoga streams itself (SSE): the plugin swaps in a subscribe that joins the
- * cohort of the same key, so the execution is shared while every subscriber's envelop hooks run.
- * graphql-ws subscriptions are joined at the transport instead (graphql-ws.ts), and pass through.
- */
-export function cohortsPlugin(cohorts: Cohorts): Plugin {
-  return {
-    onSubscribe({ args, subscribeFn, setSubscribeFn }) {
-      const context = args.contextValue as unknown as Record<string, unknown>;
-      if ('socket' in context || 'extra' in context) return;
-      // envelop types these loosely; they are the execution args graphql-js received.
-      const document = args.document as DocumentNode;
-      const operationName = args.operationName as string | null | undefined;
-      const key = cohortKey(document, operationName, args.variableValues, (context as unknown as Context).viewer);
-      if (key === undefined) return;
-      const replay = replaysCurrentState(document, operationName);
-      // Its own key space: this upstream is inside envelop (unmasked until each member's hooks run),
-      // graphql-ws's is envelop's whole subscribe; the two must never share.
-      const sse = `sse\n${key}`;
-      setSubscribeFn((own) => joinAsStream(cohorts, sse, () => subscribeFn(own) as Promise<Upstream>, replay));
-    },
-  };
 }
 
 /** Frames in flight per subscriber before it counts as slow; then only its newest result waits. */

@@ -6,11 +6,12 @@ import type { AddressInfo } from 'node:net';
 import type { ConnectionLimiter } from '../services/connection-limits.js';
 import type { AccessLog } from './access-log.js';
 import { streamCapsPlugin } from './connection-caps.js';
-import { cohortsPlugin, createCohorts, type CohortHooks, type Cohorts } from './cohorts.js';
+import { createCohorts, type CohortHooks, type Cohorts } from './cohorts.js';
 import { attachGraphqlWs } from './graphql-ws.js';
 import { createRouter, type HttpRoute } from './router.js';
+import { sseCohortsPlugin } from './sse-cohorts.js';
 import { sseSingleConnectionPlugin } from './sse-single-connection.js';
-import { createYogaServer, GRAPHQL_PATH, type Yoga, type YogaOptions } from './yoga.js';
+import { createYogaServer, GRAPHQL_PATH, resultMasker, type Yoga, type YogaOptions } from './yoga.js';
 
 export interface GraphqlServer {
   yoga: Yoga;
@@ -44,7 +45,7 @@ export function createGraphqlServer(options: ServerOptions): GraphqlServer {
     streamCapsPlugin(limiter),
     sseSingleConnectionPlugin({ auth: options.auth, limiter }),
     ...(options.plugins ?? []),
-    cohortsPlugin(cohorts),
+    sseCohortsPlugin(cohorts, resultMasker(options.logger)),
   ];
   const yoga = createYogaServer({ ...options, plugins });
   const { maxBodyBytes } = options.security;

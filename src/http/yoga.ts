@@ -6,7 +6,14 @@ import { randomUUID } from 'node:crypto';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
-import { getOperationAST, GraphQLError, OperationTypeNode, type DocumentNode, type GraphQLSchema } from 'graphql';
+import {
+  getOperationAST,
+  GraphQLError,
+  OperationTypeNode,
+  type DocumentNode,
+  type ExecutionResult,
+  type GraphQLSchema,
+} from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance, type YogaServerOptions } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
@@ -69,7 +76,7 @@ export function createYogaServer(options: YogaOptions): Yoga {
     ],
     logging: yogaLogging(logger),
     context: (initial: InitialContext) => contextOf(initial, options),
-    maskedErrors: { maskError: (error, message) => maskError(error, message, logger) },
+    maskedErrors: { errorMessage: MASKED_MESSAGE, maskError: (error, message) => maskError(error, message, logger) },
   });
 }
 
@@ -156,6 +163,17 @@ export function unauthenticated(reason: string): GraphQLError {
     },
   );
 }
+
+/** Yoga's masking of a result's errors, for results that reach clients past envelop (sse-cohorts.ts). */
+export function resultMasker(logger: Logger): (result: ExecutionResult) => ExecutionResult {
+  return (result) =>
+    result.errors?.length
+      ? { ...result, errors: result.errors.map((e) => maskError(e, MASKED_MESSAGE, logger) as GraphQLError) }
+      : result;
+}
+
+/** Yoga's default message for a masked error. */
+const MASKED_MESSAGE = 'Unexpected error.';
 
 function maskError(error: unknown, message: string, logger: Logger): Error {
   const original = isGraphQLError(error) ? error.originalError : error;
