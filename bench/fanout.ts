@@ -48,6 +48,8 @@ const { values: args } = parseArgs({
     'interval-ms': { type: 'string', default: '1000' },
     /** Write a V8 CPU profile of the server process, measured window only, to bench/results/profiles/. */
     'cpu-prof': { type: 'boolean', default: false },
+    /** Write V8 heap snapshots of the server before and after connecting the subscribers (bench/results/profiles/). */
+    'heap-snapshot': { type: 'boolean', default: false },
   },
 });
 const SECONDS = Number(args.seconds);
@@ -115,6 +117,8 @@ async function prismScenario(
     const ids = await startCreations(sim, url, token, creations);
     await sleep(1000);
     const trackerCpuPerMs = await idleCpuPerMs(server);
+    const snapshot = (when: string) => heapSnapshot(server, `fanout-${transport}-${subscribers}-${creations}-${when}`);
+    await snapshot('before');
     const before = await server.usage(true);
     const received: Received[] = [];
     const onNext = (r: Received) => received.push(r);
@@ -125,6 +129,7 @@ async function prismScenario(
     subs = connected.subs;
     await sleep(2000);
     const idle = await server.usage(true);
+    await snapshot('after');
     const { from, to, cpu } = await measureWindow(server, `fanout-${transport}-${subscribers}-${creations}`);
     const m = measure(received, from, to);
     return {
@@ -194,6 +199,14 @@ async function startCreations(sim: SimulatorChild, url: string, token: string, c
     if (!res.createAmi.creation) throw new Error(`createAmi: ${res.createAmi.message}`);
     return res.createAmi.creation.id;
   });
+}
+
+async function heapSnapshot(server: IpcChild, name: string): Promise<void> {
+  if (!args['heap-snapshot']) return;
+  mkdirSync(join(RESULTS_DIR, 'profiles'), { recursive: true });
+  const file = join(RESULTS_DIR, 'profiles', `${name}.heapsnapshot`);
+  await server.request('heap-snapshot', { file });
+  console.error(`heap snapshot: ${file}`);
 }
 
 /**

@@ -5,6 +5,7 @@
 //   node --expose-gc --import tsx bench/support/server-child.ts   (env: the server's usual variables)
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
+import { writeHeapSnapshot } from 'node:v8';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
@@ -14,6 +15,7 @@ export type ServerChildRequest =
   | { id: number; cmd: 'usage'; gc?: boolean }
   | { id: number; cmd: 'profile-start' }
   | { id: number; cmd: 'profile-stop'; file: string }
+  | { id: number; cmd: 'heap-snapshot'; file: string }
   | { id: number; cmd: 'stop' };
 export interface Usage {
   cpuUserMs: number;
@@ -67,6 +69,9 @@ async function profile(msg: ServerChildRequest): Promise<void> {
 process.on('message', (msg: ServerChildRequest) => {
   if (msg.cmd === 'profile-start' || msg.cmd === 'profile-stop') {
     void profile(msg);
+  } else if (msg.cmd === 'heap-snapshot') {
+    writeHeapSnapshot(msg.file);
+    process.send!({ type: 'reply', id: msg.id } satisfies ServerChildMessage);
   } else if (msg.cmd === 'usage') {
     process.send!({ type: 'reply', id: msg.id, usage: usage(msg.gc ?? false) } satisfies ServerChildMessage);
   } else if (msg.cmd === 'stop') {

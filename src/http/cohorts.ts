@@ -306,43 +306,64 @@ function isIterator(value: AsyncIterator<ExecutionResult> | ExecutionResult): va
   return typeof (value as AsyncIterator<ExecutionResult>).next === 'function';
 }
 
-/** Frames in flight per subscriber before it counts as slow; then only its newest result waits. */
-const IN_FLIGHT = 8;
+/** Bytes a socket may have queued before it counts as slow; then only its newest result waits. */
+const MAX_BUFFERED = 16 * 1024;
+/** How often a slow socket is looked at again for room. */
+const RETRY_MS = 25;
 
 /** What framedMember needs of a socket (ws's WebSocket). */
 export interface FrameSocket {
   readonly readyState: number;
   readonly OPEN: number;
-  send(data: string, done: (err?: Error) => void): void;
+  /** Bytes queued and not yet written to the network. */
+  readonly bufferedAmount: number;
+  send(data: Buffer, options: { binary: false }): void;
+}
+
+/** Each shared result's JSON as bytes, encoded once for every member of its cohort. */
+const ENCODED = new WeakMap<ExecutionResult, Buffer>();
+
+function encodedOnce(json: string, result: ExecutionResult): Buffer {
+  let bytes = ENCODED.get(result);
+  if (bytes === undefined) ENCODED.set(result, (bytes = Buffer.from(json)));
+  return bytes;
 }
 
 /**
- * A member that writes `frame(json)` on a socket. A slow socket keeps the bounded behaviour of the
- * event hub: every result is the full current state, so past IN_FLIGHT unacknowledged frames it
- * skips to the newest, never losing the last (flushed before the stream ends).
+ * A member that writes `head + json + tail` as one text frame. The JSON is encoded once per result
+ * and copied, not encoded again, per member; no write callback per message. A slow socket keeps the
+ * bounded behaviour of the event hub: every result is the full current state, so past MAX_BUFFERED
+ * queued bytes it keeps only the newest, sends it when there is room again, and never loses the last
+ * (flushed before the stream ends).
  */
-export function framedMember(socket: FrameSocket, frame: (json: string) => string): CohortMember {
-  let inFlight = 0;
-  let waiting: string | undefined;
-  const send = (json: string) => {
-    inFlight++;
-    socket.send(frame(json), () => {
-      inFlight--;
-      const next = waiting;
-      waiting = undefined;
-      if (next !== undefined && socket.readyState === socket.OPEN) send(next);
-    });
+export function framedMember(socket: FrameSocket, head: string, tail: string): CohortMember {
+  const headBytes = Buffer.from(head);
+  const tailBytes = Buffer.from(tail);
+  let waiting: Buffer | undefined;
+  let retry: NodeJS.Timeout | undefined;
+  const open = () => socket.readyState === socket.OPEN;
+  const send = (frame: Buffer) => socket.send(frame, { binary: false });
+  const sendWhenRoom = () => {
+    retry = undefined;
+    if (!open() || waiting === undefined) return;
+    if (socket.bufferedAmount > MAX_BUFFERED) return void (retry = setTimeout(sendWhenRoom, RETRY_MS));
+    send(waiting);
+    waiting = undefined;
   };
   return {
-    next(json) {
-      if (socket.readyState !== socket.OPEN) return;
-      if (inFlight < IN_FLIGHT) send(json);
-      else waiting = json;
+    next(json, result) {
+      if (!open()) return;
+      const frame = Buffer.concat([headBytes, encodedOnce(json, result), tailBytes]);
+      if (waiting === undefined && socket.bufferedAmount <= MAX_BUFFERED) return send(frame);
+      waiting = frame;
+      retry ??= setTimeout(sendWhenRoom, RETRY_MS);
     },
     flush() {
+      clearTimeout(retry);
+      retry = undefined;
       const last = waiting;
       waiting = undefined;
-      if (last !== undefined && socket.readyState === socket.OPEN) send(last);
+      if (last !== undefined && open()) send(last);
     },
   };
 }

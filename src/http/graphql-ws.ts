@@ -262,8 +262,7 @@ function subscribeInCohort(cohorts: Cohorts, args: ExecutionArgs, root: Root) {
   const replay = replaysCurrentState(document, operationName);
   const { socket, id } = root.frames;
   // graphql-ws's `next` message around the cohort's JSON (graphql-ws would serialize it again).
-  const head = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
-  const member = framedMember(socket, (json) => head + json + '}');
+  const member = framedMember(socket, `{"id":${JSON.stringify(id)},"type":"next","payload":`, '}');
   return cohorts.join(key, () => root.subscribe(args), member, replay);
 }
 

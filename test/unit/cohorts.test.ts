@@ -2,7 +2,7 @@
 // member, the last result replayed to a joiner, leaving, ending, failing, and a slow member.
 import type { ExecutionResult } from 'graphql';
 import { parse } from 'graphql';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   cohortKey,
   createCohorts,
@@ -170,55 +170,64 @@ describe('cohorts', () => {
   });
 });
 
-/** A socket whose writes complete only when the test says so. */
+/** A socket whose queue the test fills and drains (bufferedAmount), recording each frame as text. */
 function stalledSocket() {
   const frames: string[] = [];
-  const pending: (() => void)[] = [];
-  const socket: FrameSocket = {
+  const socket = {
     readyState: 1,
     OPEN: 1,
-    send(data, done) {
-      frames.push(data);
-      pending.push(() => done());
+    bufferedAmount: 0,
+    send(data: Buffer, options: { binary: false }) {
+      expect(options.binary).toBe(false);
+      frames.push(data.toString());
+      socket.bufferedAmount += data.length;
     },
-  };
-  return { socket, frames, drainOne: () => pending.shift()?.() };
+  } satisfies FrameSocket;
+  return { socket, frames, drain: () => (socket.bufferedAmount = 0) };
 }
 
 describe('framedMember', () => {
-  it('does not let a stalled socket hold up the cohort: past 8 frames in flight it keeps only the newest, and sends it once the socket drains', async () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("frames each member's own head and tail around the same JSON", async () => {
     const cohorts = createCohorts();
     const up = upstream();
-    const slow = stalledSocket();
-    const fast = recorder();
-    await joined(
-      cohorts.join(
-        'k',
-        up.start,
-        framedMember(slow.socket, (json) => `<${json}>`),
-        false,
-      ),
-    );
-    await joined(cohorts.join('k', up.start, fast, false));
-    for (let p = 1; p <= 20; p++) up.push(p);
+    const [a, b] = [stalledSocket(), stalledSocket()];
+    await joined(cohorts.join('k', up.start, framedMember(a.socket, '{"id":"a","payload":', '}'), false));
+    await joined(cohorts.join('k', up.start, framedMember(b.socket, '{"id":"b","payload":', '}'), false));
+    up.push(1);
     await tick();
-    expect(fast.got).toHaveLength(20);
-    expect(slow.frames).toHaveLength(8);
-    expect(slow.frames[0]).toBe('<{"data":{"amiProgress":{"progress":1}}}>');
-    slow.drainOne();
-    expect(slow.frames).toHaveLength(9);
-    expect(slow.frames[8]).toBe('<{"data":{"amiProgress":{"progress":20}}}>');
-    slow.drainOne();
-    expect(slow.frames).toHaveLength(9);
+    expect(a.frames).toEqual(['{"id":"a","payload":{"data":{"amiProgress":{"progress":1}}}}']);
+    expect(b.frames).toEqual(['{"id":"b","payload":{"data":{"amiProgress":{"progress":1}}}}']);
+  });
+
+  it('does not let a stalled socket hold up the cohort: past 16 KiB queued it keeps only the newest, and sends it once there is room', () => {
+    vi.useFakeTimers();
+    const slow = stalledSocket();
+    const member = framedMember(slow.socket, '<', '>');
+    const big = 'x'.repeat(6000);
+    for (let i = 0; i < 10; i++) member.next(`"${i}${big}"`, { data: null });
+    // 6 KB frames: the first three fill the queue past 16 KiB; the rest wait, newest only.
+    expect(slow.frames.map((f) => f[2])).toEqual(['0', '1', '2']);
+    vi.advanceTimersByTime(100);
+    expect(slow.frames).toHaveLength(3);
+    slow.drain();
+    vi.advanceTimersByTime(100);
+    expect(slow.frames.map((f) => f[2])).toEqual(['0', '1', '2', '9']);
+    vi.advanceTimersByTime(100);
+    expect(slow.frames).toHaveLength(4);
   });
 
   it('sends the result it held back before the stream ends', () => {
     const slow = stalledSocket();
-    const member = framedMember(slow.socket, (json) => json);
+    const member = framedMember(slow.socket, '', '');
+    slow.socket.bufferedAmount = 1 << 20;
     for (let i = 0; i < 10; i++) member.next(String(i), { data: null });
-    expect(slow.frames).toEqual(['0', '1', '2', '3', '4', '5', '6', '7']);
+    expect(slow.frames).toEqual([]);
     member.flush!();
-    expect(slow.frames.at(-1)).toBe('9');
+    expect(slow.frames).toEqual(['9']);
   });
 });
 
