@@ -128,7 +128,7 @@ export function createCohorts(hooks: CohortHooks = {}): Cohorts {
       dissolve(key, cohort);
       void cohort.iterator?.return?.();
     };
-    const { member, membership } = memberOf(transport, leave);
+    const member = new MemberStream(transport, leave);
     cohort.members.add(member);
     if (cohort.members.size > 1) hooks.onShared?.(transportOf(key), 1);
     if (replay && cohort.last !== undefined) {
@@ -136,48 +136,58 @@ export function createCohorts(hooks: CohortHooks = {}): Cohorts {
       stats.delivered++;
       hooks.onDelivered?.(transportOf(key), 0, 1);
     }
-    return membership;
+    return member;
   }
 
   return { join, stats };
 }
 
-/** A member and the stream of no values its transport iterates (graphql-ws awaits it, then completes). */
-function memberOf(transport: CohortMember, leave: (member: Member) => void): { member: Member; membership: Membership } {
-  let settle: { resolve: () => void; reject: (e: unknown) => void } | undefined;
-  const ended = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
-  // Nobody may be awaiting it (the transport left first): that is not an unhandled rejection.
-  ended.catch(() => undefined);
-  let finished = false;
-  const done = { value: undefined, done: true } as const;
-  const member: Member = {
-    transport,
-    end(error) {
-      if (finished) return;
-      finished = true;
-      transport.flush?.();
-      if (error === undefined) settle!.resolve();
-      else settle!.reject(error);
-    },
-  };
-  const stop = () => {
-    leave(member);
-    member.end();
-    return Promise.resolve(done);
-  };
-  const membership: Membership = {
-    next: () => ended.then(() => done),
-    return: stop,
-    throw: async (error: unknown) => {
-      await stop();
-      throw error;
-    },
-    [Symbol.asyncIterator]() {
-      return membership;
-    },
-  };
-  return { member, membership };
+/**
+ * A member, and the stream of no values its transport iterates (graphql-ws awaits it, then
+ * completes). A class: thousands are alive at once, methods shared.
+ */
+class MemberStream implements Member, Membership {
+  private finished = false;
+  private settle!: { resolve: () => void; reject: (e: unknown) => void };
+  private readonly ended = new Promise<void>((resolve, reject) => (this.settle = { resolve, reject }));
+
+  constructor(
+    readonly transport: CohortMember,
+    private readonly leave: (member: Member) => void,
+  ) {
+    // Nobody may be awaiting it (the transport left first): that is not an unhandled rejection.
+    this.ended.catch(() => undefined);
+  }
+
+  end(error?: unknown): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.transport.flush?.();
+    if (error === undefined) this.settle.resolve();
+    else this.settle.reject(error);
+  }
+
+  next(): Promise<IteratorReturnResult<void>> {
+    return this.ended.then(() => DONE);
+  }
+
+  return(): Promise<IteratorReturnResult<void>> {
+    this.leave(this);
+    this.end();
+    return Promise.resolve(DONE);
+  }
+
+  async throw(error: unknown): Promise<IteratorReturnResult<void>> {
+    await this.return();
+    throw error;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
 }
+
+const DONE: IteratorReturnResult<void> = { value: undefined, done: true };
 
 /**
  * The result's JSON, made once. Yoga's SSE (and multipart) writer calls a result's own stringify:
@@ -334,36 +344,63 @@ function encodedOnce(json: string, result: ExecutionResult): Buffer {
  * and copied, not encoded again, per member; no write callback per message. A slow socket keeps the
  * bounded behaviour of the event hub: every result is the full current state, so past MAX_BUFFERED
  * queued bytes it keeps only the newest, sends it when there is room again, and never loses the last
- * (flushed before the stream ends).
+ * (flushed before the stream ends). A class: thousands are alive at once, methods shared.
  */
-export function framedMember(socket: FrameSocket, head: string, tail: string): CohortMember {
-  const headBytes = Buffer.from(head);
-  const tailBytes = Buffer.from(tail);
-  let waiting: Buffer | undefined;
-  let retry: NodeJS.Timeout | undefined;
-  const open = () => socket.readyState === socket.OPEN;
-  const send = (frame: Buffer) => socket.send(frame, { binary: false });
-  const sendWhenRoom = () => {
-    retry = undefined;
-    if (!open() || waiting === undefined) return;
-    if (socket.bufferedAmount > MAX_BUFFERED) return void (retry = setTimeout(sendWhenRoom, RETRY_MS));
-    send(waiting);
-    waiting = undefined;
-  };
-  return {
-    next(json, result) {
-      if (!open()) return;
-      const frame = Buffer.concat([headBytes, encodedOnce(json, result), tailBytes]);
-      if (waiting === undefined && socket.bufferedAmount <= MAX_BUFFERED) return send(frame);
-      waiting = frame;
-      retry ??= setTimeout(sendWhenRoom, RETRY_MS);
-    },
-    flush() {
-      clearTimeout(retry);
-      retry = undefined;
-      const last = waiting;
-      waiting = undefined;
-      if (last !== undefined && open()) send(last);
-    },
-  };
+export class FramedMember implements CohortMember {
+  private readonly headLength: number;
+  private readonly tailLength: number;
+  private waiting: Buffer | undefined;
+  private retry: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly socket: FrameSocket,
+    private readonly head: string,
+    private readonly tail: string,
+  ) {
+    this.headLength = Buffer.byteLength(head);
+    this.tailLength = Buffer.byteLength(tail);
+  }
+
+  next(json: string, result: ExecutionResult): void {
+    if (!this.open()) return;
+    const frame = this.frame(encodedOnce(json, result));
+    if (this.waiting === undefined && this.socket.bufferedAmount <= MAX_BUFFERED) return this.send(frame);
+    this.waiting = frame;
+    this.retry ??= setTimeout(() => this.sendWhenRoom(), RETRY_MS);
+  }
+
+  flush(): void {
+    clearTimeout(this.retry);
+    this.retry = undefined;
+    const last = this.waiting;
+    this.waiting = undefined;
+    if (last !== undefined && this.open()) this.send(last);
+  }
+
+  private frame(body: Buffer): Buffer {
+    const frame = Buffer.allocUnsafe(this.headLength + body.length + this.tailLength);
+    frame.write(this.head, 0);
+    body.copy(frame, this.headLength);
+    frame.write(this.tail, this.headLength + body.length);
+    return frame;
+  }
+
+  private sendWhenRoom(): void {
+    this.retry = undefined;
+    if (!this.open() || this.waiting === undefined) return;
+    if (this.socket.bufferedAmount > MAX_BUFFERED) {
+      this.retry = setTimeout(() => this.sendWhenRoom(), RETRY_MS);
+      return;
+    }
+    this.send(this.waiting);
+    this.waiting = undefined;
+  }
+
+  private open(): boolean {
+    return this.socket.readyState === this.socket.OPEN;
+  }
+
+  private send(frame: Buffer): void {
+    this.socket.send(frame, { binary: false });
+  }
 }

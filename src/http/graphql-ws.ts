@@ -26,7 +26,7 @@ import type { AuthService } from '../services/auth.js';
 import type { ConnectionLimiter, Lease } from '../services/connection-limits.js';
 import type { Viewer } from '../services/viewer.js';
 import type { AccessLog } from './access-log.js';
-import { cohortKey, createCohorts, framedMember, replaysCurrentState, type Cohorts } from './cohorts.js';
+import { cohortKey, createCohorts, FramedMember, replaysCurrentState, type Cohorts } from './cohorts.js';
 import { closeCodeFor, limitError } from './connection-caps.js';
 import { settleRequestId } from './request-id.js';
 import { GRAPHQL_PATH, type Yoga } from './yoga.js';
@@ -262,7 +262,7 @@ function subscribeInCohort(cohorts: Cohorts, args: ExecutionArgs, root: Root) {
   const replay = replaysCurrentState(document, operationName);
   const { socket, id } = root.frames;
   // graphql-ws's `next` message around the cohort's JSON (graphql-ws would serialize it again).
-  const member = framedMember(socket, `{"id":${JSON.stringify(id)},"type":"next","payload":`, '}');
+  const member = new FramedMember(socket, `{"id":${JSON.stringify(id)},"type":"next","payload":`, '}');
   return cohorts.join(key, () => root.subscribe(args), member, replay);
 }
 

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   cohortKey,
   createCohorts,
-  framedMember,
+  FramedMember,
   replaysCurrentState,
   type CohortMember,
   type FrameSocket,
@@ -186,7 +186,7 @@ function stalledSocket() {
   return { socket, frames, drain: () => (socket.bufferedAmount = 0) };
 }
 
-describe('framedMember', () => {
+describe('FramedMember', () => {
   afterEach(() => {
     vi.useRealTimers();
   });
@@ -195,8 +195,8 @@ describe('framedMember', () => {
     const cohorts = createCohorts();
     const up = upstream();
     const [a, b] = [stalledSocket(), stalledSocket()];
-    await joined(cohorts.join('k', up.start, framedMember(a.socket, '{"id":"a","payload":', '}'), false));
-    await joined(cohorts.join('k', up.start, framedMember(b.socket, '{"id":"b","payload":', '}'), false));
+    await joined(cohorts.join('k', up.start, new FramedMember(a.socket, '{"id":"a","payload":', '}'), false));
+    await joined(cohorts.join('k', up.start, new FramedMember(b.socket, '{"id":"b","payload":', '}'), false));
     up.push(1);
     await tick();
     expect(a.frames).toEqual(['{"id":"a","payload":{"data":{"amiProgress":{"progress":1}}}}']);
@@ -206,7 +206,7 @@ describe('framedMember', () => {
   it('does not let a stalled socket hold up the cohort: past 16 KiB queued it keeps only the newest, and sends it once there is room', () => {
     vi.useFakeTimers();
     const slow = stalledSocket();
-    const member = framedMember(slow.socket, '<', '>');
+    const member = new FramedMember(slow.socket, '<', '>');
     const big = 'x'.repeat(6000);
     for (let i = 0; i < 10; i++) member.next(`"${i}${big}"`, { data: null });
     // 6 KB frames: the first three fill the queue past 16 KiB; the rest wait, newest only.
@@ -222,11 +222,11 @@ describe('framedMember', () => {
 
   it('sends the result it held back before the stream ends', () => {
     const slow = stalledSocket();
-    const member = framedMember(slow.socket, '', '');
+    const member = new FramedMember(slow.socket, '', '');
     slow.socket.bufferedAmount = 1 << 20;
     for (let i = 0; i < 10; i++) member.next(String(i), { data: null });
     expect(slow.frames).toEqual([]);
-    member.flush!();
+    member.flush();
     expect(slow.frames).toEqual(['9']);
   });
 });
