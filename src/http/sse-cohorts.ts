@@ -151,13 +151,25 @@ class SseStream extends Readable {
   /** The response: open until the membership ends (complete) or the client leaves (return()). */
   respond(membership: AsyncIterable<unknown>, fetchAPI: { Response: typeof Response }): Response {
     const iterator = membership[Symbol.asyncIterator]();
-    iterator.next().then(
-      () => this.complete(),
-      (error: unknown) => this.destroy(error instanceof Error ? error : new Error('subscription failed')),
-    );
+    this.follow(iterator).catch((error: unknown) => this.destroy(error instanceof Error ? error : new Error(String(error))));
     // The server destroys the body when the client goes (a closed response).
     this.once('close', () => void iterator.return?.());
     return new fetchAPI.Response(this as unknown as BodyInit, { status: 200, headers: HEADERS });
+  }
+
+  /**
+   * A membership yields no values of its own: the one value that can come is yoga's answer to a
+   * stream that failed (the cohort's upstream threw, e.g. a creation that is not the viewer's),
+   * sent as yoga's writer would send it; nothing follows it.
+   */
+  private async follow(iterator: AsyncIterator<unknown>): Promise<void> {
+    const step = await iterator.next();
+    if (!step.done) {
+      const result = step.value as ExecutionResult;
+      this.send(frameOf(JSON.stringify(result), result));
+      await iterator.return?.();
+    }
+    this.complete();
   }
 
   send(frame: Buffer): void {
