@@ -11,7 +11,7 @@
 // two schemas ever stop reading and writing the same rows.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { SQL } from 'drizzle-orm';
+import type { SQL, SQLWrapper } from 'drizzle-orm';
 import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
 import type * as pgSchema from './schema-pg.js';
@@ -45,8 +45,16 @@ export interface Store {
   transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T>;
   /** Whether the error is a unique constraint refusing a row (an idempotency key raced, say). */
   isUniqueViolation(err: unknown): boolean;
-  /** `column` contains `text`, ignoring ASCII case, with % and _ taken literally. */
-  containsText(column: SQLiteColumn, text: string): SQL;
+  /**
+   * `column` matches a LIKE pattern (made by `likePattern`, or a placeholder bound to one), ignoring
+   * ASCII case, with `\\` escaping.
+   */
+  matchesPattern(column: SQLiteColumn, pattern: string | SQLWrapper): SQL;
+  /**
+   * In a query over `amis`: the tags of the current row, as a JSON array of { key, value } objects
+   * ordered by key (JSON text on SQLite, parsed by the driver on PostgreSQL; `parseTags` reads both).
+   */
+  readonly tagsOfAmi: SQL;
   /** One round trip; rejects when the engine does not answer. */
   ping(): Promise<void>;
   /** Migrations the code ships and how many the database has applied. */
