@@ -5,7 +5,6 @@
 //   node --expose-gc --import tsx bench/support/server-child.ts   (env: the server's usual variables)
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
-import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { BENCH_USER } from './common.js';
@@ -40,6 +39,9 @@ function usage(gc: boolean): Usage {
   };
 }
 
+// As src/main.ts: graphql-js in production mode unless NODE_ENV says otherwise, set before it loads.
+process.env.NODE_ENV ??= 'production';
+const { buildApp } = await import('../../src/app.js');
 const config = loadConfig(process.env);
 const app = await buildApp(config, createLogger(config.logLevel));
 const url = await app.start();
