@@ -3,7 +3,7 @@ import { and, asc, count, desc, eq, exists, getTableColumns, inArray, sql, type 
 import type { TagRow } from './creations.js';
 import { afterCursor, decodeCursor, encodeCursor, newestFirst, type Cursor, type Page } from './pagination.js';
 import { ACTIVE_STATUSES, type AmiRow, type AmiState, type AmiVisibility, type amis } from './schema.js';
-import { first, likePattern, type Store } from './store.js';
+import { first, likePattern, prepared, type Store } from './store.js';
 
 export interface AmiRecord extends AmiRow {
   tags: TagRow[];
@@ -135,8 +135,10 @@ export async function listAmis(store: Store, args: ListArgs): Promise<Page<AmiRe
   const f = args.filter ?? {};
   const driver = await selectiveTag(store, f.tags);
   const cursor = args.after ? decodeCursor(args.after) : undefined;
-  const shape = shapeOf(args, f, driver, cursor !== undefined);
-  const values = shapeValues(args, f, driver, cursor);
+  // The tags probed with EXISTS: all but the driving one, which is joined instead.
+  const probed = (f.tags ?? []).filter((tag) => tag !== driver);
+  const shape = shapeOf(args, f, { driver, probed: probed.length, cursor: cursor !== undefined });
+  const values = shapeValues(args, f, { driver, probed, cursor });
   const rows = await prepared(store, `page ${shape.key}`, () => pageQuery(store, shape)).execute(values);
   const total = () =>
     memoCount(store, JSON.stringify([args.owner ?? null, args.visibility ?? null, f]), async () => {
@@ -154,8 +156,8 @@ export async function listAmis(store: Store, args: ListArgs): Promise<Page<AmiRe
 
 /**
  * Which criteria a list request has (not their values): each shape's page and count are built and
- * compiled once per store (`prepared`), and a request only binds its values. Building the query
- * through drizzle was ~28% of a list request's CPU (bench/README.md §12).
+ * compiled once per connection (`prepared`), and a request only binds its values. Building the
+ * query text through drizzle was ~12% of a list request's CPU (bench/README.md §12).
  */
 interface ListShape {
   key: string;
@@ -172,7 +174,11 @@ interface ListShape {
   cursor: boolean;
 }
 
-function shapeOf(args: ListArgs, f: AmiListFilter, driver: TagRow | undefined, cursor: boolean): ListShape {
+function shapeOf(
+  args: ListArgs,
+  f: AmiListFilter,
+  { driver, probed, cursor }: { driver: TagRow | undefined; probed: number; cursor: boolean },
+): ListShape {
   const shape = {
     owner: args.owner !== undefined,
     visibility: args.visibility !== undefined,
@@ -181,7 +187,7 @@ function shapeOf(args: ListArgs, f: AmiListFilter, driver: TagRow | undefined, c
     nameContains: Boolean(f.nameContains),
     filterVisibility: Boolean(f.visibility),
     state: Boolean(f.state),
-    tags: (f.tags?.length ?? 0) - (driver ? 1 : 0),
+    tags: probed,
     driver: driver !== undefined,
     cursor,
   };
@@ -189,7 +195,11 @@ function shapeOf(args: ListArgs, f: AmiListFilter, driver: TagRow | undefined, c
 }
 
 /** The values of a request's placeholders (named as in `listConditions`). */
-function shapeValues(args: ListArgs, f: AmiListFilter, driver: TagRow | undefined, cursor: Cursor | undefined) {
+function shapeValues(
+  args: ListArgs,
+  f: AmiListFilter,
+  { driver, probed, cursor }: { driver: TagRow | undefined; probed: readonly TagRow[]; cursor: Cursor | undefined },
+) {
   const values: Record<string, unknown> = {
     owner: args.owner,
     visibility: args.visibility,
@@ -204,34 +214,11 @@ function shapeValues(args: ListArgs, f: AmiListFilter, driver: TagRow | undefine
     afterId: cursor?.id,
     limit: args.first + 1,
   };
-  (f.tags ?? [])
-    .filter((tag) => tag !== driver)
-    .forEach((tag, i) => {
-      values[`tagKey${i}`] = tag.key;
-      values[`tagValue${i}`] = tag.value;
-    });
+  probed.forEach((tag, i) => {
+    values[`tagKey${i}`] = tag.key;
+    values[`tagValue${i}`] = tag.value;
+  });
   return values;
-}
-
-interface Prepared<T> {
-  execute(values: Record<string, unknown>): PromiseLike<T>;
-}
-
-/** Prepared list queries per connection (a PostgreSQL transaction has an orm of its own). */
-const preparedQueries = new WeakMap<object, Map<string, Prepared<unknown>>>();
-/** Past this many shapes (several tags, cursors, filters) the cache starts over. */
-const PREPARED_LIMIT = 200;
-
-function prepared<T>(store: Store, key: string, build: () => Prepared<T>): Prepared<T> {
-  let cache = preparedQueries.get(store.orm);
-  if (!cache) preparedQueries.set(store.orm, (cache = new Map<string, Prepared<unknown>>()));
-  let query = cache.get(key) as Prepared<T> | undefined;
-  if (!query) {
-    query = build();
-    if (cache.size >= PREPARED_LIMIT) cache.clear();
-    cache.set(key, query);
-  }
-  return query;
 }
 
 /**

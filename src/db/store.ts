@@ -108,6 +108,33 @@ export function shippedMigrations(folder: string): number {
   return n;
 }
 
+export interface Prepared<T> {
+  execute(values: Record<string, unknown>): PromiseLike<T>;
+}
+
+/** Prepared queries per connection (a PostgreSQL transaction has an orm of its own). */
+const preparedQueries = new WeakMap<object, Map<string, Prepared<unknown>>>();
+/** Past this many queries (list shapes: several tags, cursors, filters) a connection's cache starts over. */
+const PREPARED_LIMIT = 300;
+
+/**
+ * The query `build` makes (drizzle's `.prepare()`, values as `sql.placeholder`), built once per
+ * connection and `key`: building a query's text through drizzle was ~12% of a list request's CPU
+ * (bench/README.md §12). On PostgreSQL drizzle sends it unnamed, so each execution is still
+ * planned for its own values.
+ */
+export function prepared<T>(store: Store, key: string, build: () => Prepared<T>): Prepared<T> {
+  let cache = preparedQueries.get(store.orm);
+  if (!cache) preparedQueries.set(store.orm, (cache = new Map<string, Prepared<unknown>>()));
+  let query = cache.get(key) as Prepared<T> | undefined;
+  if (!query) {
+    query = build();
+    if (cache.size >= PREPARED_LIMIT) cache.clear();
+    cache.set(key, query);
+  }
+  return query;
+}
+
 /** The first row of a result, or undefined (what SQLite's `.get()` gives, on both engines). */
 export function first<T>(rows: T[]): T | undefined {
   return rows[0];
