@@ -6,7 +6,6 @@
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { writeHeapSnapshot } from 'node:v8';
-import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { BENCH_USER } from './common.js';
@@ -42,6 +41,9 @@ function usage(gc: boolean): Usage {
   };
 }
 
+// As src/main.ts: graphql-js in production mode unless NODE_ENV says otherwise, set before it loads.
+process.env.NODE_ENV ??= 'production';
+const { buildApp } = await import('../../src/app.js');
 const config = loadConfig(process.env);
 const app = await buildApp(config, createLogger(config.logLevel));
 const url = await app.start();

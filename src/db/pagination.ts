@@ -51,17 +51,22 @@ export interface Keyset {
 export function keyset(columns: KeysetColumns, filter: SQL[], page: { first: number; after?: string | null }): Keyset {
   const cursor = page.after ? decodeCursor(page.after) : undefined;
   const conds = [...filter];
-  if (cursor) {
-    conds.push(
-      or(lt(columns.createdAt, cursor.createdAt), and(eq(columns.createdAt, cursor.createdAt), lt(columns.id, cursor.id)))!,
-    );
-  }
+  if (cursor) conds.push(afterCursor(columns, cursor.createdAt, cursor.id));
   return {
     where: and(...conds),
-    orderBy: [desc(columns.createdAt), desc(columns.id)],
+    orderBy: newestFirst(columns),
     limit: page.first + 1,
     afterCursor: cursor !== undefined,
   };
+}
+
+/** Rows after a cursor in newest-first order; the two values may be placeholders of a prepared query. */
+export function afterCursor(columns: KeysetColumns, createdAt: unknown, id: unknown): SQL {
+  return or(lt(columns.createdAt, createdAt), and(eq(columns.createdAt, createdAt), lt(columns.id, id)))!;
+}
+
+export function newestFirst(columns: KeysetColumns): SQL[] {
+  return [desc(columns.createdAt), desc(columns.id)];
 }
 
 /** The page of `rows` read with a keyset's limit. */

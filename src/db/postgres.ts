@@ -3,18 +3,23 @@
 // once when replicas start together (under an advisory lock), and PostgreSQL's error codes.
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { sql, type SQL } from 'drizzle-orm';
+import { sql, type SQL, type SQLWrapper } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
 import pg from 'pg';
 import { withAdvisoryLock } from './region-leases.js';
 import * as pgSchema from './schema-pg.js';
-import { describeUrl, errorCode, likePattern, shippedMigrations, type Orm, type Store, type Tables } from './store.js';
+import { describeUrl, errorCode, shippedMigrations, type Orm, type Store, type Tables } from './store.js';
 
 const MIGRATIONS = resolve(dirname(fileURLToPath(import.meta.url)), '../../drizzle/postgres');
 /** The advisory lock replicas starting together take: the first migrates, the others then find nothing to do. */
 const MIGRATION_LOCK = 'prism-ami migrations';
+
+/** Written out for the reason given at sqlite.ts TAGS_OF_AMI. */
+const TAGS_OF_AMI = sql.raw(
+  `(select coalesce(json_agg(json_build_object('key', t.key, 'value', t.value) order by t.key), '[]'::json) from ami_tags t where t.ami_id = amis.ami_id)`,
+);
 
 export interface PostgresStore extends Store {
   readonly dialect: 'postgres';
@@ -56,7 +61,8 @@ function storeOver(pool: pg.Pool, orm: Orm, t: Tables, location: string): Postgr
     t,
     pool,
     isUniqueViolation: (err: unknown) => errorCode(err) === '23505',
-    containsText: (column: SQLiteColumn, text: string): SQL => sql`${column} ILIKE ${likePattern(text)} ESCAPE '\\'`,
+    matchesPattern: (column: SQLiteColumn, pattern: string | SQLWrapper): SQL => sql`${column} ILIKE ${pattern} ESCAPE '\\'`,
+    tagsOfAmi: TAGS_OF_AMI,
     ping: async () => {
       await pool.query('select 1');
     },

@@ -9,14 +9,22 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { sql, type SQL } from 'drizzle-orm';
+import { sql, type SQL, type SQLWrapper } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
 import * as schema from './schema.js';
-import { errorCode, likePattern, shippedMigrations, tables, type Store } from './store.js';
+import { errorCode, shippedMigrations, tables, type Store } from './store.js';
 
 const MIGRATIONS = resolve(dirname(fileURLToPath(import.meta.url)), '../../drizzle/sqlite');
+
+/**
+ * Written out rather than with the schema's columns: drizzle prints a single-table select's columns
+ * unqualified, which would turn the correlation into `ami_id = ami_id` inside the subquery.
+ */
+const TAGS_OF_AMI = sql.raw(
+  `(select json_group_array(json_object('key', t.key, 'value', t.value) order by t.key) from ami_tags t where t.ami_id = amis.ami_id)`,
+);
 
 export interface SqliteStore extends Store {
   readonly dialect: 'sqlite';
@@ -70,7 +78,8 @@ export function openSqliteStore(path: string): SqliteStore {
       t: tables,
       sqlite,
       isUniqueViolation: (err) => /SQLITE_CONSTRAINT_(UNIQUE|PRIMARYKEY)/.test(errorCode(err) ?? ''),
-      containsText: (column: SQLiteColumn, text: string): SQL => sql`${column} LIKE ${likePattern(text)} ESCAPE '\\'`,
+      matchesPattern: (column: SQLiteColumn, pattern: string | SQLWrapper): SQL => sql`${column} LIKE ${pattern} ESCAPE '\\'`,
+      tagsOfAmi: TAGS_OF_AMI,
       ping: () => {
         if (!sqlite.open) return Promise.reject(new Error('the database is closed'));
         sqlite.prepare('select 1').get();

@@ -11,7 +11,7 @@
 // two schemas ever stop reading and writing the same rows.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { SQL } from 'drizzle-orm';
+import type { SQL, SQLWrapper } from 'drizzle-orm';
 import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
 import type * as pgSchema from './schema-pg.js';
@@ -45,8 +45,16 @@ export interface Store {
   transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T>;
   /** Whether the error is a unique constraint refusing a row (an idempotency key raced, say). */
   isUniqueViolation(err: unknown): boolean;
-  /** `column` contains `text`, ignoring ASCII case, with % and _ taken literally. */
-  containsText(column: SQLiteColumn, text: string): SQL;
+  /**
+   * `column` matches a LIKE pattern (made by `likePattern`, or a placeholder bound to one), ignoring
+   * ASCII case, with `\\` escaping.
+   */
+  matchesPattern(column: SQLiteColumn, pattern: string | SQLWrapper): SQL;
+  /**
+   * In a query over `amis`: the tags of the current row, as a JSON array of { key, value } objects
+   * ordered by key (JSON text on SQLite, parsed by the driver on PostgreSQL; `parseTags` reads both).
+   */
+  readonly tagsOfAmi: SQL;
   /** One round trip; rejects when the engine does not answer. */
   ping(): Promise<void>;
   /** Migrations the code ships and how many the database has applied. */
@@ -98,6 +106,33 @@ export function shippedMigrations(folder: string): number {
     shipped.set(folder, n);
   }
   return n;
+}
+
+export interface Prepared<T> {
+  execute(values: Record<string, unknown>): PromiseLike<T>;
+}
+
+/** Prepared queries per connection (a PostgreSQL transaction has an orm of its own). */
+const preparedQueries = new WeakMap<object, Map<string, Prepared<unknown>>>();
+/** Past this many queries (list shapes: several tags, cursors, filters) a connection's cache starts over. */
+const PREPARED_LIMIT = 300;
+
+/**
+ * The query `build` makes (drizzle's `.prepare()`, values as `sql.placeholder`), built once per
+ * connection and `key`: building a query's text through drizzle was ~12% of a list request's CPU
+ * (bench/README.md §12). On PostgreSQL drizzle sends it unnamed, so each execution is still
+ * planned for its own values.
+ */
+export function prepared<T>(store: Store, key: string, build: () => Prepared<T>): Prepared<T> {
+  let cache = preparedQueries.get(store.orm);
+  if (!cache) preparedQueries.set(store.orm, (cache = new Map<string, Prepared<unknown>>()));
+  let query = cache.get(key) as Prepared<T> | undefined;
+  if (!query) {
+    query = build();
+    if (cache.size >= PREPARED_LIMIT) cache.clear();
+    cache.set(key, query);
+  }
+  return query;
 }
 
 /** The first row of a result, or undefined (what SQLite's `.get()` gives, on both engines). */

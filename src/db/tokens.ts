@@ -1,6 +1,6 @@
 // Data access for users and their API tokens (only sha256 hashes are stored).
-import { and, asc, count, eq, isNull, like } from 'drizzle-orm';
-import { first, type Store } from './store.js';
+import { and, asc, count, eq, isNull, like, sql } from 'drizzle-orm';
+import { first, prepared, type Store } from './store.js';
 
 export interface TokenRow {
   id: string;
@@ -33,13 +33,17 @@ export async function insertToken(
 
 /** The user an active (not revoked) token hash belongs to, and whether the token is an admin's. */
 export async function userOfTokenHash(store: Store, tokenHash: string): Promise<{ user: string; admin: boolean } | undefined> {
-  const { apiTokens } = store.t;
-  const rows = await store.orm
-    .select({ user: apiTokens.user, admin: apiTokens.admin })
-    .from(apiTokens)
-    .where(and(eq(apiTokens.tokenHash, tokenHash), isNull(apiTokens.revokedAt)))
-    .limit(1);
-  return first(rows);
+  // Every request authenticates (bearer token): prepared once, like the list pages.
+  const query = prepared(store, 'user of token hash', () => {
+    const { apiTokens } = store.t;
+    return store.orm
+      .select({ user: apiTokens.user, admin: apiTokens.admin })
+      .from(apiTokens)
+      .where(and(eq(apiTokens.tokenHash, sql.placeholder('tokenHash')), isNull(apiTokens.revokedAt)))
+      .limit(1)
+      .prepare();
+  });
+  return first(await query.execute({ tokenHash }));
 }
 
 export async function listTokens(store: Store): Promise<TokenRow[]> {

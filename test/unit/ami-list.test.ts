@@ -4,7 +4,7 @@
 // batched creation lookup of Ami.creation.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { listAmis, setAmiTag, TAG_FIRST_LIMIT, type AmiListFilter, type AmiRecord } from '../../src/db/amis.js';
-import type { AmiState } from '../../src/db/schema.js';
+import type { AmiState, AmiVisibility } from '../../src/db/schema.js';
 import { createUnitHarness, type UnitHarness } from '../support/unit-harness.js';
 
 let h: UnitHarness;
@@ -19,11 +19,16 @@ const STATES: AmiState[] = ['AVAILABLE', 'AVAILABLE', 'DEREGISTERED', 'PENDING']
 const COUNT = TAG_FIRST_LIMIT + 200;
 const T0 = Date.UTC(2026, 0, 1);
 
+const VISIBILITIES: AmiVisibility[] = ['PRIVATE', 'PRIVATE', 'SHARED', 'PUBLIC', 'PRIVATE'];
+
 interface Seeded {
   amiId: string;
   owner: string;
+  name: string;
   region: string;
   state: AmiState;
+  visibility: AmiVisibility;
+  templateName: string | null;
   createdAt: number;
   tags: { key: string; value: string }[];
 }
@@ -36,8 +41,12 @@ async function seed(): Promise<Seeded[]> {
     rows.push({
       amiId: `ami-${i.toString(16).padStart(17, '0')}`,
       owner: i % 10 === 3 ? 'someone-else' : 'tester',
+      // Some names with the LIKE wildcards % and _ in them, which nameContains takes literally.
+      name: i % 13 === 0 ? `db_${i}%x` : `Image-${i}`,
       region: REGIONS[i % 3]!,
       state: STATES[i % 4]!,
+      visibility: VISIBILITIES[i % 5]!,
+      templateName: i % 6 === 0 ? null : `tpl-${i % 5}`,
       createdAt: T0 + Math.floor(i / 2) * 1000,
       tags: [
         { key: 'team', value: 'common' },
@@ -54,9 +63,10 @@ async function seed(): Promise<Seeded[]> {
           amiId: r.amiId,
           region: r.region,
           owner: r.owner,
-          name: `image-${r.amiId}`,
+          name: r.name,
           state: r.state,
-          visibility: 'PRIVATE' as const,
+          visibility: r.visibility,
+          templateName: r.templateName,
           createdAt: r.createdAt,
           updatedAt: r.createdAt,
           snapshotIds: [],
@@ -68,13 +78,17 @@ async function seed(): Promise<Seeded[]> {
   return rows;
 }
 
-/** The list by definition: the owner's rows matching every criterion, newest first, ties by id descending. */
-function expected(rows: Seeded[], f: AmiListFilter): string[] {
+/** The list by definition: the owner's (or the public) rows matching every criterion, newest first, ties by id descending. */
+function expected(rows: Seeded[], f: AmiListFilter, of: Of = { owner: 'tester' }): string[] {
   return rows
     .filter(
       (r) =>
-        r.owner === 'tester' &&
+        (of.owner === undefined || r.owner === of.owner) &&
+        (of.visibility === undefined || r.visibility === of.visibility) &&
         (!f.region || r.region === f.region) &&
+        (!f.templateName || r.templateName === f.templateName) &&
+        (!f.nameContains || r.name.toLowerCase().includes(f.nameContains.toLowerCase())) &&
+        (!f.visibility || r.visibility === f.visibility) &&
         (!f.state || r.state === f.state) &&
         (f.tags ?? []).every((t) => r.tags.some((x) => x.key === t.key && x.value === t.value)),
     )
@@ -82,14 +96,21 @@ function expected(rows: Seeded[], f: AmiListFilter): string[] {
     .map((r) => r.amiId);
 }
 
+/** Whose list: a user's (userAmis) or the public one (communityAmis). */
+type Of = { owner?: string; visibility?: AmiVisibility };
+
 /** Every page of the list, following endCursor, and the first page's totalCount. */
-async function walk(filter: AmiListFilter, first: number): Promise<{ ids: string[]; total: number; tags: AmiRecord[] }> {
+async function walk(
+  filter: AmiListFilter,
+  first: number,
+  of: Of = { owner: 'tester' },
+): Promise<{ ids: string[]; total: number; tags: AmiRecord[] }> {
   const ids: string[] = [];
   const all: AmiRecord[] = [];
   let after: string | null = null;
   let total = -1;
   for (;;) {
-    const page = await listAmis(h.deps.db, { owner: 'tester', filter, first, after });
+    const page = await listAmis(h.deps.db, { ...of, filter, first, after });
     if (total < 0) total = await page.totalCount();
     ids.push(...page.items.map((a) => a.amiId));
     all.push(...page.items);
@@ -152,6 +173,86 @@ describe('AMI list query paths', () => {
       const sorted = (t: { key: string; value: string }[]) => [...t].sort((x, y) => x.key.localeCompare(y.key));
       expect(sorted(a.tags)).toEqual(sorted(rows.find((r) => r.amiId === a.amiId)!.tags));
     }
+  });
+});
+
+describe('AMI list queries prepared once per shape', () => {
+  // Each shape (which criteria are given) is compiled once and then only bound: several filters of
+  // one shape in a row must each get their own rows, on the first page and after a cursor.
+  const filters: [string, AmiListFilter, Of?][] = [
+    ['no criteria', {}],
+    ['region', { region: 'us-east-1' }],
+    ['another region (same shape)', { region: 'eu-west-1' }],
+    ['templateName', { templateName: 'tpl-2' }],
+    ['nameContains, case-insensitive', { nameContains: 'IMAGE-12' }],
+    ['nameContains with _ and % taken literally', { nameContains: 'b_1' }],
+    ['nameContains %', { nameContains: '9%' }],
+    ['visibility', { visibility: 'SHARED' }],
+    ['state', { state: 'PENDING' }],
+    ['region + templateName + state', { region: 'us-west-2', templateName: 'tpl-1', state: 'AVAILABLE' }],
+    [
+      'every criterion',
+      {
+        region: 'us-west-2',
+        templateName: 'tpl-3',
+        nameContains: 'image',
+        visibility: 'PUBLIC',
+        state: 'AVAILABLE',
+        tags: [{ key: 'team', value: 'common' }],
+      },
+    ],
+    ['a rare tag + visibility', { visibility: 'PRIVATE', tags: [{ key: 'project', value: 'rare' }] }],
+    ['another tag (same shape)', { visibility: 'PUBLIC', tags: [{ key: 'project', value: 'p8' }] }],
+    [
+      'three tags',
+      {
+        tags: [
+          { key: 'team', value: 'common' },
+          { key: 'project', value: 'p22' },
+          { key: 'stage', value: 'beta' },
+        ],
+      },
+    ],
+    ['the community list', {}, { visibility: 'PUBLIC' }],
+    ['the community list by region', { region: 'us-west-2' }, { visibility: 'PUBLIC' }],
+  ];
+
+  it('pages every filter shape as the plain definition, with its totalCount', async () => {
+    const rows = await seed();
+    for (const [name, filter, of] of filters) {
+      const want = expected(rows, filter, of);
+      expect(want.length, name).toBeGreaterThan(0);
+      const got = await walk(filter, 37, of);
+      expect(got.ids, name).toEqual(want);
+      expect(got.total, name).toBe(want.length);
+    }
+  });
+
+  it('returns each AMI with its full tag set, ordered by key, in the page query itself', async () => {
+    const rows = await seed();
+    const { tags: listed } = await walk({ region: 'us-east-1' }, 100);
+    expect(listed.length).toBeGreaterThan(100);
+    for (const a of listed) {
+      const seeded = rows.find((r) => r.amiId === a.amiId)!.tags;
+      expect(a.tags).toEqual([...seeded].sort((x, y) => (x.key < y.key ? -1 : 1)));
+    }
+  });
+
+  it('gives an AMI without tags an empty list', async () => {
+    await seed();
+    const { amis } = h.deps.db.t;
+    await h.deps.db.orm.insert(amis).values({
+      amiId: 'ami-fffffffffffffffff',
+      region: 'us-east-1',
+      owner: 'tester',
+      name: 'untagged',
+      state: 'AVAILABLE',
+      createdAt: T0 + 10_000_000,
+      updatedAt: T0,
+      snapshotIds: ['snap-1'],
+    });
+    const page = await listAmis(h.deps.db, { owner: 'tester', first: 1 });
+    expect(page.items.map((a) => [a.amiId, a.tags, a.snapshotIds])).toEqual([['ami-fffffffffffffffff', [], ['snap-1']]]);
   });
 });
 
