@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
+import { useGraphQlJit } from '@envelop/graphql-jit';
 import {
   getOperationAST,
   GraphQLError,
@@ -68,6 +69,10 @@ export function createYogaServer(options: YogaOptions): Yoga {
     landingPage: false,
     cors: security.corsOrigins.length ? { origin: security.corsOrigins, credentials: false } : false,
     plugins: [
+      // Each query document compiled once into a function (graphql-jit): a 50-AMI page executes in
+      // ~125 µs instead of ~290. Queries only: its subscribe loses literal arguments
+      // (`amiProgress(id: "…")` arrives without its id), and mutations are not where the time goes.
+      useGraphQlJit({}, { enableIf: ({ document, operationName }) => isQuery(document, operationName) }),
       armor(),
       useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'authorization'] }),
       ...(security.introspection ? [] : [useDisableIntrospection()]),
@@ -78,6 +83,10 @@ export function createYogaServer(options: YogaOptions): Yoga {
     context: (initial: InitialContext) => contextOf(initial, options),
     maskedErrors: { errorMessage: MASKED_MESSAGE, maskError: (error, message) => maskError(error, message, logger) },
   });
+}
+
+function isQuery(document: DocumentNode, operationName: string | null | undefined): boolean {
+  return getOperationAST(document, operationName)?.operation === OperationTypeNode.QUERY;
 }
 
 function armor(): Plugin {
