@@ -1,4 +1,5 @@
 // Data access for creations, their user tags and their regional copies.
+import { markAmisChanged } from './amis.js';
 import { and, asc, count, eq, inArray, isNull, ne, notInArray, or, sql, type SQL } from 'drizzle-orm';
 import { encodeCursor, keyset, pageOf, type Page } from './pagination.js';
 import {
@@ -52,6 +53,8 @@ export async function insertCreation(store: Store, row: NewCreationRow, tags: Ta
 export async function deleteCreation(store: Store, id: string): Promise<void> {
   await store.transaction(async (tx) => {
     await tx.orm.delete(tx.t.creations).where(eq(tx.t.creations.id, id));
+    // Its AMIs' creation_id is set to null (schema.ts): a write to amis.
+    await markAmisChanged(tx);
   });
 }
 

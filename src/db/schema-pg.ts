@@ -188,3 +188,8 @@ export const amiLaunchPermissions = pgTable(
   },
   (t) => [primaryKey({ columns: [t.amiId, t.accountId] })],
 );
+
+export const amiGeneration = pgTable('ami_generation', {
+  name: text('name').primaryKey(),
+  token: text('token').notNull(),
+});

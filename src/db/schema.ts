@@ -221,6 +221,16 @@ export const amiLaunchPermissions = sqliteTable(
   (t) => [primaryKey({ columns: [t.amiId, t.accountId] })],
 );
 
+/**
+ * One row: a token that every write to amis, their tags or launch permissions replaces, in the same
+ * transaction (src/db/amis.ts). A list page or count read under one token is good for as long as
+ * the token stands, on every replica and process that shares the database.
+ */
+export const amiGeneration = sqliteTable('ami_generation', {
+  name: text('name').primaryKey(),
+  token: text('token').notNull(),
+});
+
 export type CreationRow = typeof creations.$inferSelect;
 export type NewCreationRow = typeof creations.$inferInsert;
 export type RegionCopyRow = typeof regionCopies.$inferSelect;

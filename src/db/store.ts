@@ -28,6 +28,7 @@ export const tables = {
   amis: sqliteSchema.amis,
   amiTags: sqliteSchema.amiTags,
   amiLaunchPermissions: sqliteSchema.amiLaunchPermissions,
+  amiGeneration: sqliteSchema.amiGeneration,
 };
 export type Tables = typeof tables;
 

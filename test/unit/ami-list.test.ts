@@ -2,8 +2,23 @@
 // read tag-first on SQLite, a common one through the owner index, and either way the pages, their
 // order and totalCount are those of the plain definition (every criterion, newest first); and the
 // batched creation lookup of Ami.creation.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { listAmis, setAmiTag, TAG_FIRST_LIMIT, type AmiListFilter, type AmiRecord } from '../../src/db/amis.js';
+import {
+  listAmis,
+  removeAmiTag,
+  setAmiTag,
+  TAG_FIRST_LIMIT,
+  updateAmi,
+  upsertAmi,
+  type AmiListFilter,
+  type AmiRecord,
+  type NewAmi,
+} from '../../src/db/amis.js';
+import { openStore, type Store } from '../../src/db/store.js';
+import { testDatabaseEnv } from '../support/postgres.js';
 import type { AmiState, AmiVisibility } from '../../src/db/schema.js';
 import { createUnitHarness, type UnitHarness } from '../support/unit-harness.js';
 
@@ -253,6 +268,79 @@ describe('AMI list queries prepared once per shape', () => {
     });
     const page = await listAmis(h.deps.db, { owner: 'tester', first: 1 });
     expect(page.items.map((a) => [a.amiId, a.tags, a.snapshotIds])).toEqual([['ami-fffffffffffffffff', [], ['snap-1']]]);
+  });
+});
+
+describe('AMI list pages and counts, memoized per generation', () => {
+  const row = (amiId: string, createdAt: number, name = amiId): NewAmi => ({
+    amiId,
+    region: 'us-east-1',
+    owner: 'tester',
+    name,
+    state: 'AVAILABLE',
+    visibility: 'PRIVATE',
+    snapshotIds: [],
+    createdAt,
+    updatedAt: createdAt,
+  });
+  const page = async (store: Store, filter: AmiListFilter = {}) => {
+    const p = await listAmis(store, { owner: 'tester', filter, first: 10 });
+    return { names: p.items.map((a) => a.name), total: await p.totalCount() };
+  };
+
+  it('answers a page again from memory, and after each kind of write the next page shows it', async () => {
+    const db = h.deps.db;
+    await upsertAmi(db, row('ami-1', T0), [{ key: 'team', value: 'a' }]);
+    expect(await page(db)).toEqual({ names: ['ami-1'], total: 1 });
+    const again = await listAmis(db, { owner: 'tester', filter: {}, first: 10 });
+    expect(again.items[0]).toBe((await listAmis(db, { owner: 'tester', filter: {}, first: 10 })).items[0]);
+    await upsertAmi(db, row('ami-2', T0 + 1), []);
+    expect(await page(db)).toEqual({ names: ['ami-2', 'ami-1'], total: 2 });
+    await updateAmi(db, 'ami-1', { name: 'renamed' });
+    expect((await page(db)).names).toEqual(['ami-2', 'renamed']);
+    const tagged = { tags: [{ key: 'team', value: 'b' }] };
+    expect(await page(db, tagged)).toEqual({ names: [], total: 0 });
+    await setAmiTag(db, 'ami-2', { key: 'team', value: 'b' });
+    expect(await page(db, tagged)).toEqual({ names: ['ami-2'], total: 1 });
+    await removeAmiTag(db, 'ami-2', 'team');
+    expect(await page(db, tagged)).toEqual({ names: [], total: 0 });
+    const shared = { visibility: 'SHARED' as const };
+    expect(await page(db, shared)).toEqual({ names: [], total: 0 });
+    await updateAmi(db, 'ami-2', { visibility: 'SHARED' });
+    expect(await page(db, shared)).toEqual({ names: ['ami-2'], total: 1 });
+  });
+
+  it('sees a write made through another store of the same database (another replica, the CLI) on its next page', async () => {
+    const database = await testDatabaseEnv();
+    const dir = mkdtempSync(join(tmpdir(), 'prism-ami-list-'));
+    const where = { databaseUrl: database.env.DATABASE_URL, databasePath: join(dir, 'prism.db') };
+    const [a, b] = [await openStore(where), await openStore(where)];
+    try {
+      await upsertAmi(a, row('ami-1', T0), []);
+      expect(await page(b)).toEqual({ names: ['ami-1'], total: 1 });
+      await upsertAmi(a, row('ami-2', T0 + 1), []);
+      expect(await page(b)).toEqual({ names: ['ami-2', 'ami-1'], total: 2 });
+      await updateAmi(a, 'ami-1', { state: 'DEREGISTERED' });
+      expect(await page(b, { state: 'AVAILABLE' })).toEqual({ names: ['ami-2'], total: 1 });
+    } finally {
+      await a.close();
+      await b.close();
+      await database.drop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('never answers what a rolled-back transaction wrote', async () => {
+    const db = h.deps.db;
+    await upsertAmi(db, row('ami-1', T0), []);
+    expect(await page(db)).toEqual({ names: ['ami-1'], total: 1 });
+    const failed = db.transaction(async (tx) => {
+      await upsertAmi(tx, row('ami-2', T0 + 1), []);
+      expect((await page(tx)).names).toEqual(['ami-2', 'ami-1']);
+      throw new Error('rolled back');
+    });
+    await expect(failed).rejects.toThrow('rolled back');
+    expect(await page(db)).toEqual({ names: ['ami-1'], total: 1 });
   });
 });
 

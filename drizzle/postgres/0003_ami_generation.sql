@@ -1,0 +1,4 @@
+CREATE TABLE "ami_generation" (
+	"name" text PRIMARY KEY NOT NULL,
+	"token" text NOT NULL
+);
