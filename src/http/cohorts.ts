@@ -308,7 +308,7 @@ function stableJson(value: unknown): string {
   );
 }
 
-function isAsyncIterable(value: unknown): value is AsyncIterable<ExecutionResult> {
+export function isAsyncIterable(value: unknown): value is AsyncIterable<ExecutionResult> {
   return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
 }
 

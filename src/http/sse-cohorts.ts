@@ -8,12 +8,13 @@
 // Single-connection streams (sse-single-connection.ts, graphql-sse's writer) and multipart
 // responses iterate results themselves: they join the cohort as an iterator of its results.
 import { Readable } from 'node:stream';
-import type { ExecutionResult, GraphQLError } from 'graphql';
+import type { DocumentNode, ExecutionResult, GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Context } from '../resolvers/context.js';
 import { SINGLE_CONNECTION_STREAM } from './connection-caps.js';
 import {
   cohortKey,
+  isAsyncIterable,
   joinAsStream,
   replaysCurrentState,
   type CohortMember,
@@ -37,7 +38,7 @@ export function sseCohortsPlugin(cohorts: Cohorts, mask: MaskResult): Plugin {
     onSubscribe({ args, subscribeFn, setSubscribeFn }) {
       const context = args.contextValue as unknown as Context & Record<string, unknown>;
       if ('socket' in context || 'extra' in context) return;
-      const document = args.document as never;
+      const document = args.document as DocumentNode;
       const operationName = args.operationName as string | null | undefined;
       const key = cohortKey(document, operationName, args.variableValues, context.viewer);
       if (key === undefined) return;
@@ -213,8 +214,4 @@ function watchPings(stream: SseStream): void {
 
 function isMembership(joined: Membership | ExecutionResult): joined is Membership {
   return 'next' in joined;
-}
-
-function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
-  return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
 }

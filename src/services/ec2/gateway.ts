@@ -2,6 +2,7 @@
 // moto, LocalStack or the built-in simulator alike). The only module that loads the SDK (shapes.ts
 // uses its types, to convert them): it returns plain shapes and throws Ec2CallError with EC2's own code.
 import type * as Sdk from '@aws-sdk/client-ec2';
+import { regionClients, type ClientOptions } from '../aws-clients.js';
 import { Ec2CallError } from './errors.js';
 import {
   imageTagSpecifications,
@@ -26,15 +27,10 @@ import type {
   Tag,
 } from './types.js';
 
-export interface GatewayOptions {
-  /** Explicit endpoint (simulator, moto); otherwise the SDK's own resolution (AWS_ENDPOINT_URL_EC2, …). */
-  endpoint?: string | undefined;
-  /** Static credentials (simulator, tests); otherwise the SDK's default provider chain. */
-  credentials?: { accessKeyId: string; secretAccessKey: string } | undefined;
+/** Without an endpoint, the SDK's own resolution (AWS_ENDPOINT_URL_EC2, …). */
+export interface GatewayOptions extends ClientOptions {
   /** The region used for account-wide calls (DescribeRegions). */
   defaultRegion: string;
-  /** SDK standard-mode attempts (jittered exponential backoff, throttling-aware); default 5. */
-  maxAttempts?: number;
   /** Called once per EC2 call, for logs and metrics. */
   onCall?: (event: { action: string; region: string; durationMs: number; errorCode?: string }) => void;
 }
@@ -51,7 +47,11 @@ type SdkModule = typeof Sdk;
 type Call = <T>(region: string, action: string, run: (sdk: SdkModule, client: Sdk.EC2Client) => Promise<T>) => Promise<T>;
 
 export function createEc2Gateway(options: GatewayOptions): Ec2Gateway & { destroy(): void } {
-  const clients = createClientPool(options);
+  const clients = regionClients(
+    () => import('@aws-sdk/client-ec2'),
+    (sdk, config) => new sdk.EC2Client(config),
+    options,
+  );
   let calls = 0;
 
   const call: Call = async (region, action, run) => {
@@ -94,39 +94,6 @@ export function createEc2Gateway(options: GatewayOptions): Ec2Gateway & { destro
     getImageBlockPublicAccessState: (region) => getImageBlockPublicAccessState(call, region),
     describeRegions: () => describeRegions(call, options.defaultRegion),
     destroy: () => clients.destroy(),
-  };
-}
-
-/** One SDK client per region, made on first use. */
-function createClientPool(options: GatewayOptions) {
-  // The SDK is large; load it on first use so start-up and idle memory stay small.
-  let sdkPromise: Promise<SdkModule> | undefined;
-  const loadSdk = () => (sdkPromise ??= import('@aws-sdk/client-ec2'));
-  const clients = new Map<string, Sdk.EC2Client>();
-
-  return {
-    async get(region: string): Promise<{ sdk: SdkModule; client: Sdk.EC2Client }> {
-      const sdk = await loadSdk();
-      let client = clients.get(region);
-      if (!client) {
-        client = new sdk.EC2Client({
-          region,
-          retryMode: 'standard',
-          // Five attempts make a request fail only if it is throttled 5 times in a row (0.2% at a 30%
-          // throttling rate); the tracker adds its own per-region backoff on top.
-          maxAttempts: options.maxAttempts ?? 5,
-          ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-          ...(options.credentials ? { credentials: options.credentials } : {}),
-        });
-        clients.set(region, client);
-      }
-      return { sdk, client };
-    },
-
-    destroy(): void {
-      for (const client of clients.values()) client.destroy();
-      clients.clear();
-    },
   };
 }
 

@@ -3,38 +3,25 @@
 // only module that loads the SSM SDK; its errors come out as Ec2CallError (same shape: the AWS
 // error code, the action, the region), so retry and error mapping are those of EC2 calls.
 import type * as Sdk from '@aws-sdk/client-ssm';
+import { regionClients, type ClientOptions } from '../aws-clients.js';
 import { Ec2CallError } from '../ec2/errors.js';
 import type { SsmGateway, SsmParameter } from './types.js';
 
-export interface SsmGatewayOptions {
-  /** Explicit endpoint (simulator, moto); otherwise the SDK's own resolution (AWS_ENDPOINT_URL_SSM, …). */
-  endpoint?: string | undefined;
-  /** Static credentials (simulator, tests); otherwise the SDK's default provider chain. */
-  credentials?: { accessKeyId: string; secretAccessKey: string } | undefined;
-  /** SDK standard-mode attempts; default 5, as for EC2. */
-  maxAttempts?: number;
-}
+/** Without an endpoint, the SDK's own resolution (AWS_ENDPOINT_URL_SSM, …). */
+export type SsmGatewayOptions = ClientOptions;
 
 type SdkModule = typeof Sdk;
 
 export function createSsmGateway(options: SsmGatewayOptions): SsmGateway & { destroy(): void } {
-  // The SDK is large and most servers never write a parameter: load it on first use.
-  let sdkPromise: Promise<SdkModule> | undefined;
-  const clients = new Map<string, Sdk.SSMClient>();
+  // Most servers never write a parameter: the SDK loads on first use.
+  const clients = regionClients(
+    () => import('@aws-sdk/client-ssm'),
+    (sdk, config) => new sdk.SSMClient(config),
+    options,
+  );
 
   async function call<T>(region: string, action: string, run: (sdk: SdkModule, client: Sdk.SSMClient) => Promise<T>) {
-    const sdk = await (sdkPromise ??= import('@aws-sdk/client-ssm'));
-    let client = clients.get(region);
-    if (!client) {
-      client = new sdk.SSMClient({
-        region,
-        retryMode: 'standard',
-        maxAttempts: options.maxAttempts ?? 5,
-        ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-        ...(options.credentials ? { credentials: options.credentials } : {}),
-      });
-      clients.set(region, client);
-    }
+    const { sdk, client } = await clients.get(region);
     try {
       return await run(sdk, client);
     } catch (err) {
@@ -68,10 +55,7 @@ export function createSsmGateway(options: SsmGatewayOptions): SsmGateway & { des
         }
       }),
 
-    destroy(): void {
-      for (const client of clients.values()) client.destroy();
-      clients.clear();
-    },
+    destroy: () => clients.destroy(),
   };
 }
 

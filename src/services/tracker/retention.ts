@@ -73,7 +73,9 @@ export function unitsToRetire(rows: readonly TemplateAmi[], currentId: string, k
   const byUnit = new Map<string, TemplateAmi[]>();
   for (const row of rows) {
     const key = row.creationId ?? row.amiId;
-    byUnit.set(key, [...(byUnit.get(key) ?? []), row]);
+    const unit = byUnit.get(key);
+    if (unit) unit.push(row);
+    else byUnit.set(key, [row]);
   }
   const settled: RetentionUnit[] = [];
   for (const [key, images] of byUnit) {
