@@ -1,5 +1,6 @@
 // Benchmark 4: `userAmis(first: 50)` with filters over 100,000 AMIs, with autocannon
-// (50 connections), as a ratio to yoga's `{ __typename }` on the same server in the same run, on
+// (50 connections), as a ratio to yoga's `{ __typename }` on the same server, measured just before
+// and just after each query (measure() says why), on
 // SQLite (DATABASE_PATH) and on PostgreSQL (DATABASE_URL: a database of its own, dropped at the
 // end) with the same population and the same queries. With both stores, both servers run at once
 // and each query is measured on one then the other, so the two columns share the machine's load.
@@ -308,17 +309,49 @@ interface Measured {
   errors: number;
   total: number;
   ratio: number;
+  /** The `{ __typename }` req/s the ratio is to: the mean of the runs just before and after. */
+  baseline: number;
   load: string;
 }
 
 type Servers = Partial<Record<StoreKind, Awaited<ReturnType<typeof startIpcChild>>>>;
 type Row = { name: string; results: Partial<Record<StoreKind, Measured>> };
 
-/** Each query on each store in turn (one store right after the other, so they share the load). */
+/**
+ * Each query on each store in turn (one store right after the other, so they share the load), with
+ * `{ __typename }` measured before the first query and again after each one: a query's ratio is to
+ * the mean of the baselines just before and just after it. The baseline alone moves ±20% from one
+ * run to the next on this machine (bench/README.md §12), more than the effects being measured.
+ */
 async function measure(servers: Servers): Promise<Row[]> {
-  const rows: Row[] = [];
   await sleep(5000); // let the start-up reconciliation give up
-  // Warm-up: JIT, SQLite's page cache, PostgreSQL's shared buffers.
+  await warmUp(servers);
+  const [base, ...rest] = QUERIES;
+  const queries = rest.filter((q) => !args.only || q.name.includes(args.only));
+  const baselines: Measured[][] = [await onEachStore(servers, base!)];
+  const rows: Row[] = [];
+  for (const q of queries) {
+    const measured = await onEachStore(servers, q);
+    baselines.push(await onEachStore(servers, base!));
+    const [before, after] = baselines.slice(-2) as [Measured[], Measured[]];
+    const row: Row = { name: q.name, results: {} };
+    STORES.forEach((kind, i) => {
+      const baseline = (before[i]!.reqPerSec + after[i]!.reqPerSec) / 2;
+      row.results[kind] = { ...measured[i]!, ratio: round(measured[i]!.reqPerSec / baseline, 3), baseline: round(baseline) };
+    });
+    rows.push(row);
+  }
+  const first: Row = { name: base!.name, results: {} };
+  STORES.forEach((kind, i) => {
+    const runs = baselines.map((b) => b[i]!);
+    const mean = round(runs.reduce((sum, r) => sum + r.reqPerSec, 0) / runs.length);
+    first.results[kind] = { ...runs[0]!, reqPerSec: mean, ratio: 1, baseline: mean };
+  });
+  return [first, ...rows];
+}
+
+/** JIT, SQLite's page cache, PostgreSQL's shared buffers. */
+async function warmUp(servers: Servers): Promise<void> {
   for (const kind of STORES) {
     const server = servers[kind]!;
     for (const q of QUERIES) {
@@ -332,28 +365,26 @@ async function measure(servers: Servers): Promise<Row[]> {
       });
     }
   }
-  const baseline: Partial<Record<StoreKind, number>> = {};
-  for (const q of QUERIES) {
-    if (args.only && !q.name.includes(args.only) && q.filter) continue;
-    const row: Row = { name: q.name, results: {} };
-    for (const kind of STORES) {
-      const server = servers[kind]!;
-      const profiling = args['cpu-prof'] === q.name;
-      if (profiling) await server.request('profile-start');
-      const r = await cannon(server.ready.url as string, server.ready.token as string, q.query);
-      if (profiling) {
-        mkdirSync(join(RESULTS_DIR, 'profiles'), { recursive: true });
-        const file = join(RESULTS_DIR, 'profiles', `query-throughput-${kind}.cpuprofile`);
-        await server.request('profile-stop', { file });
-        console.error(`profile: ${file}`);
-      }
-      if (!q.filter) baseline[kind] = r.reqPerSec;
-      row.results[kind] = { ...r, ratio: round(r.reqPerSec / baseline[kind]!, 3), load: load() };
-      console.error(`done: ${kind}: ${q.name}: ${r.reqPerSec} req/s, p99 ${r.p99} ms (load ${load()})`);
+}
+
+/** One query on each store, one after the other (profiled with --cpu-prof when it is the one named). */
+async function onEachStore(servers: Servers, q: (typeof QUERIES)[number]): Promise<Measured[]> {
+  const out: Measured[] = [];
+  for (const kind of STORES) {
+    const server = servers[kind]!;
+    const profiling = args['cpu-prof'] === q.name;
+    if (profiling) await server.request('profile-start');
+    const r = await cannon(server.ready.url as string, server.ready.token as string, q.query);
+    if (profiling) {
+      mkdirSync(join(RESULTS_DIR, 'profiles'), { recursive: true });
+      const file = join(RESULTS_DIR, 'profiles', `query-throughput-${kind}.cpuprofile`);
+      await server.request('profile-stop', { file });
+      console.error(`profile: ${file}`);
     }
-    rows.push(row);
+    out.push({ ...r, ratio: 0, baseline: 0, load: load() });
+    console.error(`done: ${kind}: ${q.name}: ${r.reqPerSec} req/s, p99 ${r.p99} ms (load ${load()})`);
   }
-  return rows;
+  return out;
 }
 
 function report(rows: Row[]): void {
@@ -361,7 +392,9 @@ function report(rows: Row[]): void {
     `\nQuery throughput over ${ROWS} AMIs (${CONNECTIONS} connections, ${SECONDS} s each, servers in their own processes)\n`,
   );
   const headers = ['query'];
-  for (const kind of STORES) headers.push(`${kind} req/s`, `${kind} p50 ms`, `${kind} p99 ms`, `${kind} ratio`);
+  for (const kind of STORES) {
+    headers.push(`${kind} req/s`, `${kind} p50 ms`, `${kind} p99 ms`, `${kind} baseline req/s`, `${kind} ratio`);
+  }
   if (STORES.length === 2) headers.push('postgres ÷ sqlite');
   headers.push('errors', 'load avg');
   console.log(
@@ -371,7 +404,7 @@ function report(rows: Row[]): void {
         const cells: (string | number)[] = [r.name];
         for (const kind of STORES) {
           const m = r.results[kind]!;
-          cells.push(m.reqPerSec, m.p50, m.p99, `${round(m.ratio * 100, 1)}%`);
+          cells.push(m.reqPerSec, m.p50, m.p99, m.baseline, `${round(m.ratio * 100, 1)}%`);
         }
         if (STORES.length === 2) cells.push(`${round(r.results.postgres!.reqPerSec / r.results.sqlite!.reqPerSec, 2)}×`);
         cells.push(STORES.map((k) => r.results[k]!.errors).join(' / '), r.results[STORES[STORES.length - 1]!]!.load);

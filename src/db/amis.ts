@@ -50,6 +50,16 @@ async function memoized<T>(store: Store, token: string, key: string, read: () =>
   return value;
 }
 
+/**
+ * The current generation's token as a column any statement can select (null before the first
+ * write). A request's authentication selects it beside the token lookup (tokens.ts), so a page it
+ * then finds memoized costs no round trip of its own.
+ */
+export function amiGenerationColumn(store: Store): SQL<string | null> {
+  const { amiGeneration: g } = store.t;
+  return sql<string | null>`(${store.orm.select({ token: g.token }).from(g).where(eq(g.name, GENERATION))})`;
+}
+
 /** The current generation's token ('' before the first write). */
 async function generationOf(store: Store): Promise<string> {
   const { amiGeneration: g } = store.t;
@@ -153,11 +163,17 @@ type ListArgs = {
   filter?: AmiListFilter | null;
   first: number;
   after?: string | null;
+  /**
+   * The generation read at the start of the request, with its credentials
+   * (amiGenerationColumn); read here when not given. A page memoized under it is as new as the
+   * request's start, or newer.
+   */
+  generation?: string;
 };
 
 export async function listAmis(store: Store, args: ListArgs): Promise<Page<AmiRecord> & { cursorOf(r: AmiRecord): string }> {
   const f = args.filter ?? {};
-  const token = await generationOf(store);
+  const token = args.generation ?? (await generationOf(store));
   const driver = await selectiveTag(store, token, f.tags);
   const cursor = args.after ? decodeCursor(args.after) : undefined;
   // The tags probed with EXISTS: all but the driving one, which is joined instead.

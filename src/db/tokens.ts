@@ -1,5 +1,6 @@
 // Data access for users and their API tokens (only sha256 hashes are stored).
 import { and, asc, count, eq, isNull, like, sql } from 'drizzle-orm';
+import { amiGenerationColumn } from './amis.js';
 import { first, prepared, type Store } from './store.js';
 
 export interface TokenRow {
@@ -31,19 +32,26 @@ export async function insertToken(
   });
 }
 
-/** The user an active (not revoked) token hash belongs to, and whether the token is an admin's. */
-export async function userOfTokenHash(store: Store, tokenHash: string): Promise<{ user: string; admin: boolean } | undefined> {
+/**
+ * The user an active (not revoked) token hash belongs to, whether the token is an admin's, and the
+ * AMI list's generation at this moment ('' before the first write; amis.ts).
+ */
+export async function userOfTokenHash(
+  store: Store,
+  tokenHash: string,
+): Promise<{ user: string; admin: boolean; amiGeneration: string } | undefined> {
   // Every request authenticates (bearer token): prepared once, like the list pages.
   const query = prepared(store, 'user of token hash', () => {
     const { apiTokens } = store.t;
     return store.orm
-      .select({ user: apiTokens.user, admin: apiTokens.admin })
+      .select({ user: apiTokens.user, admin: apiTokens.admin, amiGeneration: amiGenerationColumn(store) })
       .from(apiTokens)
       .where(and(eq(apiTokens.tokenHash, sql.placeholder('tokenHash')), isNull(apiTokens.revokedAt)))
       .limit(1)
       .prepare();
   });
-  return first(await query.execute({ tokenHash }));
+  const row = first(await query.execute({ tokenHash }));
+  return row && { user: row.user, admin: row.admin, amiGeneration: row.amiGeneration ?? '' };
 }
 
 export async function listTokens(store: Store): Promise<TokenRow[]> {

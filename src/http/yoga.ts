@@ -157,11 +157,12 @@ async function contextOf(initial: InitialContext, { auth, services }: YogaOption
   const request = initial.request;
   if (!request) throw unauthenticated('no credentials');
   const header = request.headers.get('authorization');
-  const viewer = await auth.authenticate(header);
-  if (!viewer) throw unauthenticated(header ? 'the token is unknown or revoked' : 'no token was sent');
+  const authenticated = await auth.authenticateRequest(header);
+  if (!authenticated) throw unauthenticated(header ? 'the token is unknown or revoked' : 'no token was sent');
+  const { viewer, snapshot } = authenticated;
   noteRequestUser(viewer.user);
   // The router has settled the id (request-id.ts); an in-process yoga.fetch may come without one.
-  return { viewer, services, requestId: request.headers.get(REQUEST_ID_HEADER) ?? randomUUID() };
+  return { viewer, snapshot, services, requestId: request.headers.get(REQUEST_ID_HEADER) ?? randomUUID() };
 }
 
 export function unauthenticated(reason: string): GraphQLError {

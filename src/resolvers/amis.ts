@@ -4,9 +4,9 @@ import type { Context } from './context.js';
 
 type ListArgs = { first?: number | null; after?: string | null; filter?: AmiListFilter | null };
 
-export const userAmis = (ctx: Context, args: ListArgs) => ctx.services.amis.listUser(ctx.viewer, args);
+export const userAmis = (ctx: Context, args: ListArgs) => ctx.services.amis.listUser(ctx.viewer, args, ctx.snapshot);
 
-export const communityAmis = (ctx: Context, args: ListArgs) => ctx.services.amis.listCommunity(args);
+export const communityAmis = (ctx: Context, args: ListArgs) => ctx.services.amis.listCommunity(args, ctx.snapshot);
 
 export const publishAmi = (ctx: Context, input: { amiId: string; public: boolean }) =>
   ctx.services.amis.publish(ctx.viewer, input);

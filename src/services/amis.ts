@@ -14,7 +14,7 @@ import { applyLaunchPermissions, type PermissionChange } from './launch-permissi
 import { announceAmis, ownerAmiChanges } from './ami-events.js';
 import { pageSize } from './ami-creations.js';
 import { AMI_ID_PATTERN, validateAccountIds, validateTags } from './validation.js';
-import type { Viewer } from './viewer.js';
+import type { RequestSnapshot, Viewer } from './viewer.js';
 import { findCreation } from '../db/creations.js';
 
 export type AmiService = ReturnType<typeof createAmiService>;
@@ -35,23 +35,25 @@ export function createAmiService(deps: ServiceDeps) {
   const amiDeps: AmiDeps = { db, ec2, clock, events: deps.events, log: deps.logger.child({ service: 'amis' }) };
 
   return {
-    listUser(viewer: Viewer, args: ListArgs) {
+    listUser(viewer: Viewer, args: ListArgs, snapshot?: RequestSnapshot) {
       validateFilter(args.filter);
       return listAmis(db, {
         owner: viewer.user,
         filter: args.filter ?? null,
         first: pageSize(args.first),
         after: args.after ?? null,
+        generation: snapshot?.amiGeneration,
       });
     },
 
-    listCommunity(args: ListArgs) {
+    listCommunity(args: ListArgs, snapshot?: RequestSnapshot) {
       validateFilter(args.filter);
       return listAmis(db, {
         visibility: 'PUBLIC',
         filter: args.filter ?? null,
         first: pageSize(args.first),
         after: args.after ?? null,
+        generation: snapshot?.amiGeneration,
       });
     },
 

@@ -7,7 +7,7 @@ import { dirname } from 'node:path';
 import type { Store } from '../db/store.js';
 import { countActiveTokens, insertToken, listTokens, revokeTokens, userOfTokenHash, type TokenRow } from '../db/tokens.js';
 import { ValidationError } from './errors.js';
-import { LOCAL_USER, type Viewer } from './viewer.js';
+import { LOCAL_USER, type RequestSnapshot, type Viewer } from './viewer.js';
 
 export const TOKEN_PREFIX = 'pam_';
 const USER_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
@@ -29,10 +29,18 @@ export function createAuthService(deps: { db: Store; now: () => number }) {
   return {
     /** The viewer a bearer header stands for, or null (missing, unknown or revoked token). */
     async authenticate(authorization: string | null | undefined): Promise<Viewer | null> {
+      return (await this.authenticateRequest(authorization))?.viewer ?? null;
+    },
+
+    /** The same for one HTTP request, with what it read beside the credentials (RequestSnapshot). */
+    async authenticateRequest(
+      authorization: string | null | undefined,
+    ): Promise<{ viewer: Viewer; snapshot: RequestSnapshot } | null> {
       const token = bearerToken(authorization);
       if (!token || !token.startsWith(TOKEN_PREFIX) || token.length > 200) return null;
       const owner = await userOfTokenHash(db, hashToken(token));
-      return owner ? { user: owner.user, admin: owner.admin } : null;
+      if (!owner) return null;
+      return { viewer: { user: owner.user, admin: owner.admin }, snapshot: { amiGeneration: owner.amiGeneration } };
     },
 
     /** A new token for `user`; the token itself is returned once and never stored. */

@@ -18,6 +18,7 @@ import {
   type NewAmi,
 } from '../../src/db/amis.js';
 import { openStore, type Store } from '../../src/db/store.js';
+import { insertToken, userOfTokenHash } from '../../src/db/tokens.js';
 import { testDatabaseEnv } from '../support/postgres.js';
 import type { AmiState, AmiVisibility } from '../../src/db/schema.js';
 import { createUnitHarness, type UnitHarness } from '../support/unit-harness.js';
@@ -322,6 +323,35 @@ describe('AMI list pages and counts, memoized per generation', () => {
       expect(await page(b)).toEqual({ names: ['ami-2', 'ami-1'], total: 2 });
       await updateAmi(a, 'ami-1', { state: 'DEREGISTERED' });
       expect(await page(b, { state: 'AVAILABLE' })).toEqual({ names: ['ami-2'], total: 1 });
+    } finally {
+      await a.close();
+      await b.close();
+      await database.drop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("serves a request from the memo of the generation its authentication read, and a later request's generation shows later writes", async () => {
+    const database = await testDatabaseEnv();
+    const dir = mkdtempSync(join(tmpdir(), 'prism-ami-list-'));
+    const where = { databaseUrl: database.env.DATABASE_URL, databasePath: join(dir, 'prism.db') };
+    const [a, b] = [await openStore(where), await openStore(where)];
+    const generation = async () => (await userOfTokenHash(a, 'hash-1'))!.amiGeneration;
+    try {
+      await insertToken(a, { id: 't1', user: 'tester', admin: false, tokenHash: 'hash-1', createdAt: T0 });
+      expect(await generation()).toBe('');
+      await upsertAmi(a, row('ami-1', T0), []);
+      const before = await generation();
+      expect(before).not.toBe('');
+      const at = async (token: string) =>
+        (await listAmis(a, { owner: 'tester', first: 10, generation: token })).items.map((i) => i.name);
+      expect(await at(before)).toEqual(['ami-1']);
+      // Written through another store: only a request that starts after it may see it.
+      await upsertAmi(b, row('ami-2', T0 + 1), []);
+      expect(await at(before)).toEqual(['ami-1']);
+      const after = await generation();
+      expect(after).not.toBe(before);
+      expect(await at(after)).toEqual(['ami-2', 'ami-1']);
     } finally {
       await a.close();
       await b.close();

@@ -30,7 +30,9 @@ const { buildSchema } = createRequire(import.meta.url)('graphql') as typeof grap
 
 function yogaWith(rateLimiter: RateLimiter) {
   const schema = buildSchema('type Query { ping: Int }\ntype Mutation { touch: Int }');
-  const auth = { authenticate: () => ({ user: 'alice' }) } as unknown as AuthService;
+  const auth = {
+    authenticateRequest: () => Promise.resolve({ viewer: { user: 'alice' }, snapshot: { amiGeneration: '' } }),
+  } as Partial<AuthService> as AuthService;
   return createYogaServer({
     schema,
     services: {} as Services,
