@@ -26,6 +26,7 @@ import { DomainError, UnavailableError } from '../services/errors.js';
 import type { Services } from '../services/index.js';
 import { createRateLimiter, mutationBurst, RateLimiterUnavailableError, type RateLimiter } from '../services/rate-limit.js';
 import type { Viewer } from '../services/viewer.js';
+import { pageAnswers } from './page-answers.js';
 import { REQUEST_ID_HEADER } from './request-id.js';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -78,6 +79,8 @@ export function createYogaServer(options: YogaOptions): Yoga {
       ...(security.introspection ? [] : [useDisableIntrospection()]),
       rateLimitMutations(security.mutationsPerMinute, options.rateLimiter, logger),
       ...(options.plugins ?? []),
+      // Last: an answer it serves stops execution, so every other plugin's hooks run first.
+      pageAnswers(),
     ],
     logging: yogaLogging(logger),
     context: (initial: InitialContext) => contextOf(initial, options),
