@@ -8,6 +8,7 @@
 // calling src/db/amis.ts listAmis) are printed (EXPLAIN QUERY PLAN; EXPLAIN on PostgreSQL).
 //
 //   npx tsx bench/query-throughput.ts [--store sqlite|postgres|both] [--rows 100000] [--seconds 8] [--connections 50]
+//     [--writes-per-second N]   (AMI writes while measuring, through a store of its own: pages miss after each)
 //   (PostgreSQL: BENCH_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/postgres, the
 //   maintenance database where the benchmark's own database is created and dropped)
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -18,7 +19,7 @@ import autocannon from 'autocannon';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
-import { listAmis, type AmiListFilter } from '../src/db/amis.js';
+import { listAmis, updateAmi, type AmiListFilter } from '../src/db/amis.js';
 import { openPostgresStore } from '../src/db/postgres.js';
 import * as pgSchema from '../src/db/schema-pg.js';
 import { openSqliteStore } from '../src/db/sqlite.js';
@@ -34,6 +35,8 @@ const { values: args } = parseArgs({
     rows: { type: 'string', default: '100000' },
     seconds: { type: 'string', default: '8' },
     connections: { type: 'string', default: '50' },
+    /** AMI writes per second while measuring (startWriter): 0 measures pages that nothing invalidates. */
+    'writes-per-second': { type: 'string', default: '0' },
     only: { type: 'string' },
     store: { type: 'string', default: 'both' },
     'plans-only': { type: 'boolean', default: false },
@@ -44,6 +47,7 @@ const { values: args } = parseArgs({
 const ROWS = Number(args.rows);
 const SECONDS = Number(args.seconds);
 const CONNECTIONS = Number(args.connections);
+const WRITES_PER_SECOND = Number(args['writes-per-second']);
 const STORES: StoreKind[] =
   args.store === 'both' ? ['sqlite', 'postgres'] : args.store === 'sqlite' || args.store === 'postgres' ? [args.store] : [];
 if (STORES.length === 0) throw new Error(`--store must be sqlite, postgres or both (got ${args.store})`);
@@ -61,6 +65,8 @@ function rng(seed: number): () => number {
   };
 }
 
+const amiIdOf = (i: number) => `ami-${i.toString(16).padStart(17, '0')}`;
+
 /** The population, in batches of 500 AMIs with their tags: the same rows for both stores. */
 function* batches(): Generator<{ rows: (typeof amis.$inferInsert)[]; tags: (typeof amiTags.$inferInsert)[] }> {
   const rand = rng(42);
@@ -68,7 +74,7 @@ function* batches(): Generator<{ rows: (typeof amis.$inferInsert)[]; tags: (type
   let rowsBatch: (typeof amis.$inferInsert)[] = [];
   let tagsBatch: (typeof amiTags.$inferInsert)[] = [];
   for (let i = 0; i < ROWS; i++) {
-    const amiId = `ami-${i.toString(16).padStart(17, '0')}`;
+    const amiId = amiIdOf(i);
     // 90% the viewer's, 10% another user's; 2% public.
     const owner = rand() < 0.9 ? OWNER : 'someone-else';
     const r = rand();
@@ -387,6 +393,32 @@ async function onEachStore(servers: Servers, q: (typeof QUERIES)[number]): Promi
   return out;
 }
 
+/**
+ * With --writes-per-second: renames AMIs through stores of the bench's own on the measured
+ * databases, as a tracker on another replica would. Each write starts a new generation
+ * (src/db/amis.ts), so the next request of every query executes its page again.
+ */
+async function startWriter(where: { path?: string; url?: string }): Promise<{ stop(): Promise<number> }> {
+  if (!WRITES_PER_SECOND) return { stop: () => Promise.resolve(0) };
+  const stores: Store[] = [];
+  if (where.path) stores.push(openSqliteStore(where.path));
+  if (where.url) stores.push(await openPostgresStore(where.url));
+  let written = 0;
+  let pending: Promise<unknown> = Promise.resolve();
+  const timer = setInterval(() => {
+    const n = written++;
+    pending = Promise.all([pending, ...stores.map((s) => updateAmi(s, amiIdOf(n % ROWS), { name: `renamed-${n}` }))]);
+  }, 1000 / WRITES_PER_SECOND);
+  return {
+    async stop() {
+      clearInterval(timer);
+      await pending;
+      for (const s of stores) await s.close();
+      return written;
+    },
+  };
+}
+
 function report(rows: Row[]): void {
   console.log(
     `\nQuery throughput over ${ROWS} AMIs (${CONNECTIONS} connections, ${SECONDS} s each, servers in their own processes)\n`,
@@ -474,7 +506,13 @@ async function main(): Promise<void> {
         kind === 'sqlite' ? { ...serverEnv, DATABASE_PATH: path } : { ...serverEnv, DATABASE_URL: database!.url },
       );
     }
+    const writer = await startWriter({
+      ...(STORES.includes('sqlite') ? { path } : {}),
+      ...(database ? { url: database.url } : {}),
+    });
     const rows = await measure(servers);
+    const written = await writer.stop();
+    if (written) console.log(`\n${written} AMI writes per store while measuring (${WRITES_PER_SECOND} per second)`);
     console.log(analyzed(await autoAnalyzed(database?.url)));
     report(rows);
     // What-if, after the measurement (the servers measured the unanalyzed database).

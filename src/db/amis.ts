@@ -33,21 +33,26 @@ export interface AmiListFilter {
  */
 interface Memo {
   token: string;
-  entries: Map<string, unknown>;
+  /** Reads in flight and done: concurrent requests after a write share one read instead of each making it. */
+  entries: Map<string, Promise<unknown>>;
 }
 const memos = new WeakMap<object, Memo>();
 /** Past this many pages and counts of one generation, its memo starts over. */
 const MEMO_LIMIT = 500;
 const GENERATION = 'amis';
 
-async function memoized<T>(store: Store, token: string, key: string, read: () => Promise<T>): Promise<T> {
+function memoized<T>(store: Store, token: string, key: string, read: () => Promise<T>): Promise<T> {
   let memo = memos.get(store.identity);
   if (memo?.token !== token) memos.set(store.identity, (memo = { token, entries: new Map() }));
-  if (memo.entries.has(key)) return memo.entries.get(key) as T;
-  const value = await read();
-  if (memo.entries.size >= MEMO_LIMIT) memo.entries.clear();
-  memo.entries.set(key, value);
-  return value;
+  const { entries } = memo;
+  const known = entries.get(key) as Promise<T> | undefined;
+  if (known) return known;
+  if (entries.size >= MEMO_LIMIT) entries.clear();
+  const reading = read();
+  entries.set(key, reading);
+  // A failed read is not kept: the next request reads again.
+  reading.catch(() => entries.get(key) === reading && entries.delete(key));
+  return reading;
 }
 
 /**

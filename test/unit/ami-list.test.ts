@@ -360,6 +360,17 @@ describe('AMI list pages and counts, memoized per generation', () => {
     }
   });
 
+  it('gives requests that miss at the same time one read, not one each', async () => {
+    const db = h.deps.db;
+    await upsertAmi(db, row('ami-1', T0), []);
+    const [a, b] = await Promise.all([
+      listAmis(db, { owner: 'tester', filter: {}, first: 10 }),
+      listAmis(db, { owner: 'tester', filter: {}, first: 10 }),
+    ]);
+    expect(a.items).toBe(b.items);
+    expect(a.items.map((i) => i.name)).toEqual(['ami-1']);
+  });
+
   it('never answers what a rolled-back transaction wrote', async () => {
     const db = h.deps.db;
     await upsertAmi(db, row('ami-1', T0), []);
