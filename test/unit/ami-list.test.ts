@@ -311,33 +311,35 @@ describe('AMI list pages and counts, memoized per generation', () => {
     expect(await page(db, shared)).toEqual({ names: ['ami-2'], total: 1 });
   });
 
-  it('sees a write made through another store of the same database (another replica, the CLI) on its next page', async () => {
+  /** Two stores of one database (a temporary SQLite file, or a PostgreSQL database of its own): two replicas. */
+  async function withTwoStores(test: (a: Store, b: Store) => Promise<void>): Promise<void> {
     const database = await testDatabaseEnv();
     const dir = mkdtempSync(join(tmpdir(), 'prism-ami-list-'));
     const where = { databaseUrl: database.env.DATABASE_URL, databasePath: join(dir, 'prism.db') };
     const [a, b] = [await openStore(where), await openStore(where)];
     try {
-      await upsertAmi(a, row('ami-1', T0), []);
-      expect(await page(b)).toEqual({ names: ['ami-1'], total: 1 });
-      await upsertAmi(a, row('ami-2', T0 + 1), []);
-      expect(await page(b)).toEqual({ names: ['ami-2', 'ami-1'], total: 2 });
-      await updateAmi(a, 'ami-1', { state: 'DEREGISTERED' });
-      expect(await page(b, { state: 'AVAILABLE' })).toEqual({ names: ['ami-2'], total: 1 });
+      await test(a, b);
     } finally {
       await a.close();
       await b.close();
       await database.drop();
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }
 
-  it("serves a request from the memo of the generation its authentication read, and a later request's generation shows later writes", async () => {
-    const database = await testDatabaseEnv();
-    const dir = mkdtempSync(join(tmpdir(), 'prism-ami-list-'));
-    const where = { databaseUrl: database.env.DATABASE_URL, databasePath: join(dir, 'prism.db') };
-    const [a, b] = [await openStore(where), await openStore(where)];
-    const generation = async () => (await userOfTokenHash(a, 'hash-1'))!.amiGeneration;
-    try {
+  it('sees a write made through another store of the same database (another replica, the CLI) on its next page', () =>
+    withTwoStores(async (a, b) => {
+      await upsertAmi(a, row('ami-1', T0), []);
+      expect(await page(b)).toEqual({ names: ['ami-1'], total: 1 });
+      await upsertAmi(a, row('ami-2', T0 + 1), []);
+      expect(await page(b)).toEqual({ names: ['ami-2', 'ami-1'], total: 2 });
+      await updateAmi(a, 'ami-1', { state: 'DEREGISTERED' });
+      expect(await page(b, { state: 'AVAILABLE' })).toEqual({ names: ['ami-2'], total: 1 });
+    }));
+
+  it("serves a request from the memo of the generation its authentication read, and a later request's generation shows later writes", () =>
+    withTwoStores(async (a, b) => {
+      const generation = async () => (await userOfTokenHash(a, 'hash-1'))!.amiGeneration;
       await insertToken(a, { id: 't1', user: 'tester', admin: false, tokenHash: 'hash-1', createdAt: T0 });
       expect(await generation()).toBe('');
       await upsertAmi(a, row('ami-1', T0), []);
@@ -352,13 +354,7 @@ describe('AMI list pages and counts, memoized per generation', () => {
       const after = await generation();
       expect(after).not.toBe(before);
       expect(await at(after)).toEqual(['ami-2', 'ami-1']);
-    } finally {
-      await a.close();
-      await b.close();
-      await database.drop();
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+    }));
 
   it('gives requests that miss at the same time one read, not one each', async () => {
     const db = h.deps.db;
