@@ -3,9 +3,9 @@
 // and serializing its JSON cost about as much as a whole `{ __typename }` request
 // (bench/README.md §12). An answer is kept per generation of the AMI list (src/db/amis.ts) and
 // served only to a request whose authentication read the same generation (RequestSnapshot), with
-// the same document, variables and viewer. So it is exactly what executing would give as of the
-// request's start, on any replica, and only for documents whose every field is a function of what
-// the generation covers (CATALOG_FIELDS).
+// the same document, variables and viewer. So no request gets an answer older than its own start,
+// on any replica; and only documents whose every field is a function of what the generation covers
+// (CATALOG_FIELDS) are kept.
 import {
   Kind,
   OperationTypeNode,
