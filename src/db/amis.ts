@@ -61,21 +61,18 @@ function memoized<T>(store: Store, token: string, key: string, read: () => Promi
  * then finds memoized costs no round trip of its own.
  */
 export function amiGenerationColumn(store: Store): SQL<string | null> {
-  const { amiGeneration: g } = store.t;
-  return sql<string | null>`(${store.orm.select({ token: g.token }).from(g).where(eq(g.name, GENERATION))})`;
+  return sql<string | null>`(${generationRow(store)})`;
 }
 
 /** The current generation's token ('' before the first write). */
 async function generationOf(store: Store): Promise<string> {
+  const query = prepared(store, 'ami generation', () => generationRow(store).prepare());
+  return first(await query.execute({}))?.token ?? '';
+}
+
+function generationRow(store: Store) {
   const { amiGeneration: g } = store.t;
-  const query = prepared(store, 'ami generation', () =>
-    store.orm
-      .select({ token: g.token })
-      .from(g)
-      .where(eq(g.name, sql.placeholder('name')))
-      .prepare(),
-  );
-  return first(await query.execute({ name: GENERATION }))?.token ?? '';
+  return store.orm.select({ token: g.token }).from(g).where(eq(g.name, GENERATION));
 }
 
 /** Last in a transaction that wrote AMIs: what was memoized before it no longer holds. */

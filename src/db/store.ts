@@ -53,7 +53,7 @@ export interface Store {
   matchesPattern(column: SQLiteColumn, pattern: string | SQLWrapper): SQL;
   /**
    * In a query over `amis`: the tags of the current row, as a JSON array of { key, value } objects
-   * ordered by key (JSON text on SQLite, parsed by the driver on PostgreSQL; `parseTags` reads both).
+   * ordered by key (JSON text on SQLite, parsed by the driver on PostgreSQL; amis.ts `withParsedTags` reads both).
    */
   readonly tagsOfAmi: SQL;
   /** One round trip; rejects when the engine does not answer. */

@@ -110,21 +110,25 @@ function fieldTypeName(schema: GraphQLSchema, typeName: string, field: string): 
 }
 
 export function pageAnswers(): Plugin<Context> {
-  const catalog = new WeakMap<DocumentNode, boolean>();
-  let memo: { generation: string; answers: Map<string, Answer> } | undefined;
-  const isCatalog = (schema: GraphQLSchema, document: DocumentNode) => {
-    let known = catalog.get(document);
-    if (known === undefined) catalog.set(document, (known = isCatalogQuery(schema, document)));
-    return known;
+  // Per document: a number of its own when it is a catalog query, null when not. yoga parses each
+  // distinct query text once (its parser cache), so the same text comes as the same node.
+  const documents = new WeakMap<DocumentNode, number | null>();
+  let nextId = 0;
+  const catalogId = (schema: GraphQLSchema, document: DocumentNode) => {
+    let id = documents.get(document);
+    if (id === undefined) documents.set(document, (id = isCatalogQuery(schema, document) ? nextId++ : null));
+    return id;
   };
+  let memo: { generation: string; answers: Map<string, Answer> } | undefined;
   return {
     onExecute({ args, setResultAndStopExecution }) {
       const { snapshot, viewer } = args.contextValue;
-      const document = args.document as DocumentNode;
-      if (!snapshot || !isCatalog(args.schema as GraphQLSchema, document)) return;
+      if (!snapshot) return;
+      const id = catalogId(args.schema as GraphQLSchema, args.document as DocumentNode);
+      if (id === null) return;
       if (memo?.generation !== snapshot.amiGeneration) memo = { generation: snapshot.amiGeneration, answers: new Map() };
       const { answers } = memo;
-      const key = `${documentKey(document)} ${JSON.stringify([viewer.user, viewer.admin ?? false, args.operationName ?? null, args.variableValues ?? null])}`;
+      const key = `${id} ${JSON.stringify([viewer.user, viewer.admin ?? false, args.operationName ?? null, args.variableValues ?? null])}`;
       const known = answers.get(key);
       if (known) return setResultAndStopExecution(served(known));
       return {
@@ -147,14 +151,4 @@ export function pageAnswers(): Plugin<Context> {
  */
 function served(answer: Answer): ExecutionResult {
   return { ...answer.result, stringify: (r: unknown) => (answer.json ??= JSON.stringify(r)) } as ExecutionResult;
-}
-
-const documentIds = new WeakMap<DocumentNode, number>();
-let nextDocumentId = 0;
-
-/** yoga parses each distinct query text once (its parser cache): the same text, the same node. */
-function documentKey(document: DocumentNode): number {
-  let id = documentIds.get(document);
-  if (id === undefined) documentIds.set(document, (id = nextDocumentId++));
-  return id;
 }
