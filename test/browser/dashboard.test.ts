@@ -149,7 +149,8 @@ describe('web dashboard', () => {
         .locator('.field-error')
         .count(),
     ).toBe(1);
-    expect(await page.evaluate(() => document.activeElement?.id)).toBe('name');
+    // The form focuses the first invalid field on the next animation frame, after marking it.
+    await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('name');
     expect(
       await createForm(page).getByRole('textbox', { name: 'Instance', exact: true }).getAttribute('aria-invalid'),
     ).toBeNull();
@@ -166,7 +167,7 @@ describe('web dashboard', () => {
 
     await expect.poll(() => keepLatest.getAttribute('aria-invalid')).toBe('true');
     expect(await page.locator('#keepLatest-error').textContent()).toMatch(/set templateName/);
-    expect(await page.evaluate(() => document.activeElement?.id)).toBe('keepLatest');
+    await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('keepLatest');
     await keepLatest.fill('');
   });
 
